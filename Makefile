@@ -1,0 +1,64 @@
+# readerstudy — the two commands: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test lint unit integration venv vendor clean help
+
+help:
+	@echo "make demo   install into .venv, seed a demo study, serve it with a worker"
+	@echo "make test   install what the tests need and run the whole suite"
+
+$(VENV)/.created:
+	bash scripts/ensure-python.sh
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade "pip>=24" wheel setuptools
+	touch $@
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/.created
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install -q -e ".[test]"
+	touch $@
+
+$(VENV)/.installed-r: pyproject.toml $(VENV)/.installed-test
+	$(PIP) install -q -e ".[test,r]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) manage.py demo_setup
+	$(PY) manage.py rundemo --port $(PORT)
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+unit: $(VENV)/.installed-test
+	$(PY) -m pytest -m "not integration" -q
+
+integration: $(VENV)/.installed-test
+	set -a; eval "$$(bash scripts/ensure-services.sh)"; set +a; \
+	  READERSTUDY_REAL_CELERY=1 $(PY) -m pytest -m integration -q
+
+test:
+	bash scripts/ensure-test-system.sh
+	$(MAKE) $(VENV)/.installed-r
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) integration
+
+vendor:
+	cd frontend && npm ci && node build.mjs
+
+clean:
+	rm -rf var .pytest_cache

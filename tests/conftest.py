@@ -1,0 +1,91 @@
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests under tests/integration/ carry the `integration` marker."""
+    for item in items:
+        if "tests/integration/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture
+def worker_factory(tmp_path, settings):
+    """Start real Celery worker processes against the test database and broker.
+
+    Workers load the base settings with DATABASE_URL pointing at the database pytest-django
+    created, so what they write is visible to the test. All are killed at teardown.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.fail(
+            "integration tests need TEST_DATABASE_URL (PostgreSQL) and TEST_BROKER_URL (Redis);"
+            " run them with `make integration`"
+        )
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    started: list[subprocess.Popen] = []
+
+    def start(*, name: str, queues: str = "default", visibility_timeout: int = 3, extra_env=None):
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "readerstudy.settings.base",
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
+            "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+            "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+            "READERSTUDY_DATA_DIR": str(tmp_path / "worker-data"),
+            "SECRET_KEY": "integration-test-secret-key-" + "x" * 40,
+            **(extra_env or {}),
+        }
+        log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "readerstudy.celery", "worker",
+                "--queues", queues, "--concurrency", "1", "--pool", "prefork",
+                "--hostname", f"{name}@%h", "--loglevel", "INFO", "--without-gossip",
+                "--without-mingle", "--without-heartbeat",
+            ],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        proc.log_path = tmp_path / f"{name}.log"
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.2, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail("Debian chromium is required for browser tests (make test installs it)")
+    return path
