@@ -16,7 +16,12 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("studies/", include("readerstudy.studies.urls")),
+    path("read/", include("readerstudy.reading.urls_pages")),
     path("api/", include(router.urls)),
+    path("api/reading/", include("readerstudy.reading.urls")),
+    path("api/studies/", include("readerstudy.studies.urls_api")),
+    path("dicomweb/", include("readerstudy.cases.urls_dicomweb")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "readerstudy.core",
     "readerstudy.accounts",
     "readerstudy.cases",
+    "readerstudy.ai",
+    "readerstudy.studies",
+    "readerstudy.reading",
     "readerstudy.demo",
 ]
 
@@ -144,6 +147,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "readerstudy.core.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "readerstudy API",
@@ -166,9 +170,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Unacknowledged messages return to the queue after this many seconds (a worker that

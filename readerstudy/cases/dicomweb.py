@@ -1,0 +1,194 @@
+"""DICOMweb (QIDO-RS and WADO-RS) over the de-identified library, with per-user access.
+
+Files are streamed from storage (never read whole into Python per request); frames are read
+from the stored pixel-data offset. Responses carry ETags derived from the content hashes.
+"""
+
+import json
+import uuid
+
+from django.core.files.storage import default_storage
+from django.http import Http404, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+
+from .access import can_view_case, visible_cases
+from .models import Case, Instance, Series
+
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+CHUNK = 256 * 1024
+
+
+def _login_required_json(view):
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return HttpResponse(
+                json.dumps({"detail": "authentication required"}),
+                status=401,
+                content_type="application/json",
+            )
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    return require_GET(wrapped)
+
+
+def _dicom_json(data, etag: str | None = None) -> HttpResponse:
+    response = HttpResponse(json.dumps(data), content_type="application/dicom+json")
+    if etag:
+        response["ETag"] = f'"{etag}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _not_modified(request, etag: str) -> bool:
+    return request.headers.get("If-None-Match", "").strip('"') == etag
+
+
+def _series_or_404(user, study_uid: str, series_uid: str) -> Series:
+    series = (
+        Series.objects.select_related("case")
+        .filter(study_instance_uid=study_uid, series_instance_uid=series_uid)
+        .first()
+    )
+    if series is None or not can_view_case(user, series.case):
+        raise Http404("no such series")
+    return series
+
+
+def _attr(vr: str, *values) -> dict:
+    return (
+        {"vr": vr, "Value": list(values)} if values and values[0] not in (None, "") else {"vr": vr}
+    )
+
+
+def _study_json(study_uid: str, case: Case, series: list[Series]) -> dict:
+    return {
+        "0020000D": _attr("UI", study_uid),
+        "00100020": _attr("LO", case.code),
+        "00100010": _attr("PN", {"Alphabetic": case.code}),
+        "00080061": _attr("CS", *sorted({s.modality for s in series})),
+        "00201206": _attr("IS", len(series)),
+        "00201208": _attr("IS", sum(s.num_slices for s in series)),
+    }
+
+
+def _series_json(series: Series) -> dict:
+    return {
+        "0020000D": _attr("UI", series.study_instance_uid),
+        "0020000E": _attr("UI", series.series_instance_uid),
+        "00080060": _attr("CS", series.modality),
+        "00200011": _attr("IS", series.series_number),
+        "0008103E": _attr("LO", series.description),
+        "00201209": _attr("IS", series.num_slices),
+    }
+
+
+@_login_required_json
+def qido_studies(request):
+    cases = visible_cases(request.user, Case.objects.filter(status=Case.Status.READY))
+    series = Series.objects.filter(case__in=cases).select_related("case")
+    wanted = request.GET.get("StudyInstanceUID") or request.GET.get("0020000D")
+    if wanted:
+        series = series.filter(study_instance_uid=wanted)
+    by_study: dict[str, list[Series]] = {}
+    for s in series:
+        by_study.setdefault(s.study_instance_uid, []).append(s)
+    body = [_study_json(uid, rows[0].case, rows) for uid, rows in sorted(by_study.items())]
+    return _dicom_json(body)
+
+
+@_login_required_json
+def qido_series(request, study_uid: str):
+    cases = visible_cases(request.user, Case.objects.filter(status=Case.Status.READY))
+    rows = Series.objects.filter(case__in=cases, study_instance_uid=study_uid)
+    if not rows:
+        raise Http404("no such study")
+    return _dicom_json([_series_json(s) for s in rows])
+
+
+@_login_required_json
+def qido_instances(request, study_uid: str, series_uid: str):
+    series = _series_or_404(request.user, study_uid, series_uid)
+    body = [
+        {
+            "0020000D": _attr("UI", study_uid),
+            "0020000E": _attr("UI", series_uid),
+            "00080018": _attr("UI", i.sop_instance_uid),
+            "00080016": _attr("UI", i.sop_class_uid),
+            "00200013": _attr("IS", i.instance_number),
+        }
+        for i in series.instances.all()
+    ]
+    return _dicom_json(body)
+
+
+@_login_required_json
+def series_metadata(request, study_uid: str, series_uid: str):
+    series = _series_or_404(request.user, study_uid, series_uid)
+    if _not_modified(request, series.content_hash):
+        return HttpResponseNotModified()
+    metadata = list(series.instances.order_by("position").values_list("metadata", flat=True))
+    return _dicom_json(metadata, etag=series.content_hash)
+
+
+def _instance_or_404(user, study_uid, series_uid, sop_uid) -> Instance:
+    series = _series_or_404(user, study_uid, series_uid)
+    instance = series.instances.filter(sop_instance_uid=sop_uid).first()
+    if instance is None:
+        raise Http404("no such instance")
+    return instance
+
+
+def _multipart(parts_header: str, stream, boundary: str):
+    yield f"--{boundary}\r\nContent-Type: {parts_header}\r\n\r\n".encode()
+    yield from stream
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def _file_chunks(name: str, offset: int = 0, length: int | None = None):
+    with default_storage.open(name, "rb") as handle:
+        handle.seek(offset)
+        remaining = length
+        while remaining is None or remaining > 0:
+            size = CHUNK if remaining is None else min(CHUNK, remaining)
+            chunk = handle.read(size)
+            if not chunk:
+                break
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+
+
+def _multipart_response(request, part_type: str, outer_type: str, stream, etag: str):
+    boundary = uuid.uuid4().hex
+    response = StreamingHttpResponse(
+        _multipart(part_type, stream, boundary),
+        content_type=f'multipart/related; type="{outer_type}"; boundary={boundary}',
+    )
+    response["ETag"] = f'"{etag}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@_login_required_json
+def retrieve_instance(request, study_uid: str, series_uid: str, sop_uid: str):
+    instance = _instance_or_404(request.user, study_uid, series_uid, sop_uid)
+    if _not_modified(request, instance.sha256):
+        return HttpResponseNotModified()
+    part = f"application/dicom; transfer-syntax={instance.transfer_syntax_uid}"
+    return _multipart_response(
+        request, part, "application/dicom", _file_chunks(instance.file), instance.sha256
+    )
+
+
+@_login_required_json
+def retrieve_frames(request, study_uid: str, series_uid: str, sop_uid: str, frames: str):
+    instance = _instance_or_404(request.user, study_uid, series_uid, sop_uid)
+    if frames.strip() != "1":
+        raise Http404("single-frame instances have only frame 1")
+    etag = f"{instance.sha256}-f1"
+    if _not_modified(request, etag):
+        return HttpResponseNotModified()
+    part = f"application/octet-stream; transfer-syntax={EXPLICIT_LE}"
+    stream = _file_chunks(instance.file, instance.pixel_offset, instance.pixel_length)
+    return _multipart_response(request, part, "application/octet-stream", stream, etag)

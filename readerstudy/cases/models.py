@@ -1,0 +1,171 @@
+"""The case library: de-identified imaging, kept apart from labels and clinical data.
+
+Readers only ever meet a case through its pseudonymous ``code``. Original identifiers are never
+stored; ``source_key`` is a keyed hash (HMAC) used to recognise a re-upload of the same study.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Collection(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Case(models.Model):
+    """One imaging examination of one subject, as readers see it (by code only)."""
+
+    class Status(models.TextChoices):
+        READY = "ready"
+        QUARANTINED = "quarantined"
+
+    code = models.CharField(max_length=32, unique=True)
+    collection = models.ForeignKey(
+        Collection, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    source_key = models.CharField(
+        max_length=64, unique=True, help_text="HMAC of the original study identity (not reversible)"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.READY)
+    quarantine_reason = models.CharField(max_length=200, blank=True)
+    primary_series = models.ForeignKey(
+        "Series", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    primary_series_overridden = models.BooleanField(default=False)
+    # Acquisition facts that are not identifying and matter for analysis (site, scanner...).
+    site = models.CharField(max_length=120, blank=True)
+    scanner = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Series(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="series")
+    study_instance_uid = models.CharField(max_length=64, db_index=True)
+    series_instance_uid = models.CharField(max_length=64, unique=True)
+    frame_of_reference_uid = models.CharField(max_length=64, blank=True)
+    modality = models.CharField(max_length=16)
+    series_number = models.IntegerField(null=True, blank=True)
+    description = models.CharField(max_length=200, blank=True)
+    rows = models.PositiveIntegerField()
+    columns = models.PositiveIntegerField()
+    num_slices = models.PositiveIntegerField()
+    pixel_spacing_row = models.FloatField()
+    pixel_spacing_col = models.FloatField()
+    slice_spacing = models.FloatField()
+    slice_thickness = models.FloatField(null=True, blank=True)
+    orientation = models.JSONField(help_text="ImageOrientationPatient (6 floats)")
+    origin = models.JSONField(help_text="position of the first sorted slice (x, y, z mm)")
+    volume = models.CharField(max_length=300, blank=True, help_text="cached NIfTI, storage name")
+    content_hash = models.CharField(max_length=64, help_text="sha256 over the instance hashes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "series_number", "id"]
+        verbose_name_plural = "series"
+
+    def __str__(self) -> str:
+        return f"{self.case.code} / series {self.series_number or self.pk}"
+
+
+class Instance(models.Model):
+    """One de-identified DICOM file, stored content-addressed in Django storage."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="instances")
+    sop_instance_uid = models.CharField(max_length=64, unique=True)
+    sop_class_uid = models.CharField(max_length=64)
+    transfer_syntax_uid = models.CharField(max_length=64)
+    position = models.PositiveIntegerField(help_text="0-based index along the slice normal")
+    instance_number = models.IntegerField(null=True, blank=True)
+    file = models.CharField(max_length=300, help_text="storage name")
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    pixel_offset = models.PositiveBigIntegerField(help_text="byte offset of the pixel data value")
+    pixel_length = models.PositiveBigIntegerField()
+    metadata = models.JSONField(help_text="DICOM JSON of the de-identified header, no bulk data")
+
+    class Meta:
+        ordering = ["series", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["series", "position"], name="unique_slice_position")
+        ]
+
+
+class DeidentificationLog(models.Model):
+    """Which attributes de-identification acted on, per instance (never their values)."""
+
+    instance = models.OneToOneField(Instance, on_delete=models.CASCADE, related_name="deid_log")
+    profile = models.CharField(max_length=200)
+    actions = models.JSONField(help_text="list of {tag, keyword, action}")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class GroundTruth(models.Model):
+    """Reference labels of a case, kept apart from images and from reads."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="ground_truth")
+    etiology = models.CharField(
+        max_length=32, blank=True, help_text="binary etiology, e.g. cvst_ich / sich"
+    )
+    ich_present = models.BooleanField(null=True, blank=True)
+    subtypes = models.JSONField(default=list, blank=True, help_text="e.g. ['IPH', 'IVH']")
+    location = models.CharField(max_length=32, blank=True, help_text="deep / lobar / subtentorial")
+    slice_labels = models.JSONField(default=dict, blank=True)
+    covariates = models.JSONField(
+        default=dict, blank=True, help_text="clinical covariates, hidden from readers"
+    )
+    source = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class HematomaMask(models.Model):
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="hematoma_mask")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+")
+    file = models.CharField(max_length=300, help_text="NIfTI on the series grid, storage name")
+    voxels = models.PositiveIntegerField()
+    volume_ml = models.FloatField()
+
+
+class ImportJob(models.Model):
+    """One import (upload, folder or PACS) with its progress and per-item errors."""
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload"
+        FOLDER = "folder"
+        PACS = "pacs"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    collection = models.ForeignKey(Collection, null=True, blank=True, on_delete=models.SET_NULL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{item, code, message}]")
+    cases = models.ManyToManyField(Case, blank=True, related_name="import_jobs")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def progress(self) -> float:
+        return 0.0 if not self.total else round(100.0 * self.done / self.total, 1)

@@ -1,0 +1,154 @@
+"""The reading API: worklist, next, start, autosave, submit, lock, and the gated assistance."""
+
+import json
+
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from readerstudy.accounts.permissions import IsReader
+from readerstudy.studies.errors import NotAvailable
+
+from . import assistance, selectors, services
+from .serializers import (
+    AnswerInputSerializer,
+    AssignmentDetailSerializer,
+    AssignmentListSerializer,
+    RevisionSerializer,
+    SubmitInputSerializer,
+)
+
+
+class ReaderView(APIView):
+    permission_classes = [IsReader]
+
+    def assignment_or_404(self, request, pk):
+        assignment = selectors.get_my_assignment(request.user, pk)
+        if assignment is None:
+            raise NotAvailable("not_found", "no such assignment")
+        return assignment
+
+
+class MyStudies(ReaderView):
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        rows = [
+            {"id": s.id, "title": s.title, "status": s.status, "design": s.design,
+             "total": s.total, "locked": s.locked}
+            for s in selectors.my_studies(request.user)
+        ]  # fmt: skip
+        return Response(rows)
+
+
+class NextAssignment(ReaderView):
+    @extend_schema(responses={200: dict})
+    def get(self, request, study_id: int):
+        assignment, reason = selectors.next_assignment(request.user, study_id)
+        return Response(
+            {
+                "assignment": AssignmentListSerializer(assignment).data if assignment else None,
+                "blocked_reason": reason,
+                "done": assignment is None,
+            }
+        )
+
+
+class AssignmentList(ReaderView):
+    @extend_schema(responses=AssignmentListSerializer(many=True))
+    def get(self, request):
+        study = request.query_params.get("study")
+        qs = selectors.my_assignments(
+            request.user, int(study) if study and study.isdigit() else None
+        )
+        return Response(AssignmentListSerializer(qs, many=True).data)
+
+
+class AssignmentDetail(ReaderView):
+    @extend_schema(responses=AssignmentDetailSerializer)
+    def get(self, request, pk: int):
+        return Response(AssignmentDetailSerializer(self.assignment_or_404(request, pk)).data)
+
+
+class StartAssignment(ReaderView):
+    @extend_schema(request=None, responses=AssignmentListSerializer)
+    def post(self, request, pk: int):
+        assignment = services.start(request.user, pk)
+        return Response(AssignmentListSerializer(assignment).data)
+
+
+class SaveDraft(ReaderView):
+    @extend_schema(request=AnswerInputSerializer, responses=RevisionSerializer)
+    def put(self, request, pk: int):
+        data = AnswerInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        revision = services.save_draft(
+            request.user,
+            pk,
+            data.validated_data["answers"],
+            active_ms=data.validated_data.get("active_ms"),
+        )
+        return Response(RevisionSerializer(revision).data)
+
+
+class Submit(ReaderView):
+    @extend_schema(request=SubmitInputSerializer, responses=RevisionSerializer)
+    def post(self, request, pk: int):
+        data = SubmitInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        result = services.submit(
+            request.user, pk, v["answers"], client_request_id=v["client_request_id"],
+            active_ms=v.get("active_ms"), lock=v["lock"],
+        )  # fmt: skip
+        body = RevisionSerializer(result.revision).data
+        body["created"] = result.created
+        return Response(
+            body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
+
+
+class Lock(ReaderView):
+    @extend_schema(request=None, responses=RevisionSerializer)
+    def post(self, request, pk: int):
+        return Response(RevisionSerializer(services.lock(request.user, pk)).data)
+
+
+class Revisions(ReaderView):
+    @extend_schema(responses=RevisionSerializer(many=True))
+    def get(self, request, pk: int):
+        assignment = self.assignment_or_404(request, pk)
+        return Response(RevisionSerializer(assignment.revisions.all(), many=True).data)
+
+
+def _assistance_url(kind: str, assignment_id: int, method: str | None) -> str:
+    if kind == "mask":
+        return reverse("reading-assistance-mask", args=[assignment_id])
+    return reverse("reading-assistance-heatmap", args=[assignment_id, method])
+
+
+class Assistance(ReaderView):
+    @extend_schema(responses={200: dict})
+    def get(self, request, pk: int):
+        return Response(assistance.assistance_payload(request.user, pk, url_for=_assistance_url))
+
+
+def _overlay_response(descriptor: dict, data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["X-Overlay"] = json.dumps(descriptor)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class AssistanceHeatmap(ReaderView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, pk: int, method: str):
+        return _overlay_response(*assistance.assistance_volume(request.user, pk, "heatmap", method))
+
+
+class AssistanceMask(ReaderView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, pk: int):
+        return _overlay_response(*assistance.assistance_volume(request.user, pk, "mask", None))

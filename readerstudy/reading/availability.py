@@ -1,0 +1,51 @@
+"""When may a reader work on an assignment? Session opening, washout, order, prerequisites."""
+
+from datetime import timedelta
+
+from django.db.models import Max
+from django.utils import timezone
+
+from readerstudy.studies.models import Assignment, ReaderStudy
+
+DONE = (Assignment.State.LOCKED,)
+
+
+def session_block_reason(assignment: Assignment, now=None) -> str | None:
+    """Why the assignment's session is not open to its reader yet, or None."""
+    now = now or timezone.now()
+    session = assignment.session
+    if session.opens_at and now < session.opens_at:
+        return f"{session.name} opens on {session.opens_at:%Y-%m-%d %H:%M} UTC"
+    if session.index > 1:
+        previous = Assignment.objects.filter(
+            reader=assignment.reader, session__index=session.index - 1
+        )
+        if previous.exclude(state__in=DONE).exists():
+            return "finish and lock the previous session first"
+        last_lock = previous.aggregate(last=Max("locked_at"))["last"]
+        if last_lock and session.washout_days:
+            opens = last_lock + timedelta(days=session.washout_days)
+            if now < opens:
+                return f"washout: {session.name} opens for you on {opens:%Y-%m-%d} UTC"
+    return None
+
+
+def block_reason(assignment: Assignment, now=None) -> str | None:
+    """Why the reader cannot work on this assignment now, or None if they can."""
+    if assignment.study.status != ReaderStudy.Status.OPEN:
+        return "the study is not open for reading"
+    if assignment.state in DONE:
+        return "this read is locked"
+    reason = session_block_reason(assignment, now)
+    if reason:
+        return reason
+    if assignment.prerequisite_id and assignment.prerequisite.state not in DONE:
+        return "lock the unaided read of this case first"
+    earlier = Assignment.objects.filter(
+        reader=assignment.reader,
+        session=assignment.session,
+        position__lt=assignment.position,
+    ).exclude(state__in=DONE)
+    if earlier.exists():
+        return "cases are read in your assigned order: finish the earlier ones first"
+    return None

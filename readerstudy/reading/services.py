@@ -1,0 +1,168 @@
+"""The reader's write paths: start, autosave, submit (idempotent), lock.
+
+Every call locks the assignment row (SELECT ... FOR UPDATE) so that double clicks, retries and
+concurrent requests are serialised; a submission carries a client request id, and a repeated id
+returns the revision already recorded instead of writing another.
+"""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from readerstudy.studies.errors import NotAvailable, ProtocolConflict, StudyError
+from readerstudy.studies.models import Assignment
+from readerstudy.studies.questions import AnswerError, validate_answers
+
+from .availability import block_reason
+from .models import AnswerRevision
+
+State = Assignment.State
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    revision: AnswerRevision
+    created: bool
+
+
+def _locked_assignment(user, assignment_id: int) -> Assignment:
+    try:
+        assignment = (
+            Assignment.objects.select_for_update(of=("self",))
+            .select_related("study", "session", "reader", "prerequisite")
+            .get(pk=assignment_id, reader__user=user)
+        )
+    except Assignment.DoesNotExist:
+        raise NotAvailable("not_found", "no such assignment") from None
+    return assignment
+
+
+def _check_workable(assignment: Assignment) -> None:
+    reason = block_reason(assignment)
+    if reason:
+        raise ProtocolConflict("not_available", reason)
+
+
+def _next_number(assignment: Assignment) -> int:
+    last = assignment.revisions.aggregate(n=Max("number"))["n"]
+    return (last or 0) + 1
+
+
+def _validate(assignment: Assignment, answers, *, complete: bool) -> None:
+    try:
+        validate_answers(list(assignment.study.questions.all()), answers, complete=complete)
+    except AnswerError as exc:
+        raise StudyError("invalid_answer", str(exc)) from None
+
+
+@transaction.atomic
+def start(user, assignment_id: int) -> Assignment:
+    assignment = _locked_assignment(user, assignment_id)
+    if assignment.state == State.PENDING:
+        _check_workable(assignment)
+        assignment.state = State.IN_PROGRESS
+        assignment.started_at = timezone.now()
+        assignment.save(update_fields=["state", "started_at"])
+    elif assignment.state == State.LOCKED:
+        raise ProtocolConflict("locked", "this read is locked")
+    return assignment
+
+
+def _require_started(assignment: Assignment) -> None:
+    if assignment.state == State.PENDING:
+        raise ProtocolConflict("not_started", "start the assignment first")
+    if assignment.state == State.LOCKED:
+        raise ProtocolConflict("locked", "this read is locked")
+
+
+@transaction.atomic
+def save_draft(user, assignment_id: int, answers: dict, *, active_ms: int | None = None):
+    assignment = _locked_assignment(user, assignment_id)
+    _require_started(assignment)
+    _check_workable(assignment)
+    _validate(assignment, answers, complete=False)
+    return AnswerRevision.objects.create(
+        assignment=assignment,
+        number=_next_number(assignment),
+        kind=AnswerRevision.Kind.DRAFT,
+        answers=answers,
+        client_active_ms=active_ms,
+    )
+
+
+def submit(
+    user,
+    assignment_id: int,
+    answers: dict,
+    *,
+    client_request_id: str,
+    active_ms: int | None = None,
+    lock: bool = False,
+) -> SubmitResult:
+    if not client_request_id or len(client_request_id) > 64:
+        raise StudyError("bad_request_id", "client_request_id is required (at most 64 characters)")
+    try:
+        return _submit(user, assignment_id, answers, client_request_id, active_ms, lock)
+    except IntegrityError:
+        # A concurrent request with the same id won the race between our check and insert.
+        existing = AnswerRevision.objects.get(
+            assignment_id=assignment_id, client_request_id=client_request_id
+        )
+        return SubmitResult(existing, False)
+
+
+@transaction.atomic
+def _submit(user, assignment_id, answers, client_request_id, active_ms, lock) -> SubmitResult:
+    assignment = _locked_assignment(user, assignment_id)
+    existing = assignment.revisions.filter(client_request_id=client_request_id).first()
+    if existing is not None:
+        if existing.answers != answers:
+            raise ProtocolConflict(
+                "request_id_reused", "this client_request_id was used for a different answer"
+            )
+        return SubmitResult(existing, False)
+    _require_started(assignment)
+    _check_workable(assignment)
+    _validate(assignment, answers, complete=True)
+    revision = AnswerRevision.objects.create(
+        assignment=assignment,
+        number=_next_number(assignment),
+        kind=AnswerRevision.Kind.SUBMIT,
+        answers=answers,
+        client_request_id=client_request_id,
+        client_active_ms=active_ms,
+    )
+    assignment.state = State.SUBMITTED
+    assignment.submitted_at = timezone.now()
+    assignment.save(update_fields=["state", "submitted_at"])
+    if lock:
+        _lock(assignment)
+    return SubmitResult(revision, True)
+
+
+@transaction.atomic
+def lock(user, assignment_id: int) -> AnswerRevision:
+    assignment = _locked_assignment(user, assignment_id)
+    if assignment.state == State.LOCKED:
+        return assignment.revisions.get(kind=AnswerRevision.Kind.LOCK)
+    if assignment.state != State.SUBMITTED:
+        raise ProtocolConflict("not_submitted", "submit an answer before locking it")
+    return _lock(assignment)
+
+
+def _lock(assignment: Assignment) -> AnswerRevision:
+    final = assignment.revisions.filter(kind=AnswerRevision.Kind.SUBMIT).order_by("-number").first()
+    revision = AnswerRevision.objects.create(
+        assignment=assignment,
+        number=_next_number(assignment),
+        kind=AnswerRevision.Kind.LOCK,
+        answers=final.answers,
+        client_request_id="",
+        client_active_ms=final.client_active_ms,
+    )
+    assignment.state = State.LOCKED
+    assignment.locked_at = timezone.now()
+    assignment.save(update_fields=["state", "locked_at"])
+    return revision

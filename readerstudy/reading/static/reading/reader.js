@@ -1,0 +1,392 @@
+// The reading workspace: next assignment -> viewer + question form -> autosave -> submit and
+// lock -> (aided reads only) assistance overlays -> next. Model output is requested only for
+// an aided assignment after it has started, which the server allows only once the unaided read
+// of that case is locked.
+(function () {
+  'use strict';
+  const app = document.getElementById('rs-app');
+  if (!app) return;
+  const studyId = app.dataset.study;
+  const csrf = app.dataset.csrf;
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    viewer: $('rs-viewer'), toolbar: $('rs-toolbar'), caseTitle: $('rs-case'), phase: $('rs-phase'),
+    form: $('rs-form'), status: $('rs-status'), submit: $('rs-submit'), retry: $('rs-retry'),
+    blocked: $('rs-blocked'), assistance: $('rs-assistance'), progress: $('rs-progress'),
+  };
+  const state = {
+    assignment: null, viewer: null, seriesUID: null, questions: [], dirty: false,
+    activeMs: 0, activeSince: null, lastInput: Date.now(), requestId: null, autosaveTimer: null,
+  };
+  const IDLE_MS = 60000;
+
+  async function api(method, url, body) {
+    const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    if (method !== 'GET') opts.headers['X-CSRFToken'] = csrf;
+    const response = await fetch(url, opts);
+    const text = await response.text();
+    const data = text ? JSON.parse(text) : null;
+    if (!response.ok) {
+      const err = new Error((data && (data.detail || JSON.stringify(data))) || response.statusText);
+      err.status = response.status;
+      throw err;
+    }
+    return data;
+  }
+
+  function setStatus(text, isError) {
+    ui.status.textContent = text || '';
+    ui.status.classList.toggle('error', Boolean(isError));
+  }
+
+  // --- active time: counts while the page is visible and the reader was active recently ---
+  function tickActive() {
+    const now = Date.now();
+    const active = document.visibilityState === 'visible' && now - state.lastInput < IDLE_MS;
+    if (state.activeSince !== null) state.activeMs += now - state.activeSince;
+    state.activeSince = active ? now : null;
+  }
+  ['mousemove', 'mousedown', 'keydown', 'wheel', 'touchstart'].forEach((type) =>
+    window.addEventListener(type, () => { state.lastInput = Date.now(); if (state.activeSince === null) tickActive(); }, { passive: true }));
+  document.addEventListener('visibilitychange', tickActive);
+  setInterval(tickActive, 1000);
+  function activeMs() { tickActive(); return Math.round(state.activeMs); }
+
+  // --- question form rendered from the study's question schema ---
+  function field(q, input) {
+    const fs = document.createElement('fieldset');
+    const legend = document.createElement('legend');
+    legend.textContent = q.text;
+    if (q.required) {
+      const star = document.createElement('span');
+      star.className = 'req';
+      star.textContent = ' *';
+      star.setAttribute('aria-hidden', 'true');
+      legend.appendChild(star);
+    }
+    fs.appendChild(legend);
+    fs.dataset.code = q.code;
+    fs.dataset.type = q.type;
+    input.forEach((node) => fs.appendChild(node));
+    return fs;
+  }
+
+  function choice(type, name, value, label) {
+    const wrap = document.createElement('label');
+    wrap.className = 'choice';
+    const input = document.createElement('input');
+    input.type = type;
+    input.name = name;
+    input.value = value;
+    wrap.appendChild(input);
+    wrap.appendChild(document.createTextNode(label));
+    return wrap;
+  }
+
+  function numberInput(q, min, max) {
+    const label = document.createElement('label');
+    label.textContent = `${min}–${max}`;
+    const input = document.createElement('input');
+    input.type = 'number';
+    input.min = String(min);
+    input.max = String(max);
+    input.step = '1';
+    input.name = q.code;
+    input.id = `q-${q.code}`;
+    label.htmlFor = input.id;
+    if (q.type === 'confidence_100') {
+      const range = document.createElement('input');
+      range.type = 'range';
+      range.min = '0';
+      range.max = '100';
+      range.setAttribute('aria-label', q.text);
+      range.addEventListener('input', () => { input.value = range.value; markDirty(); });
+      input.addEventListener('input', () => { range.value = input.value; });
+      return [range, label, input];
+    }
+    return [label, input];
+  }
+
+  function renderForm(questions) {
+    ui.form.replaceChildren();
+    questions.forEach((q) => {
+      let nodes;
+      if (q.type === 'binary' || q.type === 'single_choice') {
+        nodes = q.options.map((o) => choice('radio', q.code, o.value, o.label));
+      } else if (q.type === 'checklist') {
+        nodes = q.options.map((o) => choice('checkbox', q.code, o.value, o.label));
+      } else if (q.type === 'multi_label') {
+        nodes = [choice('checkbox', `${q.code}.present`, 'yes', 'Present'),
+          ...q.options.map((o) => choice('checkbox', `${q.code}.subtypes`, o.value, o.label))];
+      } else if (q.type === 'confidence_100') {
+        nodes = numberInput(q, 0, 100);
+      } else if (q.type === 'scale_5') {
+        nodes = [1, 2, 3, 4, 5].map((v) => choice('radio', q.code, String(v), String(v)));
+      } else {
+        const text = document.createElement('textarea');
+        text.name = q.code;
+        text.rows = 3;
+        text.setAttribute('aria-label', q.text);
+        nodes = [text];
+      }
+      ui.form.appendChild(field(q, nodes));
+    });
+  }
+
+  function readForm() {
+    const answers = {};
+    state.questions.forEach((q) => {
+      const f = ui.form;
+      if (q.type === 'binary' || q.type === 'single_choice') {
+        const el = f.querySelector(`input[name="${q.code}"]:checked`);
+        if (el) answers[q.code] = el.value;
+      } else if (q.type === 'scale_5') {
+        const el = f.querySelector(`input[name="${q.code}"]:checked`);
+        if (el) answers[q.code] = Number(el.value);
+      } else if (q.type === 'checklist') {
+        answers[q.code] = [...f.querySelectorAll(`input[name="${q.code}"]:checked`)].map((e) => e.value);
+      } else if (q.type === 'multi_label') {
+        const present = f.querySelector(`input[name="${q.code}.present"]`).checked;
+        answers[q.code] = { present, subtypes: [...f.querySelectorAll(`input[name="${q.code}.subtypes"]:checked`)].map((e) => e.value) };
+      } else if (q.type === 'confidence_100') {
+        const el = f.querySelector(`input[type=number][name="${q.code}"]`);
+        if (el.value !== '') answers[q.code] = Math.round(Number(el.value));
+      } else {
+        const el = f.querySelector(`[name="${q.code}"]`);
+        if (el.value.trim()) answers[q.code] = el.value;
+      }
+    });
+    return answers;
+  }
+
+  function fillForm(answers) {
+    Object.entries(answers || {}).forEach(([code, value]) => {
+      const q = state.questions.find((x) => x.code === code);
+      if (!q) return;
+      if (Array.isArray(value)) {
+        value.forEach((v) => { const el = ui.form.querySelector(`input[name="${code}"][value="${v}"]`); if (el) el.checked = true; });
+      } else if (q.type === 'multi_label') {
+        ui.form.querySelector(`input[name="${code}.present"]`).checked = Boolean(value.present);
+        (value.subtypes || []).forEach((v) => { const el = ui.form.querySelector(`input[name="${code}.subtypes"][value="${v}"]`); if (el) el.checked = true; });
+      } else if (q.type === 'confidence_100') {
+        ui.form.querySelectorAll(`input[name="${code}"], input[type=range]`).forEach((el) => { el.value = String(value); });
+      } else {
+        const radio = ui.form.querySelector(`input[name="${code}"][value="${value}"]`);
+        if (radio) radio.checked = true;
+        else { const el = ui.form.querySelector(`[name="${code}"]`); if (el) el.value = value; }
+      }
+    });
+  }
+
+  function markDirty() { state.dirty = true; state.requestId = null; }
+  ui.form.addEventListener('input', markDirty);
+  ui.form.addEventListener('change', markDirty);
+
+  async function autosave() {
+    if (!state.assignment || !state.dirty) return;
+    state.dirty = false;
+    try {
+      await api('PUT', `/api/reading/assignments/${state.assignment.id}/draft/`, { answers: readForm(), active_ms: activeMs() });
+      setStatus('Draft saved');
+    } catch (err) {
+      state.dirty = true;
+      if (err.status === 400) setStatus(`Draft not saved: ${err.message}`, true);
+      else setStatus('Draft not saved (connection problem); it will be retried.', true);
+    }
+  }
+
+  // --- viewer and assistance overlays ---
+  function showViewer(images) {
+    if (state.viewer && state.seriesUID === images.series_instance_uid) return;
+    if (state.viewer) state.viewer.destroy();
+    ui.toolbar.replaceChildren();
+    state.viewer = window.ReaderstudyViewer.mount(ui.viewer, {
+      dicomwebRoot: images.dicomweb_root,
+      studyUID: images.study_instance_uid,
+      seriesUID: images.series_instance_uid,
+    });
+    state.seriesUID = images.series_instance_uid;
+    window.ReaderstudyViewer.buildToolbar(state.viewer, ui.toolbar);
+  }
+
+  async function fetchOverlay(url) {
+    const response = await fetch(url, { credentials: 'same-origin' });
+    if (!response.ok) throw new Error(`overlay ${response.status}`);
+    const descriptor = JSON.parse(response.headers.get('X-Overlay'));
+    return { descriptor, data: new Uint8Array(await response.arrayBuffer()) };
+  }
+
+  async function showAssistance(assignmentId) {
+    const payload = await api('GET', `/api/reading/assignments/${assignmentId}/assistance/`);
+    const box = ui.assistance;
+    box.replaceChildren();
+    const h = document.createElement('h2');
+    h.textContent = 'AI assistance';
+    box.appendChild(h);
+    if (payload.probability) {
+      const p = document.createElement('p');
+      p.innerHTML = `<span class="prob" data-testid="probability">${(payload.probability.value * 100).toFixed(1)}%</span> <span></span>`;
+      p.lastChild.textContent = payload.probability.meaning;
+      box.appendChild(p);
+    }
+    if (payload.decision) {
+      const p = document.createElement('p');
+      p.className = 'call';
+      p.textContent = `Model call (${payload.decision.operating_point.replace('_', '-')} operating point): ${payload.decision.label}`;
+      box.appendChild(p);
+    }
+    if (payload.model) {
+      const p = document.createElement('p');
+      p.textContent = `Model: ${payload.model.name} ${payload.model.version}`;
+      box.appendChild(p);
+    }
+    const maps = document.createElement('div');
+    maps.className = 'maps';
+    box.appendChild(maps);
+    box.hidden = false;
+    const viewer = state.viewer;
+    await viewer.ready?.catch(() => {});
+    for (const [i, hm] of payload.heatmaps.entries()) {
+      const overlay = await fetchOverlay(hm.url);
+      viewer.setOverlay(hm.method, overlay);
+      viewer.setOverlayOpacity(hm.method, hm.opacity);
+      viewer.setOverlayVisible(hm.method, i === 0);
+      const label = document.createElement('label');
+      const toggle = document.createElement('input');
+      toggle.type = 'checkbox';
+      toggle.checked = i === 0;
+      toggle.dataset.method = hm.method;
+      toggle.addEventListener('change', () => viewer.setOverlayVisible(hm.method, toggle.checked));
+      label.appendChild(toggle);
+      label.appendChild(document.createTextNode(` ${window.ReaderstudyViewer.METHOD_LABELS[hm.method] || hm.method}`));
+      maps.appendChild(label);
+      const opacity = document.createElement('input');
+      opacity.type = 'range';
+      opacity.min = '0';
+      opacity.max = '1';
+      opacity.step = '0.05';
+      opacity.value = String(hm.opacity);
+      opacity.setAttribute('aria-label', `${hm.method} opacity`);
+      opacity.addEventListener('input', () => viewer.setOverlayOpacity(hm.method, Number(opacity.value)));
+      maps.appendChild(opacity);
+    }
+    if (payload.mask) {
+      viewer.setMaskOutline(await fetchOverlay(payload.mask.url));
+      const label = document.createElement('label');
+      const toggle = document.createElement('input');
+      toggle.type = 'checkbox';
+      toggle.checked = true;
+      toggle.addEventListener('change', () => viewer.setMaskVisible(toggle.checked));
+      label.appendChild(toggle);
+      label.appendChild(document.createTextNode(' Hematoma outline'));
+      maps.appendChild(label);
+    }
+    if (payload.heatmaps.length && window.ReaderstudyViewer.buildColorbar) {
+      const bar = window.ReaderstudyViewer.buildColorbar(payload.heatmaps[0].method, payload.heatmaps[0].signed);
+      if (bar) maps.appendChild(bar);
+    }
+  }
+
+  // --- the loop ---
+  async function loadNext() {
+    clearInterval(state.autosaveTimer);
+    ui.submit.disabled = true;
+    ui.assistance.hidden = true;
+    ui.assistance.replaceChildren();
+    ui.blocked.hidden = true;
+    setStatus('');
+    const next = await api('GET', `/api/reading/studies/${studyId}/next/`);
+    if (next.done) {
+      ui.caseTitle.textContent = 'All reads are done — thank you.';
+      ui.phase.textContent = '';
+      ui.form.replaceChildren();
+      if (state.viewer) { state.viewer.destroy(); state.viewer = null; state.seriesUID = null; }
+      return;
+    }
+    if (next.blocked_reason) {
+      ui.caseTitle.textContent = `Case ${next.assignment.case_code}`;
+      ui.blocked.textContent = next.blocked_reason;
+      ui.blocked.hidden = false;
+      ui.form.replaceChildren();
+      return;
+    }
+    await api('POST', `/api/reading/assignments/${next.assignment.id}/start/`);
+    const detail = await api('GET', `/api/reading/assignments/${next.assignment.id}/`);
+    state.assignment = detail;
+    state.questions = detail.questions;
+    state.activeMs = 0;
+    state.activeSince = Date.now();
+    state.requestId = null;
+    state.dirty = false;
+    ui.caseTitle.textContent = `Case ${detail.case_code}`;
+    ui.phase.textContent = detail.condition === 'aided' ? 'Aided read: the model output is shown' : 'Unaided read';
+    ui.phase.classList.toggle('aided', detail.condition === 'aided');
+    renderForm(detail.questions);
+    const revisions = await api('GET', `/api/reading/assignments/${detail.id}/revisions/`);
+    if (revisions.length) fillForm(revisions[revisions.length - 1].answers);
+    else if (detail.condition === 'aided' && detail.prerequisite) {
+      const prior = await api('GET', `/api/reading/assignments/${detail.prerequisite}/revisions/`);
+      if (prior.length) fillForm(prior[prior.length - 1].answers);
+    }
+    if (detail.images) showViewer(detail.images);
+    if (detail.condition === 'aided') {
+      try { await showAssistance(detail.id); } catch (err) { setStatus(`Assistance unavailable: ${err.message}`, true); }
+    }
+    ui.submit.disabled = false;
+    ui.submit.textContent = 'Submit and lock';
+    state.autosaveTimer = setInterval(autosave, 5000);
+    updateProgress();
+  }
+
+  async function updateProgress() {
+    try {
+      const studies = await api('GET', '/api/reading/studies/');
+      const s = studies.find((x) => String(x.id) === String(studyId));
+      if (s) ui.progress.textContent = `${s.locked} / ${s.total} reads locked`;
+    } catch { /* progress is cosmetic */ }
+  }
+
+  async function submit() {
+    if (!state.assignment) return;
+    const answers = readForm();
+    const missing = state.questions.filter((q) => q.required && !(q.code in answers));
+    if (missing.length) {
+      setStatus(`Please answer: ${missing.map((q) => q.text).join('; ')}`, true);
+      const first = ui.form.querySelector(`fieldset[data-code="${missing[0].code}"] input, fieldset[data-code="${missing[0].code}"] textarea`);
+      if (first) first.focus();
+      return;
+    }
+    if (!state.requestId) state.requestId = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`);
+    ui.submit.disabled = true;
+    ui.retry.hidden = true;
+    setStatus('Submitting…');
+    try {
+      await api('POST', `/api/reading/assignments/${state.assignment.id}/submit/`, {
+        answers, client_request_id: state.requestId, active_ms: activeMs(), lock: true,
+      });
+      setStatus('Locked.');
+      state.assignment = null;
+      await loadNext();
+    } catch (err) {
+      if (err.status && err.status < 500) {
+        setStatus(err.message, true);
+        ui.submit.disabled = false;
+      } else {
+        setStatus('Not saved: connection problem. Your answer is kept — press Retry.', true);
+        ui.retry.hidden = false;
+      }
+    }
+  }
+
+  ui.submit.addEventListener('click', submit);
+  ui.retry.addEventListener('click', submit);
+  ui.form.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
+  });
+  window.addEventListener('beforeunload', () => { if (state.dirty) autosave(); });
+  loadNext().catch((err) => setStatus(`Could not load the next case: ${err.message}`, true));
+})();

@@ -1,0 +1,244 @@
+"""The study protocol, modelled: studies, readers, sessions, arms, schedules, assignments.
+
+A design is not a set of flags: it is the sessions (periods) a study has, the arms (sequences)
+readers are allocated to, and for each arm x session x case group the condition read. The
+per-reader order of every session is generated once from a recorded seed and stored as
+positions on the assignments, so later edits never reshuffle what a reader sees.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from readerstudy.cases.models import Case
+
+
+class Design(models.TextChoices):
+    SEQUENTIAL_PER_CASE = "sequential", "Per case: unaided read, lock, then aided read (seed 000)"
+    TWO_SESSIONS = "two_sessions", "All cases unaided, then all aided after a washout"
+    CROSSOVER = "crossover", "Crossover: half the cases aided per period, with washout"
+    UNAIDED_ONLY = "unaided_only", "Unaided only (readers vs model)"
+
+
+class Condition(models.TextChoices):
+    UNAIDED = "unaided"
+    AIDED = "aided"
+
+
+class ReaderStudy(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        OPEN = "open"
+        CLOSED = "closed"
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    design = models.CharField(max_length=32, choices=Design.choices)
+    randomization_seed = models.BigIntegerField(
+        help_text="root seed; each reader's orders derive from it and are stored"
+    )
+    washout_days = models.PositiveIntegerField(
+        default=0, help_text="minimum days between a reader's sessions (two-session, crossover)"
+    )
+    positive_label = models.CharField(max_length=32, default="cvst_ich")
+    negative_label = models.CharField(max_length=32, default="sich")
+    blind_coordinators = models.BooleanField(
+        default=True,
+        help_text="coordinators are blinded recorders: no reads joined to truth before closing",
+    )
+    statistician_access = models.BooleanField(
+        default=False, help_text="coordinator grant: statisticians may export before closing"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "reader studies"
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status != self.Status.DRAFT
+
+
+class StudyCase(models.Model):
+    """A case in a study's case set, with its crossover group (A/B) once drawn."""
+
+    study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="study_cases")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="study_memberships")
+    group = models.CharField(max_length=1, blank=True, help_text="crossover case group")
+
+    class Meta:
+        ordering = ["study", "case__code"]
+        constraints = [models.UniqueConstraint(fields=["study", "case"], name="unique_study_case")]
+
+
+class Arm(models.Model):
+    """A sequence of conditions over the sessions (e.g. crossover AB / BA)."""
+
+    study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="arms")
+    name = models.CharField(max_length=32)
+
+    class Meta:
+        ordering = ["study", "name"]
+        constraints = [models.UniqueConstraint(fields=["study", "name"], name="unique_arm_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReadingSession(models.Model):
+    """A reading period. A reader may start it once it opens and their washout has passed."""
+
+    study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="sessions")
+    index = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=64)
+    opens_at = models.DateTimeField(null=True, blank=True)
+    washout_days = models.PositiveIntegerField(
+        default=0, help_text="days after the reader finished the previous session"
+    )
+
+    class Meta:
+        ordering = ["study", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "index"], name="unique_session_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study} / {self.name}"
+
+
+class ScheduleEntry(models.Model):
+    """In arm X, session Y, cases of group G are read in condition C (at step S of a case)."""
+
+    arm = models.ForeignKey(Arm, on_delete=models.CASCADE, related_name="schedule")
+    session = models.ForeignKey(ReadingSession, on_delete=models.CASCADE, related_name="+")
+    case_group = models.CharField(max_length=1, blank=True, help_text="blank = all cases")
+    condition = models.CharField(max_length=16, choices=Condition.choices)
+    step = models.PositiveSmallIntegerField(
+        default=0, help_text="order of conditions within one case (sequential design)"
+    )
+
+    class Meta:
+        ordering = ["arm", "session__index", "step"]
+
+
+class StudyReader(models.Model):
+    study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="readers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="study_enrolments"
+    )
+    arm = models.ForeignKey(Arm, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    order_seed = models.BigIntegerField(null=True, blank=True, help_text="derived, stored")
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user"], name="unique_study_reader")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.study}"
+
+
+class Assignment(models.Model):
+    """Reader x case x session x condition, at a stored position of that reader's order."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        IN_PROGRESS = "in_progress"
+        SUBMITTED = "submitted"
+        LOCKED = "locked"
+
+    study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="assignments")
+    reader = models.ForeignKey(StudyReader, on_delete=models.CASCADE, related_name="assignments")
+    study_case = models.ForeignKey(StudyCase, on_delete=models.PROTECT, related_name="assignments")
+    session = models.ForeignKey(ReadingSession, on_delete=models.PROTECT, related_name="+")
+    condition = models.CharField(max_length=16, choices=Condition.choices)
+    position = models.PositiveIntegerField(help_text="0-based place in the reader's session order")
+    seed = models.BigIntegerField(help_text="seed that produced this reader's session order")
+    prerequisite = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="dependents",
+        help_text="assignment that must be locked first (the unaided read of the same case)",
+    )  # fmt: skip
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["reader", "session__index", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reader", "study_case", "session", "condition"], name="unique_read"
+            ),
+            models.UniqueConstraint(
+                fields=["reader", "session", "position"], name="unique_reader_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reader.user} / {self.study_case.case.code} / {self.condition}"
+
+
+class QuestionType(models.TextChoices):
+    """Stable type codes: the JSON schema of each answer is derived from the type."""
+
+    BINARY = "binary", "Binary choice (e.g. etiology)"
+    CONFIDENCE_100 = "confidence_100", "Confidence 0-100"
+    SCALE_5 = "scale_5", "5-point scale"
+    MULTI_LABEL = "multi_label", "Present + multi-select subtypes"
+    SINGLE_CHOICE = "single_choice", "Single choice (e.g. location)"
+    CHECKLIST = "checklist", "Checklist of signs"
+    FREE_TEXT = "free_text", "Free text"
+
+
+class Question(models.Model):
+    study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="questions")
+    code = models.SlugField(max_length=64, help_text="stable key in answers and exports")
+    type = models.CharField(max_length=32, choices=QuestionType.choices)
+    text = models.CharField(max_length=300)
+    help_text = models.CharField(max_length=300, blank=True)
+    options = models.JSONField(
+        default=list, blank=True, help_text="[{value, label}] for choice types"
+    )
+    required = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    is_primary = models.BooleanField(
+        default=False, help_text="the decision analysed (binary) or its rating (confidence)"
+    )
+
+    class Meta:
+        ordering = ["study", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="unique_question_code")
+        ]
+
+
+class AssistanceConfig(models.Model):
+    """What the aided view shows."""
+
+    study = models.OneToOneField(ReaderStudy, on_delete=models.CASCADE, related_name="assistance")
+    model_version = models.ForeignKey(
+        "ai.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    show_probability = models.BooleanField(default=True)
+    show_decision = models.BooleanField(default=True)
+    operating_point = models.CharField(max_length=64, default="high_sensitivity")
+    heatmaps = models.JSONField(
+        default=list, blank=True, help_text="methods shown, e.g. ['gradcampp', 'ig']"
+    )
+    show_mask_outline = models.BooleanField(default=True)
+    show_model_version = models.BooleanField(default=True)
+    heatmap_opacity = models.FloatField(
+        default=0.45, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )

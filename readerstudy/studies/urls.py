@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.study_list, name="study-list"),
+    path("<int:pk>/", views.study_detail, name="study-detail"),
+    path("<int:pk>/<slug:action>/", views.study_action, name="study-action"),
+]
