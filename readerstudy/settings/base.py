@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "readerstudy.ai",
     "readerstudy.studies",
     "readerstudy.reading",
+    "readerstudy.exports",
     "readerstudy.demo",
 ]
 
@@ -135,6 +136,14 @@ STORAGES = {
     "default": _media_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Keys de-identification (UID remap, date shifts, pseudonyms). Set per site; keep it safe.
+DEID_SECRET = env_str("READERSTUDY_DEID_SECRET")
+READERSTUDY_UID_PREFIX = env_str("READERSTUDY_UID_PREFIX")
+# Uploads stay in memory (originals never touch the disk); larger ones are refused.
+MAX_UPLOAD_BYTES = env_int("READERSTUDY_MAX_UPLOAD_MB", 1024) * 1024 * 1024
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
+DATA_UPLOAD_MAX_NUMBER_FILES = 5000
 # Cached volumes (NIfTI per series) and worker scratch stay on local disk next to the worker.
 VOLUME_CACHE_DIR = DATA_DIR / "volumes"
 

@@ -42,3 +42,29 @@ def reader_progress(study: ReaderStudy) -> list[dict]:
             }
         )
     return progress
+
+
+def inference_progress(study: ReaderStudy) -> dict:
+    """Model jobs of the study's cases for the configured model version, counted by status."""
+    from readerstudy.ai.models import InferenceJob
+
+    version = study.assistance.model_version
+    if version is None:
+        return {"model": None, "counts": {}, "failed": []}
+    jobs = InferenceJob.objects.filter(
+        model_version=version, case__study_memberships__study=study
+    ).select_related("case")
+    counts = {status: 0 for status in InferenceJob.Status.values}
+    failed = []
+    for job in jobs:
+        counts[job.status] += 1
+        if job.status == InferenceJob.Status.FAILED:
+            failed.append({"case": job.case.code, "error": job.error})
+    running = [j.progress for j in jobs if j.status == InferenceJob.Status.RUNNING]
+    return {
+        "model": str(version),
+        "counts": counts,
+        "cases": study.study_cases.count(),
+        "running_progress": round(sum(running) / len(running), 1) if running else None,
+        "failed": failed,
+    }

@@ -51,6 +51,7 @@ def study_detail(request, pk: int):
     context = {
         "study": study,
         "progress": selectors.reader_progress(study),
+        "inference": selectors.inference_progress(study),
         "case_form": CasePickForm(
             initial={"cases": [sc.case_id for sc in study.study_cases.all()]}
         ),
@@ -71,6 +72,17 @@ def study_detail(request, pk: int):
         ),
     }
     return render(request, "studies/study_detail.html", context)
+
+
+def _launch_inference(request, study):
+    from readerstudy.ai.services import request_for_cases
+
+    version = study.assistance.model_version
+    if version is None:
+        raise StudyError("no_model", "choose the model version in the assistance settings first")
+    cases = [sc.case for sc in study.study_cases.select_related("case")]
+    jobs = request_for_cases(cases, version, user=request.user)
+    messages.info(request, f"{len(jobs)} inference jobs requested (existing results are reused).")
 
 
 @login_required
@@ -102,6 +114,8 @@ def study_action(request, pk: int, action: str):
             services.open_study(study)
         elif action == "close":
             services.close_study(study)
+        elif action == "inference":
+            _launch_inference(request, study)
         elif action == "grant":
             services.grant_statistician_access(study, True)
         else:

@@ -1,0 +1,21 @@
+"""Errors of the case-library services."""
+
+from readerstudy.core.errors import DomainError
+
+
+class ImportFailed(DomainError):
+    """Nothing was stored. ``errors`` lists every problem (dicts without PHI)."""
+
+    status = 400
+
+    def __init__(self, message: str, errors: list[dict]):
+        super().__init__("import_failed", message)
+        self.errors = errors
+
+
+class LabelError(DomainError):
+    status = 400
+
+    def __init__(self, errors: list[str]):
+        super().__init__("invalid_labels", "invalid labels: " + "; ".join(errors[:10]))
+        self.errors = errors

@@ -1,0 +1,217 @@
+"""The one ingest service under upload, folder import and PACS import.
+
+``import_study(source)`` de-identifies and validates everything in memory first (``cases.dicom``),
+then writes content-addressed files to storage and the rows in one transaction. If anything
+fails after files were written, the files this call created are deleted again, so a failed
+import leaves database and storage as they were. The same study imported again (same
+de-identified StudyInstanceUID, which is a keyed function of the original) returns the existing
+case instead of a duplicate.
+"""
+
+import hashlib
+import io
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pydicom
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from .dicom import IngestOptions, prepare_upload
+from .errors import ImportFailed
+from .models import Case, Collection, DeidentificationLog, Instance, Series
+from .secrets import deid_secret, keyed_code
+from .storage import content_name, save_content_addressed
+
+log = logging.getLogger(__name__)
+PIXEL_DATA = 0x7FE00010
+
+
+@dataclass
+class ImportOutcome:
+    case: Case
+    created: bool
+    excluded: list[dict] = field(default_factory=list)
+
+
+def _options(primary_series: str | None) -> IngestOptions:
+    return IngestOptions(uid_prefix=settings.READERSTUDY_UID_PREFIX, primary_series=primary_series)
+
+
+def _patient_pseudonym(patient_key: str) -> str:
+    return "P-" + keyed_code("patient", patient_key)
+
+
+def case_code_for(study_uid: str) -> str:
+    return "RS-" + keyed_code("case", study_uid, 8)
+
+
+def _encode_uncompressed(ds) -> bytes:
+    if ds.file_meta.TransferSyntaxUID.is_compressed:
+        ds.decompress()
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def _pixel_location(data: bytes) -> tuple[int, int]:
+    """Byte offset and length of the native PixelData value inside a Part 10 file.
+
+    The file was just written by pydicom (explicit or implicit VR little endian, native pixels):
+    reading it with ``stop_before_pixels`` leaves the stream at the PixelData element's tag.
+    """
+    stream = io.BytesIO(data)
+    parsed = pydicom.dcmread(stream, stop_before_pixels=True)
+    position = stream.tell()
+    if data[position : position + 4] != b"\xe0\x7f\x10\x00":
+        position = data.rfind(b"\xe0\x7f\x10\x00")
+    if position < 0:
+        raise ValueError("pixel data is missing")
+    if parsed.file_meta.TransferSyntaxUID == pydicom.uid.ImplicitVRLittleEndian:
+        length = int.from_bytes(data[position + 4 : position + 8], "little")
+        offset = position + 8
+    else:
+        length = int.from_bytes(data[position + 8 : position + 12], "little")
+        offset = position + 12
+    if length == 0xFFFFFFFF or offset + length > len(data):
+        raise ValueError("pixel data is encapsulated or truncated")
+    return offset, length
+
+
+def _metadata_json(ds) -> dict:
+    header = ds.copy()
+    if "PixelData" in header:
+        del header.PixelData
+    return header.to_json_dict()
+
+
+def import_study(
+    source,
+    *,
+    collection: Collection | None = None,
+    primary_series: str | None = None,
+) -> ImportOutcome:
+    """Import one study (files, a folder or a zip). Raises ImportFailed; stores nothing then."""
+    prepared = prepare_upload(
+        source,
+        pseudonym_for=_patient_pseudonym,
+        secret=deid_secret(),
+        options=_options(primary_series),
+    )
+    if not prepared.ok:
+        fatal = [e.as_dict() for e in prepared.fatal_errors] or [
+            {"code": "no_primary_series", "message": "no usable series"}
+        ]
+        # Also list what was left out: it usually says why no series was usable.
+        others = [e.as_dict() for e in prepared.errors if e not in prepared.fatal_errors]
+        raise ImportFailed(fatal[0]["message"], fatal + others)
+    primary = prepared.primary
+    excluded = [e.as_dict() for e in prepared.errors if e not in prepared.fatal_errors]
+    source_key = hashlib.sha256(primary.study_uid.encode()).hexdigest()
+    existing = Case.objects.filter(source_key=source_key).first()
+    if existing is not None:
+        return ImportOutcome(existing, False, excluded)
+
+    created_files: list[str] = []
+    try:
+        files = []
+        for ds, deid_log in zip(primary.datasets, primary.deid_logs):
+            data = _encode_uncompressed(ds)
+            offset, length = _pixel_location(data)
+            name = content_name("dicom", data, ".dcm")
+            if not default_storage.exists(name):
+                created_files.append(name)
+            stored, digest = save_content_addressed("dicom", data, ".dcm")
+            files.append((ds, deid_log, stored, digest, len(data), offset, length))
+        with tempfile.TemporaryDirectory() as tmp:
+            volume_path = primary.write_nifti(Path(tmp) / "volume.nii.gz")
+            volume_bytes = volume_path.read_bytes()
+        volume_name = content_name("volumes", volume_bytes, ".nii.gz")
+        if not default_storage.exists(volume_name):
+            created_files.append(volume_name)
+        save_content_addressed("volumes", volume_bytes, ".nii.gz")
+        case = _store_rows(primary, files, volume_name, source_key, collection)
+    except IntegrityError:
+        # Another process imported the same study at the same moment: theirs stands.
+        _delete(created_files)
+        case = Case.objects.filter(source_key=source_key).first()
+        if case is None:
+            raise
+        return ImportOutcome(case, False, excluded)
+    except Exception:
+        _delete(created_files)
+        raise
+    return ImportOutcome(case, True, excluded)
+
+
+def _delete(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            log.warning("could not remove %s after a failed import", name)
+
+
+@transaction.atomic
+def _store_rows(primary, files, volume_name, source_key, collection) -> Case:
+    info = primary.info
+    first = primary.datasets[0]
+    case = Case.objects.create(
+        code=case_code_for(primary.study_uid),
+        source_key=source_key,
+        collection=collection,
+        scanner=" ".join(
+            str(first.get(k, "")) for k in ("Manufacturer", "ManufacturerModelName")
+        ).strip(),
+    )
+    series = Series.objects.create(
+        case=case,
+        study_instance_uid=info.study_uid,
+        series_instance_uid=info.series_uid,
+        frame_of_reference_uid=info.frame_uid,
+        modality=info.modality,
+        series_number=info.series_number,
+        description=info.description[:200],
+        rows=info.rows,
+        columns=info.columns,
+        num_slices=info.n_slices,
+        pixel_spacing_row=info.pixel_spacing[0],
+        pixel_spacing_col=info.pixel_spacing[1],
+        slice_spacing=info.slice_spacing,
+        slice_thickness=info.slice_thickness,
+        orientation=list(info.orientation),
+        origin=list(info.origin),
+        volume=volume_name,
+        content_hash=hashlib.sha256("".join(f[3] for f in files).encode()).hexdigest(),
+    )
+    instances = Instance.objects.bulk_create(
+        Instance(
+            series=series,
+            sop_instance_uid=str(ds.SOPInstanceUID),
+            sop_class_uid=str(ds.SOPClassUID),
+            transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
+            position=position,
+            instance_number=ds.get("InstanceNumber"),
+            file=stored,
+            sha256=digest,
+            size=size,
+            pixel_offset=offset,
+            pixel_length=length,
+            metadata=_metadata_json(ds),
+        )
+        for position, (ds, _, stored, digest, size, offset, length) in enumerate(files)
+    )
+    DeidentificationLog.objects.bulk_create(
+        DeidentificationLog(
+            instance=instance,
+            profile="PS3.15 Basic Application Level Confidentiality Profile",
+            actions=entry[1].as_dict(),
+        )
+        for instance, entry in zip(instances, files)
+    )
+    case.primary_series = series
+    case.save(update_fields=["primary_series"])
+    return case

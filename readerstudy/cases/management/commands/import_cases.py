@@ -1,0 +1,62 @@
+"""Import DICOM studies from folders (searched recursively) and zips, optionally with labels."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from readerstudy.cases.errors import ImportFailed, LabelError
+from readerstudy.cases.ingest import import_study
+from readerstudy.cases.labels import import_labels
+from readerstudy.cases.models import Collection
+from readerstudy.cases.units import import_units
+
+
+class Command(BaseCommand):
+    help = "Import studies: each zip, and each folder that holds DICOM files, is one study."
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", type=Path)
+        parser.add_argument("--collection", help="collection name (created if missing)")
+        parser.add_argument("--labels", type=Path, help="labels CSV (see docs)")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, paths, collection, labels, no_progress, **options):
+        try:
+            units = import_units(paths)
+        except FileNotFoundError as exc:
+            raise CommandError(str(exc)) from None
+        if not units:
+            raise CommandError("no DICOM folders or zips found")
+        target = Collection.objects.get_or_create(name=collection)[0] if collection else None
+        created = existing = failed = 0
+        for unit in tqdm(units, desc="importing", unit="study", disable=no_progress):
+            label = unit.name
+            try:
+                outcome = import_study(unit, collection=target)
+            except ImportFailed as exc:
+                failed += 1
+                details = "; ".join(f"[{e['code']}] {e['message']}" for e in exc.errors[:5])
+                tqdm.write(self.style.ERROR(f"{label}: not imported: {details}"), file=self.stderr)
+                continue
+            created += outcome.created
+            existing += not outcome.created
+            for note in outcome.excluded[:5]:
+                tqdm.write(
+                    f"{label}: left out: [{note['code']}] {note['message']}", file=self.stdout
+                )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"imported {created} new, {existing} already present, {failed} failed"
+            )
+        )
+        if labels:
+            try:
+                n = import_labels(labels)
+            except LabelError as exc:
+                raise CommandError("labels not imported:\n" + "\n".join(exc.errors)) from None
+            self.stdout.write(self.style.SUCCESS(f"labelled {n} cases"))
+        if failed:
+            raise CommandError(
+                f"{failed} of {len(units)} studies failed (see above); the others were imported"
+            )

@@ -1,0 +1,143 @@
+"""Downloads of the READS table and analysis reports (permission-checked)."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.text import slugify
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from readerstudy.studies.errors import ProtocolConflict, StudyError
+from readerstudy.studies.models import ReaderStudy
+
+from . import services
+from .access import export_rights
+from .formats import FORMATS, WRITERS
+from .models import AnalysisRun
+from .reads import reads_table
+
+
+def _rights_or_403(user, study):
+    rights = export_rights(user, study)
+    if not rights.allowed:
+        raise PermissionDenied(rights.reason)
+    return rights
+
+
+class ReadsDownload(APIView):
+    """GET /api/exports/studies/<id>/reads/<fmt>/ with fmt in csv, parquet, json, imrmc, mrmcaov."""
+
+    def get(self, request, pk: int, fmt: str):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        rights = _rights_or_403(request.user, study)
+        if fmt not in WRITERS:
+            raise StudyError(
+                "unknown_format", f"unknown format {fmt!r}; choose one of {', '.join(WRITERS)}"
+            )
+        if fmt in ("imrmc", "mrmcaov") and not rights.with_truth:
+            raise ProtocolConflict(
+                "blinded",
+                "MRMC formats need ground truth, which is withheld until the study closes",
+            )
+        frame = reads_table(study, with_truth=rights.with_truth)
+        try:
+            data = WRITERS[fmt](frame)
+        except ValueError as exc:
+            raise StudyError("export_failed", str(exc)) from None
+        content_type, extension = FORMATS[fmt]
+        response = HttpResponse(data, content_type=content_type)
+        response["Content-Disposition"] = (
+            f'attachment; filename="{slugify(study.title)}-reads.{extension}"'
+        )
+        return response
+
+
+class Analyses(APIView):
+    def get(self, request, pk: int):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        _rights_or_403(request.user, study)
+        return Response([services.run_summary(run) for run in study.analysis_runs.all()])
+
+    def post(self, request, pk: int):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        rights = _rights_or_403(request.user, study)
+        run = services.request_analysis(
+            study, user=request.user, with_truth=rights.with_truth, options=request.data or {}
+        )
+        return Response(services.run_summary(run), status=status.HTTP_202_ACCEPTED)
+
+
+class AnalysisDetail(APIView):
+    def get(self, request, run_id):
+        run = get_object_or_404(AnalysisRun, pk=run_id)
+        _rights_or_403(request.user, run.study)
+        return Response(services.run_summary(run))
+
+
+class AnalysisFile(APIView):
+    def get(self, request, run_id, name: str):
+        run = get_object_or_404(AnalysisRun, pk=run_id)
+        _rights_or_403(request.user, run.study)
+        match = next((f for f in run.files if f.rsplit("/", 1)[-1] == name), None)
+        if match is None:
+            raise Http404("no such file")
+        return FileResponse(default_storage.open(match, "rb"), as_attachment=True, filename=name)
+
+
+@login_required
+def export_list(request):
+    studies = [
+        (study, export_rights(request.user, study))
+        for study in ReaderStudy.objects.exclude(status=ReaderStudy.Status.DRAFT).order_by(
+            "-created_at"
+        )
+    ]
+    visible = [(s, r) for s, r in studies if r.allowed]
+    return render(
+        request, "exports/export_list.html", {"studies": visible, "formats": list(WRITERS)}
+    )
+
+
+def _page_rights(request, study):
+    rights = export_rights(request.user, study)
+    if not rights.allowed:
+        raise Http404("no such study")
+    return rights
+
+
+@login_required
+def analysis_request(request, pk: int):
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    study = get_object_or_404(ReaderStudy, pk=pk)
+    rights = _page_rights(request, study)
+    if request.method == "POST":
+        try:
+            run = services.request_analysis(
+                study, user=request.user, with_truth=rights.with_truth, options={}
+            )
+        except StudyError as exc:
+            messages.error(request, exc.message)
+            return redirect("export-list")
+        return redirect("analysis-page", run_id=run.pk)
+    return redirect("export-list")
+
+
+@login_required
+def analysis_page(request, run_id):
+    from django.urls import reverse
+
+    run = get_object_or_404(AnalysisRun, pk=run_id)
+    _page_rights(request, run.study)
+    files = [
+        {
+            "name": n.rsplit("/", 1)[-1],
+            "url": reverse("export-analysis-file", args=[run.pk, n.rsplit("/", 1)[-1]]),
+        }
+        for n in run.files
+    ]
+    return render(request, "exports/analysis.html", {"run": run, "files": files})
