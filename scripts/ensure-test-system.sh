@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   postgresql redis-server chromium
   r-base-core r-base-dev r-cran-lme4 r-cran-lmertest r-cran-emmeans
+  orthanc orthanc-dicomweb dicom3tools
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -144,6 +144,9 @@ MAX_UPLOAD_BYTES = env_int("READERSTUDY_MAX_UPLOAD_MB", 1024) * 1024 * 1024
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 DATA_UPLOAD_MAX_NUMBER_FILES = 5000
+# A PACS to import from over DICOMweb (QIDO-RS/WADO-RS), e.g. http://orthanc:8042/dicom-web
+PACS_DICOMWEB_URL = env_str("READERSTUDY_PACS_URL")
+PACS_AUTHORIZATION = env_str("READERSTUDY_PACS_AUTHORIZATION")
 # Cached volumes (NIfTI per series) and worker scratch stay on local disk next to the worker.
 VOLUME_CACHE_DIR = DATA_DIR / "volumes"
 

@@ -1,0 +1,50 @@
+"""The demo study: phantom cases imported and labelled, the demo model run, a study to read."""
+
+from pathlib import Path
+
+from django.db import transaction
+
+from readerstudy.accounts.models import User
+from readerstudy.ai.registry import sync_installed_models
+from readerstudy.ai.services import request_for_cases
+from readerstudy.cases.ingest import import_study
+from readerstudy.cases.labels import import_labels
+from readerstudy.cases.models import Collection
+from readerstudy.cases.units import import_units
+from readerstudy.studies import services as study_services
+from readerstudy.studies.models import Design, ReaderStudy
+
+DEMO_STUDY_TITLE = "Demo: CVST-ICH vs sICH (synthetic phantoms)"
+
+
+def import_phantoms(folder: Path) -> list:
+    collection, _ = Collection.objects.get_or_create(
+        name="demo phantoms", defaults={"description": "synthetic head-CT phantoms (not patients)"}
+    )
+    cases = [import_study(unit, collection=collection).case for unit in import_units([folder])]
+    import_labels(folder / "labels.csv")
+    return cases
+
+
+def ensure_demo_study(cases: list, readers: list[User]) -> ReaderStudy:
+    existing = ReaderStudy.objects.filter(title=DEMO_STUDY_TITLE).first()
+    if existing is not None:
+        return existing
+    versions = sync_installed_models()
+    model = next(v for v in versions if v.model_id == "cvst_ich_demo")
+    with transaction.atomic():
+        study = study_services.create_study(
+            title=DEMO_STUDY_TITLE,
+            design=Design.SEQUENTIAL_PER_CASE,
+            randomization_seed=2025,
+            description="Seed-000 protocol: unaided read, lock, then aided read of the same case.",
+        )
+        study_services.add_cases(study, cases)
+        for reader in readers:
+            study_services.enroll_reader(study, reader)
+        study_services.configure_assistance(
+            study, model_version=model, heatmaps=["gradcampp", "ig", "shap", "occlusion"]
+        )
+        study = study_services.open_study(study)
+    request_for_cases(cases, model)
+    return study
