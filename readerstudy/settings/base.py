@@ -109,6 +109,7 @@ USE_TZ = True
 # READERSTUDY_S3_BUCKET is set (django-storages + boto3, `pip install .[s3]`).
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "readerstudy" / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
 S3_BUCKET = env_str("READERSTUDY_S3_BUCKET")

@@ -15,6 +15,7 @@
     blocked: $('rs-blocked'), assistance: $('rs-assistance'), progress: $('rs-progress'),
   };
   const state = {
+    assistanceShown: false,
     assignment: null, viewer: null, seriesUID: null, questions: [], dirty: false,
     activeMs: 0, activeSince: null, lastInput: Date.now(), requestId: null, autosaveTimer: null,
   };
@@ -200,8 +201,10 @@
   }
 
   // --- viewer and assistance overlays ---
-  function showViewer(images) {
-    if (state.viewer && state.seriesUID === images.series_instance_uid) return;
+  function showViewer(images, condition) {
+    // Keep the loaded series when the aided read follows the unaided read of the same case;
+    // an unaided read always starts from a fresh viewer (no overlay can survive into it).
+    if (state.viewer && state.seriesUID === images.series_instance_uid && condition === 'aided') return;
     if (state.viewer) state.viewer.destroy();
     ui.toolbar.replaceChildren();
     state.viewer = window.ReaderstudyViewer.mount(ui.viewer, {
@@ -244,51 +247,18 @@
       p.textContent = `Model: ${payload.model.name} ${payload.model.version}`;
       box.appendChild(p);
     }
-    const maps = document.createElement('div');
-    maps.className = 'maps';
-    box.appendChild(maps);
     box.hidden = false;
+    // Overlays go to the viewer; its toolbar offers the per-map switches, opacity and colour bar.
     const viewer = state.viewer;
-    await viewer.ready?.catch(() => {});
+    await viewer.ready.catch(() => {});
     for (const [i, hm] of payload.heatmaps.entries()) {
       const overlay = await fetchOverlay(hm.url);
       viewer.setOverlay(hm.method, overlay);
       viewer.setOverlayOpacity(hm.method, hm.opacity);
       viewer.setOverlayVisible(hm.method, i === 0);
-      const label = document.createElement('label');
-      const toggle = document.createElement('input');
-      toggle.type = 'checkbox';
-      toggle.checked = i === 0;
-      toggle.dataset.method = hm.method;
-      toggle.addEventListener('change', () => viewer.setOverlayVisible(hm.method, toggle.checked));
-      label.appendChild(toggle);
-      label.appendChild(document.createTextNode(` ${window.ReaderstudyViewer.METHOD_LABELS[hm.method] || hm.method}`));
-      maps.appendChild(label);
-      const opacity = document.createElement('input');
-      opacity.type = 'range';
-      opacity.min = '0';
-      opacity.max = '1';
-      opacity.step = '0.05';
-      opacity.value = String(hm.opacity);
-      opacity.setAttribute('aria-label', `${hm.method} opacity`);
-      opacity.addEventListener('input', () => viewer.setOverlayOpacity(hm.method, Number(opacity.value)));
-      maps.appendChild(opacity);
     }
-    if (payload.mask) {
-      viewer.setMaskOutline(await fetchOverlay(payload.mask.url));
-      const label = document.createElement('label');
-      const toggle = document.createElement('input');
-      toggle.type = 'checkbox';
-      toggle.checked = true;
-      toggle.addEventListener('change', () => viewer.setMaskVisible(toggle.checked));
-      label.appendChild(toggle);
-      label.appendChild(document.createTextNode(' Hematoma outline'));
-      maps.appendChild(label);
-    }
-    if (payload.heatmaps.length && window.ReaderstudyViewer.buildColorbar) {
-      const bar = window.ReaderstudyViewer.buildColorbar(payload.heatmaps[0].method, payload.heatmaps[0].signed);
-      if (bar) maps.appendChild(bar);
-    }
+    if (payload.mask) viewer.setMaskOutline(await fetchOverlay(payload.mask.url));
+    state.assistanceShown = true;
   }
 
   // --- the loop ---
@@ -297,6 +267,7 @@
     ui.submit.disabled = true;
     ui.assistance.hidden = true;
     ui.assistance.replaceChildren();
+    state.assistanceShown = false;
     ui.blocked.hidden = true;
     setStatus('');
     const next = await api('GET', `/api/reading/studies/${studyId}/next/`);
@@ -332,7 +303,7 @@
       const prior = await api('GET', `/api/reading/assignments/${detail.prerequisite}/revisions/`);
       if (prior.length) fillForm(prior[prior.length - 1].answers);
     }
-    if (detail.images) showViewer(detail.images);
+    if (detail.images) showViewer(detail.images, detail.condition);
     if (detail.condition === 'aided') {
       try { await showAssistance(detail.id); } catch (err) { setStatus(`Assistance unavailable: ${err.message}`, true); }
     }
@@ -388,5 +359,7 @@
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
   });
   window.addEventListener('beforeunload', () => { if (state.dirty) autosave(); });
+  // For browser tests and troubleshooting: the workspace state (no model output lives here).
+  window.readerstudyWorkspace = state;
   loadNext().catch((err) => setStatus(`Could not load the next case: ${err.message}`, true));
 })();

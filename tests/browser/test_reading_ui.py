@@ -1,0 +1,119 @@
+"""The reader's workspace in Debian chromium against a live server (no browser download)."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from readerstudy.cases.ingest import import_study
+from readerstudy.reading.models import AnswerRevision
+from readerstudy.studies import services as study_services
+from readerstudy.studies.models import Assignment, Design
+from tests.factories import PASSWORD, ModelVersionFactory, ReaderFactory, make_inference_output
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def reading_world(tmp_path):
+    from phantoms import generate_dataset
+
+    records = generate_dataset(tmp_path / "ph", 1, 5, matrix=256, positive_fraction=1.0)
+    case = import_study(tmp_path / "ph" / records[0]["case_id"]).case
+    series = case.primary_series
+    model = ModelVersionFactory()
+    make_inference_output(case, model, shape=(series.num_slices, series.rows, series.columns), methods=("gradcampp", "ig"))
+    study = study_services.create_study(title="browser", design=Design.SEQUENTIAL_PER_CASE, randomization_seed=1)
+    study_services.add_cases(study, [case])
+    reader = ReaderFactory()
+    study_services.enroll_reader(study, reader)
+    study_services.configure_assistance(study, model_version=model, heatmaps=["gradcampp", "ig"])
+    study = study_services.open_study(study)
+    return study, reader, case
+
+
+def _pixels(page) -> np.ndarray:
+    shot = page.locator("#rs-viewer").screenshot()
+    return np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"), dtype=np.int16)
+
+
+def _settle(page, ms: int = 250) -> None:
+    """Let the viewer render: two animation frames, then a short pause for the overlay layer."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_timeout(ms)
+
+
+def _viewer_state(page) -> dict:
+    return page.evaluate("() => window.readerstudyWorkspace.viewer.getState()")
+
+
+def test_unaided_lock_then_aided_overlay(live_server, page, reading_world, artifacts):
+    study, reader, case = reading_world
+    requests_seen: list[str] = []
+    page.on("request", lambda r: requests_seen.append(r.url))
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", reader.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/read/{study.pk}/")
+    page.wait_for_function("() => window.readerstudyWorkspace && window.readerstudyWorkspace.viewer", timeout=30000)
+    page.wait_for_function("() => window.readerstudyWorkspace.viewer.getState().timings.firstImageMs != null", timeout=30000)
+    assert page.locator("#rs-case").inner_text() == f"Case {case.code}"
+    page.screenshot(path=str(artifacts / "01-unaided-first-image.png"))
+    first = _pixels(page)
+    assert first.std() > 5  # an image is rendered, not a blank canvas
+
+    # Wheel scroll changes the slice.
+    before = _viewer_state(page)["slice"]
+    page.locator("#rs-viewer").hover()
+    page.mouse.wheel(0, 300)
+    page.wait_for_function(f"() => window.readerstudyWorkspace.viewer.getState().slice !== {before}", timeout=10000)
+    # A window/level preset changes the pixels.
+    base = _pixels(page)
+    page.locator("button[data-preset]").nth(3).click()
+    _settle(page)
+    assert np.abs(_pixels(page) - base).mean() > 1.0
+    page.locator("button[data-preset]").nth(0).click()
+    _settle(page)
+
+    # Nothing of the assistance was requested before the unaided lock.
+    assert not [u for u in requests_seen if "/assistance" in u]
+    html = page.content()
+    assert "0.8125" not in html and "81.2%" not in html
+
+    # Answer with the keyboard-reachable form and lock.
+    page.get_by_role("radio", name="CVST-related ICH").check()
+    page.locator("input[type=number][name=confidence]").fill("35")
+    page.click("#rs-submit")
+    page.wait_for_function("() => window.readerstudyWorkspace.assistanceShown === true", timeout=30000)
+    assert [u for u in requests_seen if "/assistance" in u]
+    assert "probability of CVST-ICH" in page.locator("#rs-assistance").inner_text()
+    _settle(page)
+    page.screenshot(path=str(artifacts / "02-aided-overlay.png"))
+    with_overlay = _pixels(page)
+    page.evaluate("() => { const v = window.readerstudyWorkspace.viewer; v.setOverlayVisible('gradcampp', false); v.setMaskVisible(false); }")
+    _settle(page)
+    without = _pixels(page)
+    page.screenshot(path=str(artifacts / "03-overlay-off.png"))
+    assert np.abs(with_overlay - without).mean() > 1.0  # the overlay changed the pixels
+    # Toggling off restores the image as it was before the overlay (same slice, same preset).
+    page.evaluate("() => { const v = window.readerstudyWorkspace.viewer; v.setOverlayVisible('gradcampp', true); }")
+    _settle(page)
+    page.evaluate("() => { const v = window.readerstudyWorkspace.viewer; v.setOverlayVisible('gradcampp', false); }")
+    _settle(page)
+    assert np.abs(_pixels(page) - without).max() == 0
+
+    # Aided answer saved and visible through the API.
+    page.get_by_role("radio", name="Spontaneous ICH").check()
+    page.locator("input[type=number][name=confidence]").fill("20")
+    page.click("#rs-submit")
+    page.wait_for_function("() => document.querySelector('#rs-case').innerText.includes('All reads are done')", timeout=30000)
+    aided = Assignment.objects.get(study=study, condition="aided")
+    lock = AnswerRevision.objects.get(assignment=aided, kind="lock")
+    assert lock.answers["diagnosis"] == "sich"
+    assert lock.answers["confidence"] == 20
+    assert lock.client_active_ms is not None
+    api = page.evaluate(f"async () => (await fetch('/api/reading/assignments/{aided.pk}/revisions/')).json()")
+    assert api[-1]["kind"] == "lock"
+    assert api[-1]["answers"]["diagnosis"] == "sich"
