@@ -75,6 +75,7 @@ class UploadApi(APIView):
 class ImportJobApi(APIView):
     permission_classes = [IsCoordinator]
 
+    @extend_schema(responses={200: dict})
     def get(self, request, job_id):
         return Response(_job_json(get_object_or_404(ImportJob, pk=job_id)))
 

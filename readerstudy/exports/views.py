@@ -5,6 +5,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.text import slugify
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -30,6 +31,7 @@ def _rights_or_403(user, study):
 class ReadsDownload(APIView):
     """GET /api/exports/studies/<id>/reads/<fmt>/ with fmt in csv, parquet, json, imrmc, mrmcaov."""
 
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, pk: int, fmt: str):
         study = get_object_or_404(ReaderStudy, pk=pk)
         rights = _rights_or_403(request.user, study)
@@ -56,11 +58,13 @@ class ReadsDownload(APIView):
 
 
 class Analyses(APIView):
+    @extend_schema(responses={200: dict})
     def get(self, request, pk: int):
         study = get_object_or_404(ReaderStudy, pk=pk)
         _rights_or_403(request.user, study)
         return Response([services.run_summary(run) for run in study.analysis_runs.all()])
 
+    @extend_schema(request={"application/json": dict}, responses={202: dict})
     def post(self, request, pk: int):
         study = get_object_or_404(ReaderStudy, pk=pk)
         rights = _rights_or_403(request.user, study)
@@ -71,6 +75,7 @@ class Analyses(APIView):
 
 
 class AnalysisDetail(APIView):
+    @extend_schema(responses={200: dict})
     def get(self, request, run_id):
         run = get_object_or_404(AnalysisRun, pk=run_id)
         _rights_or_403(request.user, run.study)
@@ -78,6 +83,7 @@ class AnalysisDetail(APIView):
 
 
 class AnalysisFile(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, run_id, name: str):
         run = get_object_or_404(AnalysisRun, pk=run_id)
         _rights_or_403(request.user, run.study)

@@ -1,0 +1,218 @@
+// Build the reader-study viewer into Django static files.
+//
+//   cd frontend && npm ci && node build.mjs [outDir]
+//
+// Default outDir: ../readerstudy/reading/static/reading/viewer/
+// Output (everything in outDir is replaced):
+//   viewer.js                 IIFE bundle, load with a plain <script src> tag;
+//                             sets window.ReaderstudyViewer
+//   viewer.css                styles (the bundle injects a <link> to it by default)
+//   decodeImageFrameWorker.js ES-module decode worker; the loader resolves it
+//                             next to viewer.js, so the name must not change
+//   wasm/*.wasm               codecs for compressed transfer syntaxes (lazy-loaded)
+//   LICENSES.txt              licences of every npm package inside the bundles
+//   manifest.json             package versions + sha256/size of every other file
+//
+// The build is deterministic (no timestamps): rebuilding from the same
+// package-lock.json gives byte-identical files, which
+// tests/frontend/test_bundle_manifest.py checks via manifest.json.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const nm = join(here, 'node_modules');
+const outDir = resolve(process.argv[2] || join(here, '..', 'readerstudy', 'reading', 'static', 'reading', 'viewer'));
+
+// Codecs shipped as wasm. The dev/Django DICOMweb serves raw little-endian
+// frames, which need no codec at all; these cover lossless CT archives
+// (JPEG 2000, JPEG-LS, HTJ2K). JPEG lossless (process 14), RLE and deflate are
+// pure JS inside the worker. Left out on purpose (CT is 12-16 bit and never
+// stored that way): 8-bit baseline JPEG (libjpeg-turbo, 181 KB) and JPEG-XL
+// (1.09 MB). Their JS glue is stubbed in the worker, so such a frame fails
+// with a clear "codec not bundled" error instead of a 404 on a wasm file.
+const WASM = [
+  ['@cornerstonejs/codec-openjpeg/dist/openjpegwasm_decode.wasm', 'openjpegwasm_decode.wasm'],
+  ['@cornerstonejs/codec-charls/dist/charlswasm_decode.wasm', 'charlswasm_decode.wasm'],
+  ['@cornerstonejs/codec-openjph/dist/openjphjs.wasm', 'openjphjs.wasm'],
+];
+const DROPPED_CODECS = {
+  '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs': 'JPEG baseline 8-bit (libjpeg-turbo)',
+  '@cornerstonejs/codec-libjxl/decodewasmjs': 'JPEG-XL (libjxl)',
+};
+
+// Packages whose versions go into manifest.json (also checked against the lockfile).
+const PINNED = [
+  '@cornerstonejs/core',
+  '@cornerstonejs/tools',
+  '@cornerstonejs/dicom-image-loader',
+  '@cornerstonejs/metadata',
+  '@cornerstonejs/utils',
+  '@cornerstonejs/codec-openjpeg',
+  '@cornerstonejs/codec-charls',
+  '@cornerstonejs/codec-openjph',
+  '@kitware/vtk.js',
+  'dicom-parser',
+  'esbuild',
+];
+
+const XMLBUILDER2_STUB = join(here, 'src', 'stubs', 'xmlbuilder2.js');
+const EMPTY = join(here, 'src', 'stubs', 'empty.js');
+const NODE_BUILTINS = /^(node:)?(fs|path|crypto|os|module|worker_threads|perf_hooks|child_process|util|stream|buffer|zlib|http|https|tty|vm)$/;
+
+// Replace Node built-ins (emscripten glue references them only on its Node
+// code paths) and xmlbuilder2 (see src/stubs/xmlbuilder2.js; it was also the
+// only importer of Node's "events" and "url").
+const nodeStubs = {
+  name: 'node-stubs',
+  setup(build) {
+    build.onResolve({ filter: /^xmlbuilder2$/ }, () => ({ path: XMLBUILDER2_STUB }));
+    build.onResolve({ filter: NODE_BUILTINS }, () => ({ path: EMPTY }));
+  },
+};
+
+const droppedCodecs = {
+  name: 'dropped-codecs',
+  setup(build) {
+    const filter = new RegExp(`^(${Object.keys(DROPPED_CODECS).map((s) => s.replace(/[/.-]/g, '\\$&')).join('|')})$`);
+    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'dropped-codec' }));
+    build.onLoad({ filter: /.*/, namespace: 'dropped-codec' }, (args) => ({
+      contents:
+        `export default function () { return Promise.reject(new Error(` +
+        `${JSON.stringify(`readerstudy viewer: ${DROPPED_CODECS[args.path]} codec not bundled (see frontend/build.mjs)`)})); }`,
+      loader: 'js',
+    }));
+  },
+};
+
+function sha256(path) {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+function listFiles(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...listFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+function packageOf(inputPath) {
+  // "node_modules/@scope/name/dist/x.js" -> "@scope/name"
+  const parts = inputPath.split('/');
+  const i = parts.lastIndexOf('node_modules');
+  if (i < 0) return null;
+  return parts[i + 1].startsWith('@') ? `${parts[i + 1]}/${parts[i + 2]}` : parts[i + 1];
+}
+
+function licenseText(pkgDir) {
+  for (const name of ['LICENSE', 'LICENSE.md', 'LICENSE.txt', 'license', 'LICENCE', 'license.md', 'LICENSE-MIT']) {
+    const p = join(pkgDir, name);
+    if (existsSync(p)) return readFileSync(p, 'utf8').trim();
+  }
+  return null;
+}
+
+const common = {
+  bundle: true,
+  platform: 'browser',
+  minify: true,
+  legalComments: 'none', // collected into LICENSES.txt instead
+  charset: 'utf8',
+  logLevel: 'warning',
+  metafile: true,
+  absWorkingDir: here,
+};
+
+async function main() {
+  const t0 = Date.now();
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(join(outDir, 'wasm'), { recursive: true });
+
+  const main = await esbuild.build({
+    ...common,
+    entryPoints: [join(here, 'src', 'index.js')],
+    outfile: join(outDir, 'viewer.js'),
+    format: 'iife',
+    // The loader resolves its worker with new URL('./decodeImageFrameWorker.js',
+    // import.meta.url). An IIFE has no import.meta, so point it at the URL of
+    // the <script> that loaded viewer.js (captured in the banner below).
+    define: { 'import.meta.url': '__readerstudyViewerScriptUrl' },
+    banner: {
+      js:
+        '/* readerstudy viewer: Cornerstone3D bundle, see LICENSES.txt */\n' +
+        'var __readerstudyViewerScriptUrl=(typeof document!=="undefined"&&document.currentScript&&document.currentScript.src)||(typeof location!=="undefined"?location.href:"");',
+    },
+    plugins: [nodeStubs],
+  });
+
+  const worker = await esbuild.build({
+    ...common,
+    entryPoints: [join(nm, '@cornerstonejs', 'dicom-image-loader', 'dist', 'esm', 'decodeImageFrameWorker.js')],
+    outfile: join(outDir, 'decodeImageFrameWorker.js'),
+    format: 'esm',
+    plugins: [droppedCodecs, nodeStubs],
+  });
+
+  for (const [src, name] of WASM) copyFileSync(join(nm, src), join(outDir, 'wasm', name));
+  copyFileSync(join(here, 'src', 'viewer.css'), join(outDir, 'viewer.css'));
+
+  // Licences of every package that ended up in a bundle or a copied wasm file.
+  const pkgs = new Set();
+  for (const r of [main, worker]) {
+    for (const input of Object.keys(r.metafile.inputs)) {
+      const p = packageOf(input.split(sep).join('/'));
+      if (p) pkgs.add(p);
+    }
+  }
+  for (const [src] of WASM) pkgs.add(packageOf(`node_modules/${src}`));
+  const licences = [
+    'Third-party software bundled in viewer.js, decodeImageFrameWorker.js and wasm/.',
+    'Generated by frontend/build.mjs from frontend/node_modules.',
+    '',
+  ];
+  for (const p of [...pkgs].sort()) {
+    const dir = join(nm, p);
+    const pj = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    licences.push('='.repeat(78), `${p}@${pj.version}  (${pj.license || 'see below'})`, '-'.repeat(78));
+    licences.push(licenseText(dir) || `No licence file in the package; package.json says: ${pj.license}`, '');
+  }
+  writeFileSync(join(outDir, 'LICENSES.txt'), licences.join('\n'));
+
+  // manifest.json: versions + sha256/size of every other output file.
+  const packages = {};
+  for (const p of PINNED) {
+    packages[p] = JSON.parse(readFileSync(join(nm, p, 'package.json'), 'utf8')).version;
+  }
+  const files = {};
+  for (const f of listFiles(outDir)) {
+    const rel = relative(outDir, f).split(sep).join('/');
+    if (rel === 'manifest.json') continue;
+    files[rel] = { sha256: sha256(f), size: statSync(f).size };
+  }
+  const manifest = {
+    name: 'readerstudy-viewer',
+    version: JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')).version,
+    build: 'cd frontend && npm ci && node build.mjs',
+    packages,
+    codecs: {
+      bundled: WASM.map(([, name]) => `wasm/${name}`),
+      dropped: Object.values(DROPPED_CODECS),
+    },
+    files,
+  };
+  writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+
+  const total = Object.values(files).reduce((s, f) => s + f.size, 0);
+  for (const [name, f] of Object.entries(files)) console.log(`${String(f.size).padStart(10)}  ${name}`);
+  console.log(`${String(total).padStart(10)}  total -> ${outDir} (${Date.now() - t0} ms)`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,717 @@
+// ReaderstudyViewer.mount(): one Cornerstone3D StackViewport on a DICOMweb
+// series (metadata + wadors frames), OHIF-like mouse/keyboard defaults, window
+// presets, cine, prefetch of the whole series and AI overlays.
+import {
+  cache,
+  Enums as csEnums,
+  eventTarget,
+  getShouldUseCPURendering,
+  imageLoader,
+  imageLoadPoolManager,
+  imageRetrievalPoolManager,
+  init as csInit,
+  RenderingEngine,
+} from '@cornerstonejs/core';
+import {
+  addTool,
+  Enums as toolsEnums,
+  init as toolsInit,
+  PanTool,
+  StackScrollTool,
+  ToolGroupManager,
+  WindowLevelTool,
+  ZoomTool,
+} from '@cornerstonejs/tools';
+import { init as dicomImageLoaderInit, wadors } from '@cornerstonejs/dicom-image-loader';
+import { OverlayLayer } from './overlay.js';
+import { DEFAULT_PRESET, PRESET_ORDER, PRESETS, presetForRange, resolvePreset, voiRangeFor } from './presets.js';
+import { sortInstances } from './sort.js';
+
+/* global __readerstudyViewerScriptUrl */
+const SCRIPT_URL =
+  typeof __readerstudyViewerScriptUrl !== 'undefined' && __readerstudyViewerScriptUrl
+    ? __readerstudyViewerScriptUrl
+    : typeof location !== 'undefined'
+      ? location.href
+      : '';
+
+export const MARKS = {
+  mount: 'readerstudy-viewer:mount',
+  metadata: 'readerstudy-viewer:metadata',
+  firstImage: 'readerstudy-viewer:first-image',
+  allLoaded: 'readerstudy-viewer:all-loaded',
+};
+
+const DEFAULTS = {
+  dicomwebRoot: '/dicomweb',
+  initialSlice: 'middle', // 'first' | 'middle' | 'last' | index
+  initialPreset: DEFAULT_PRESET,
+  cineFps: 10,
+  prefetchConcurrency: 6,
+  maxWebWorkers: undefined, // default: max(1, floor(cores/2))
+  hotkeys: true, // true: document; an Element: only keys aimed at it; false: none
+  injectCss: true,
+  fetchOptions: {}, // extra fetch() init for the metadata request (headers, credentials)
+};
+
+let csReady = null;
+let mountCounter = 0;
+const mounted = new Set();
+
+function baseUrl() {
+  return new URL('.', SCRIPT_URL).href;
+}
+
+function initCornerstone(options) {
+  if (!csReady) {
+    csInit();
+    dicomImageLoaderInit({
+      maxWebWorkers:
+        options.maxWebWorkers || Math.max(1, Math.floor((navigator.hardwareConcurrency || 2) / 2)),
+      wasmBasePath: new URL('wasm/', baseUrl()).href,
+    });
+    toolsInit();
+    for (const T of [WindowLevelTool, ZoomTool, PanTool, StackScrollTool]) addTool(T);
+    csReady = true;
+  }
+}
+
+function injectCss() {
+  const href = new URL('viewer.css', baseUrl()).href;
+  if (document.querySelector('link[data-readerstudy-viewer-css]')) return;
+  for (const l of document.querySelectorAll('link[rel="stylesheet"]')) {
+    if (l.href === href || /\/viewer(\.[0-9a-f]+)?\.css$/.test(l.href)) return;
+  }
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = href;
+  link.dataset.readerstudyViewerCss = '1';
+  document.head.appendChild(link);
+}
+
+function el(tag, className, parent) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (parent) parent.appendChild(e);
+  return e;
+}
+
+function isEditable(target) {
+  if (!target || !(target instanceof Element)) return false;
+  if (target.isContentEditable) return true;
+  return Boolean(target.closest('input, textarea, select, [contenteditable=""], [contenteditable="true"]'));
+}
+
+function trimSlash(s) {
+  return String(s).replace(/\/+$/, '');
+}
+
+/**
+ * Mount a viewer into `element` (which must have a size; the viewer fills it).
+ * Returns a handle immediately; `handle.ready` resolves when the first image is
+ * on screen, `handle.loaded` when every slice is cached.
+ */
+export function mount(element, options = {}) {
+  if (!(element instanceof Element)) throw new TypeError('mount(element, options): element must be a DOM element');
+  const opts = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(options)) if (v !== undefined) opts[k] = v;
+  opts.prefetchConcurrency = Math.max(1, Number(opts.prefetchConcurrency) || DEFAULTS.prefetchConcurrency);
+  if (!opts.studyUID || !opts.seriesUID) throw new Error('mount(): studyUID and seriesUID are required');
+  if (opts.injectCss) injectCss();
+
+  const id = ++mountCounter;
+  const t0 = performance.now();
+  performance.mark(MARKS.mount);
+  const listeners = new Map();
+  const state = {
+    destroyed: false,
+    imageIds: [],
+    count: 0,
+    viewport: null,
+    renderingEngine: null,
+    toolGroupId: `rsv-tools-${id}`,
+    renderingEngineId: `rsv-engine-${id}`,
+    viewportId: `rsv-viewport-${id}`,
+    preset: resolvePreset(opts.initialPreset) || DEFAULT_PRESET,
+    invert: false,
+    cineTimer: null,
+    cineFps: opts.cineFps,
+    firstImageMs: null,
+    allLoadedMs: null,
+    metadataMs: null,
+    loaded: 0,
+    failed: 0,
+    pendingSlice: null,
+    armedFirstImage: false,
+    cleanups: [],
+    inflight: new Set(),
+    lastVoi: null,
+    wlTimer: null,
+  };
+
+  // ---- DOM ---------------------------------------------------------------
+  const root = el('div', 'rsv-root');
+  element.appendChild(root);
+  const vpEl = el('div', 'rsv-viewport', root);
+  vpEl.tabIndex = 0;
+  vpEl.setAttribute('role', 'application');
+  vpEl.setAttribute('aria-label', 'CT image viewer: wheel or arrow keys change slice, drag to adjust window');
+  vpEl.addEventListener('contextmenu', (e) => e.preventDefault());
+  const ui = {
+    slice: el('div', 'rsv-text rsv-tl rsv-slice', vpEl),
+    status: el('div', 'rsv-text rsv-tr rsv-status', vpEl),
+    wl: el('div', 'rsv-text rsv-br rsv-wl', vpEl),
+    colorbars: el('div', 'rsv-bl rsv-colorbars', vpEl),
+    message: el('div', 'rsv-message', vpEl),
+    scrollbar: el('div', 'rsv-scrollbar', vpEl),
+  };
+  ui.slice.setAttribute('aria-live', 'polite');
+  ui.thumb = el('div', 'rsv-scrollbar-thumb', ui.scrollbar);
+  ui.message.textContent = 'Loading…';
+  const layer = new OverlayLayer(vpEl, ui.colorbars);
+
+  // ---- events to the page ------------------------------------------------
+  function emit(type, detail) {
+    for (const fn of listeners.get(type) || []) {
+      try {
+        fn(detail);
+      } catch (e) {
+        console.error(e);
+      }
+    }
+    if (typeof opts.onEvent === 'function') {
+      try {
+        opts.onEvent(type, detail);
+      } catch (e) {
+        console.error(e);
+      }
+    }
+  }
+  function fail(err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    console.error('[readerstudy viewer]', error);
+    if (typeof opts.onError === 'function') opts.onError(error);
+    emit('error', { message: error.message });
+    return error;
+  }
+
+  let resolveReady, rejectReady, resolveLoaded;
+  const ready = new Promise((res, rej) => {
+    resolveReady = res;
+    rejectReady = rej;
+  });
+  const loaded = new Promise((res) => {
+    resolveLoaded = res;
+  });
+  ready.catch(() => {});
+
+  // ---- text overlays -----------------------------------------------------
+  function showSlice(index) {
+    const n = state.count;
+    ui.slice.textContent = n ? `Slice ${index + 1} / ${n}` : '';
+    if (n > 1) {
+      ui.thumb.style.height = `${Math.max(100 / n, 2)}%`;
+      ui.thumb.style.top = `${(index / n) * 100}%`;
+    }
+  }
+  // Zoom relative to the fitted view at first display (the CPU renderer's
+  // getZoom() is not 1 there).
+  function relZoom() {
+    const z = state.viewport?.getZoom?.() || 1;
+    return state.zoom0 ? z / state.zoom0 : 1;
+  }
+  function showWl() {
+    const vp = state.viewport;
+    if (!vp) return;
+    const { voiRange } = vp.getProperties();
+    if (!voiRange) return;
+    const ww = voiRange.upper - voiRange.lower;
+    const wc = (voiRange.upper + voiRange.lower) / 2;
+    const p = presetForRange(voiRange);
+    const zoom = Math.round(relZoom() * 100);
+    ui.wl.textContent = `${p ? PRESETS[p].label + '  ' : ''}W ${Math.round(ww)} L ${Math.round(wc)}${state.invert ? '  inv' : ''}  ${zoom}%`;
+  }
+  function showStatus() {
+    const n = state.count;
+    if (!n) return;
+    if (state.loaded + state.failed < n) ui.status.textContent = `Loading ${state.loaded}/${n}`;
+    else if (state.failed) ui.status.textContent = `${state.failed} slice(s) failed to load`;
+    else ui.status.textContent = '';
+  }
+
+  // ---- prefetch ------------------------------------------------------------
+  const pending = new Set();
+  function pump() {
+    while (!state.destroyed && state.inflight.size < opts.prefetchConcurrency && pending.size) {
+      const cur = state.viewport ? state.viewport.getCurrentImageIdIndex() : 0;
+      let best = -1;
+      for (let d = 0; d < state.count && best < 0; d++) {
+        if (pending.has(cur + d)) best = cur + d;
+        else if (pending.has(cur - d)) best = cur - d;
+      }
+      if (best < 0) best = pending.values().next().value;
+      pending.delete(best);
+      const imageId = state.imageIds[best];
+      const p = imageLoader
+        .loadAndCacheImage(imageId, { requestType: csEnums.RequestType.Prefetch, priority: 0 })
+        .then(
+          () => {
+            state.loaded += 1;
+          },
+          (err) => {
+            state.failed += 1;
+            console.warn('[readerstudy viewer] slice failed to load', best, err);
+          },
+        )
+        .finally(() => {
+          state.inflight.delete(p);
+          if (state.destroyed) {
+            purgeImage(imageId);
+            return;
+          }
+          showStatus();
+          emit('progress', { loaded: state.loaded, failed: state.failed, count: state.count });
+          if (state.loaded + state.failed === state.count) allDone();
+          else pump();
+        });
+      state.inflight.add(p);
+    }
+  }
+  function allDone() {
+    if (state.allLoadedMs !== null) return;
+    if (state.loadDoneMs === undefined) state.loadDoneMs = performance.now() - t0;
+    // A tiny series can be cached before its first frame is on screen: report
+    // once both happened, so onReady always carries both numbers.
+    if (state.firstImageMs === null) return;
+    state.allLoadedMs = state.loadDoneMs;
+    const info = {
+      firstImageMs: state.firstImageMs,
+      allLoadedMs: state.allLoadedMs,
+      metadataMs: state.metadataMs,
+      count: state.count,
+      failed: state.failed,
+      renderer: getShouldUseCPURendering() ? 'cpu' : 'webgl',
+    };
+    performance.mark(MARKS.allLoaded, { detail: info });
+    resolveLoaded(info);
+    emit('loaded', info);
+    if (typeof opts.onReady === 'function') opts.onReady(info);
+  }
+  function purgeImage(imageId) {
+    try {
+      if (cache.getImageLoadObject(imageId) || cache.getImage(imageId)) cache.removeImageLoadObject(imageId);
+    } catch {
+      /* not cached */
+    }
+  }
+
+  // ---- cornerstone events ---------------------------------------------------
+  function listen(target, type, fn) {
+    target.addEventListener(type, fn);
+    state.cleanups.push(() => target.removeEventListener(type, fn));
+  }
+  function onRendered() {
+    layer.draw();
+    if (state.armedFirstImage && state.firstImageMs === null) {
+      state.zoom0 = state.viewport.getZoom?.() || 1;
+      showWl();
+      state.firstImageMs = performance.now() - t0;
+      performance.mark(MARKS.firstImage, { detail: { firstImageMs: state.firstImageMs, count: state.count } });
+      ui.message.textContent = '';
+      ui.message.hidden = true;
+      resolveReady({ firstImageMs: state.firstImageMs, count: state.count });
+      emit('firstImage', { firstImageMs: state.firstImageMs });
+      if (state.loadDoneMs !== undefined) allDone();
+    }
+  }
+  function sameRange(a, b) {
+    return a && b && Math.abs(a.lower - b.lower) < 1e-6 && Math.abs(a.upper - b.upper) < 1e-6;
+  }
+  function onNewImage(e) {
+    const vp = state.viewport;
+    // The CPU fallback path resets the viewport's voiRange to each image's own
+    // DICOM window right after this event (without a VOI_MODIFIED event);
+    // put ours back once that synchronous update is done.
+    queueMicrotask(() => {
+      if (state.destroyed || !state.voi || sameRange(vp.getProperties().voiRange, state.voi)) return;
+      vp.setProperties({ voiRange: state.voi }, true);
+      vp.render();
+      showWl();
+    });
+    const index = e.detail?.imageIdIndex ?? vp.getCurrentImageIdIndex();
+    showSlice(index);
+    if (typeof opts.onSliceChange === 'function') opts.onSliceChange(index, state.count);
+    emit('slice', { index, count: state.count });
+  }
+  function onVoi() {
+    if (!state.started) return; // the default DICOM window set by setStack, replaced below
+    const vp = state.viewport;
+    const { voiRange } = vp.getProperties();
+    if (voiRange) state.voi = { lower: voiRange.lower, upper: voiRange.upper };
+    const p = presetForRange(voiRange);
+    showWl();
+    if (p !== state.preset) {
+      state.preset = p;
+      emit('preset', { name: p });
+    }
+    clearTimeout(state.wlTimer);
+    state.wlTimer = setTimeout(() => {
+      if (!voiRange || state.destroyed) return;
+      const detail = {
+        center: (voiRange.upper + voiRange.lower) / 2,
+        width: voiRange.upper - voiRange.lower,
+        preset: p,
+      };
+      emit('windowLevel', detail);
+    }, 250);
+  }
+
+  // ---- keyboard -------------------------------------------------------------
+  function onKey(e) {
+    // (No defaultPrevented check: Cornerstone's own keydown listener on the
+    // viewport element calls preventDefault on every key.)
+    if (state.destroyed || !state.viewport) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (isEditable(e.target)) return;
+    const onControl = e.target instanceof Element && e.target.closest('button, a[href], [role="button"], summary');
+    const n = state.count;
+    const cur = state.viewport.getCurrentImageIdIndex();
+    let handled = true;
+    switch (e.key) {
+      case 'ArrowUp':
+      case 'PageUp':
+        api.setSlice(cur - 1);
+        break;
+      case 'ArrowDown':
+      case 'PageDown':
+        api.setSlice(cur + 1);
+        break;
+      case 'Home':
+        api.setSlice(0);
+        break;
+      case 'End':
+        api.setSlice(n - 1);
+        break;
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+        api.setPreset(PRESET_ORDER[Number(e.key) - 1]);
+        break;
+      case 'r':
+      case 'R':
+        api.reset();
+        break;
+      case 'i':
+      case 'I':
+        api.setInvert(!state.invert);
+        break;
+      case ' ':
+      case 'c':
+      case 'C':
+        if (onControl && e.key === ' ') {
+          handled = false; // let space activate the focused button
+          break;
+        }
+        api.toggleCine();
+        break;
+      default:
+        handled = false;
+    }
+    if (handled) e.preventDefault();
+  }
+  if (opts.hotkeys) {
+    const target = opts.hotkeys instanceof EventTarget ? opts.hotkeys : document;
+    listen(target, 'keydown', onKey);
+  }
+
+  // ---- resize ---------------------------------------------------------------
+  let resizeRaf = 0;
+  const ro = new ResizeObserver(() => {
+    cancelAnimationFrame(resizeRaf);
+    resizeRaf = requestAnimationFrame(() => {
+      if (!state.renderingEngine || state.destroyed) return;
+      state.renderingEngine.resize(true, true);
+      layer.draw();
+    });
+  });
+  ro.observe(vpEl);
+  state.cleanups.push(() => ro.disconnect());
+
+  // ---- loading --------------------------------------------------------------
+  async function start() {
+    initCornerstone(opts);
+    const root = trimSlash(new URL(opts.dicomwebRoot, location.href).href);
+    const seriesUrl = `${root}/studies/${encodeURIComponent(opts.studyUID)}/series/${encodeURIComponent(opts.seriesUID)}`;
+    const fo = opts.fetchOptions || {};
+    const resp = await fetch(`${seriesUrl}/metadata`, {
+      credentials: 'same-origin',
+      ...fo,
+      headers: { Accept: 'application/dicom+json', ...(fo.headers || {}) },
+    });
+    if (!resp.ok) throw new Error(`series metadata: HTTP ${resp.status}`);
+    const instances = await resp.json();
+    if (state.destroyed) return;
+    const sorted = sortInstances(instances);
+    state.imageIds = sorted.map(
+      (s) => `wadors:${seriesUrl}/instances/${encodeURIComponent(s.sopInstanceUID)}/frames/${s.frame}`,
+    );
+    state.sorted = sorted.map((s) => ({ sopInstanceUID: s.sopInstanceUID, frame: s.frame, position: s.position }));
+    state.count = state.imageIds.length;
+    sorted.forEach((s, i) => {
+      if (s.frame === 1) wadors.metaDataManager.add(state.imageIds[i], s.instance);
+    });
+    state.metadataMs = performance.now() - t0;
+    performance.mark(MARKS.metadata, { detail: { metadataMs: state.metadataMs, count: state.count } });
+
+    const engine = new RenderingEngine(state.renderingEngineId);
+    state.renderingEngine = engine;
+    engine.enableElement({
+      viewportId: state.viewportId,
+      type: csEnums.ViewportType.STACK,
+      element: vpEl,
+      defaultOptions: { background: [0, 0, 0] },
+    });
+    const vp = engine.getViewport(state.viewportId);
+    state.viewport = vp;
+    layer.attach(vp, state.imageIds);
+    for (const err of layer.revalidate()) fail(err);
+
+    const tg = ToolGroupManager.createToolGroup(state.toolGroupId);
+    tg.addTool(WindowLevelTool.toolName);
+    tg.addTool(ZoomTool.toolName);
+    tg.addTool(PanTool.toolName);
+    tg.addTool(StackScrollTool.toolName);
+    const MB = toolsEnums.MouseBindings;
+    tg.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: MB.Primary }] });
+    tg.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MB.Secondary }] });
+    tg.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MB.Auxiliary }] });
+    tg.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MB.Wheel }] });
+    tg.addViewport(state.viewportId, state.renderingEngineId);
+
+    const E = csEnums.Events;
+    listen(vpEl, E.IMAGE_RENDERED, onRendered);
+    listen(vpEl, E.STACK_NEW_IMAGE, onNewImage);
+    listen(vpEl, E.VOI_MODIFIED, onVoi);
+    listen(vpEl, E.CAMERA_MODIFIED, showWl);
+
+    const n = state.count;
+    let first = state.pendingSlice;
+    if (first === null) {
+      const s = opts.initialSlice;
+      first = s === 'first' ? 0 : s === 'last' ? n - 1 : Number.isInteger(s) ? s : Math.floor((n - 1) / 2);
+    }
+    first = Math.min(n - 1, Math.max(0, first));
+    state.pendingSlice = null;
+    for (let i = 0; i < n; i++) pending.add(i);
+    showSlice(first);
+    showStatus();
+
+    await vp.setStack(state.imageIds, first);
+    if (state.destroyed) return;
+    state.started = true;
+    vp.setProperties({ voiRange: voiRangeFor(PRESETS[state.preset] || PRESETS[DEFAULT_PRESET]), invert: state.invert });
+    state.armedFirstImage = true;
+    vp.render();
+    showWl();
+    if (typeof opts.onSliceChange === 'function') opts.onSliceChange(first, n);
+    pump();
+  }
+
+  start().catch((err) => {
+    if (state.destroyed) return;
+    const e = fail(err);
+    ui.message.hidden = false;
+    ui.message.textContent = `Could not load the series (${e.message})`;
+    rejectReady(e);
+  });
+
+  // ---- public handle --------------------------------------------------------
+  const api = {
+    element: root,
+    ready,
+    loaded,
+    presets: PRESETS,
+
+    getSliceCount: () => state.count,
+    /** {index, sopInstanceUID, frame, position (mm along the slice normal)} of a slice (default: current). */
+    getSliceInfo(index) {
+      const i = index === undefined ? api.getSlice() : index;
+      const s = state.sorted && state.sorted[i];
+      return s ? { index: i, ...s } : null;
+    },
+    getSlice() {
+      if (!state.viewport) return state.pendingSlice ?? null;
+      return state.viewport.getCurrentImageIdIndex();
+    },
+    setSlice(index) {
+      const i = Math.round(Number(index));
+      if (!Number.isFinite(i)) throw new TypeError('setSlice(index): index must be a number');
+      if (!state.viewport) {
+        state.pendingSlice = i;
+        return Promise.resolve(i);
+      }
+      const c = Math.min(state.count - 1, Math.max(0, i));
+      if (c === state.viewport.getCurrentImageIdIndex()) return Promise.resolve(c);
+      return state.viewport.setImageIdIndex(c).then(() => c);
+    },
+    setPreset(name) {
+      const key = resolvePreset(name);
+      if (!key) throw new Error(`unknown preset "${name}" (known: ${PRESET_ORDER.join(', ')})`);
+      state.preset = key;
+      if (state.viewport) {
+        state.viewport.setProperties({ voiRange: voiRangeFor(PRESETS[key]) });
+        state.viewport.render();
+      }
+      emit('preset', { name: key, source: 'api' });
+      return key;
+    },
+    getPreset: () => state.preset,
+    setWindow(center, width) {
+      if (!state.viewport) return;
+      state.viewport.setProperties({ voiRange: { lower: center - width / 2, upper: center + width / 2 } });
+      state.viewport.render();
+    },
+    setInvert(on) {
+      state.invert = Boolean(on);
+      if (state.viewport) {
+        state.viewport.setProperties({ invert: state.invert });
+        state.viewport.render();
+        showWl();
+      }
+      emit('invert', { on: state.invert });
+    },
+    reset() {
+      const key = resolvePreset(opts.initialPreset) || DEFAULT_PRESET;
+      state.preset = key;
+      state.invert = false;
+      if (state.viewport) {
+        state.viewport.resetCamera();
+        state.viewport.setProperties({ voiRange: voiRangeFor(PRESETS[key]), invert: false });
+        state.viewport.render();
+      }
+      emit('reset', { preset: key });
+      emit('preset', { name: key, source: 'reset' });
+      emit('invert', { on: false });
+    },
+    playCine(fps) {
+      if (fps) state.cineFps = Math.min(60, Math.max(1, Number(fps)));
+      api.stopCine(true);
+      if (!state.viewport || state.count < 2) return;
+      state.cineTimer = setInterval(() => {
+        const vp = state.viewport;
+        if (!vp) return;
+        const next = (vp.getCurrentImageIdIndex() + 1) % state.count;
+        vp.setImageIdIndex(next).catch(() => {});
+      }, 1000 / state.cineFps);
+      emit('cine', { playing: true, fps: state.cineFps });
+    },
+    stopCine(silent) {
+      const was = state.cineTimer !== null;
+      clearInterval(state.cineTimer);
+      state.cineTimer = null;
+      if (was && silent !== true) emit('cine', { playing: false, fps: state.cineFps });
+    },
+    toggleCine() {
+      if (state.cineTimer !== null) api.stopCine();
+      else api.playCine();
+    },
+    isCinePlaying: () => state.cineTimer !== null,
+
+    setOverlay(name, overlay) {
+      layer.set(name, overlay);
+      emit('overlay', { name, action: overlay == null ? 'removed' : 'set', ...layer.state() });
+    },
+    setOverlayOpacity(name, opacity) {
+      layer.setOpacity(name, opacity);
+      emit('overlay', { name, action: 'opacity', opacity: Number(opacity), ...layer.state() });
+    },
+    setOverlayVisible(name, visible) {
+      layer.setVisible(name, visible);
+      emit('overlay', { name, action: visible ? 'shown' : 'hidden', ...layer.state() });
+    },
+    setMaskOutline(mask) {
+      layer.setMask(mask);
+      emit('overlay', { name: 'mask', action: mask == null ? 'removed' : 'set', ...layer.state() });
+    },
+    setMaskVisible(visible) {
+      layer.setMaskVisible(visible);
+      emit('overlay', { name: 'mask', action: visible ? 'shown' : 'hidden', ...layer.state() });
+    },
+    getOverlays: () => layer.state(),
+
+    getState() {
+      const vp = state.viewport;
+      const voi = vp ? vp.getProperties().voiRange : null;
+      return {
+        slice: api.getSlice(),
+        count: state.count,
+        preset: state.preset,
+        window: voi ? { center: (voi.upper + voi.lower) / 2, width: voi.upper - voi.lower } : null,
+        invert: state.invert,
+        zoom: vp ? relZoom() : null,
+        cine: state.cineTimer !== null,
+        loaded: state.loaded,
+        failed: state.failed,
+        timings: { firstImageMs: state.firstImageMs, allLoadedMs: state.allLoadedMs, metadataMs: state.metadataMs },
+        ...layer.state(),
+      };
+    },
+    on(type, fn) {
+      if (!listeners.has(type)) listeners.set(type, new Set());
+      listeners.get(type).add(fn);
+      return () => listeners.get(type)?.delete(fn);
+    },
+    destroy() {
+      if (state.destroyed) return;
+      api.stopCine(true);
+      state.destroyed = true;
+      pending.clear();
+      clearTimeout(state.wlTimer);
+      cancelAnimationFrame(resizeRaf);
+      for (const fn of state.cleanups.splice(0)) fn();
+      try {
+        ToolGroupManager.destroyToolGroup(state.toolGroupId);
+      } catch {
+        /* never created */
+      }
+      try {
+        state.renderingEngine?.destroy();
+      } catch (e) {
+        console.warn(e);
+      }
+      layer.destroy();
+      const ids = state.imageIds;
+      // Drop queued (not yet sent) requests for this series from both pools.
+      const idSet = new Set(ids);
+      for (const pool of [imageRetrievalPoolManager, imageLoadPoolManager]) {
+        pool.filterRequests((r) => !idSet.has(r.additionalDetails?.imageId));
+      }
+      for (const imageId of ids) {
+        purgeImage(imageId);
+        wadors.metaDataManager.remove(imageId);
+      }
+      mounted.delete(api);
+      if (mounted.size === 0) cache.purgeCache();
+      // Loads still in flight land in the cache later: drop them when they settle.
+      Promise.allSettled([...state.inflight]).then(() => {
+        for (const imageId of ids) purgeImage(imageId);
+        if (mounted.size === 0) cache.purgeCache();
+      });
+      state.viewport = null;
+      state.renderingEngine = null;
+      listeners.clear();
+      root.remove();
+      rejectReady(new Error('destroyed'));
+    },
+  };
+  mounted.add(api);
+  return api;
+}
+
+/** Bytes currently held by the Cornerstone image cache (for tests/benchmarks). */
+export function cacheBytes() {
+  return cache.getCacheSize();
+}
+
+export { eventTarget };
