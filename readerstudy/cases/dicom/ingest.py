@@ -1,0 +1,361 @@
+"""One entry point for the Django service: :func:`prepare_upload`.
+
+Pipeline (nothing is written outside a temporary folder, which is removed before returning):
+
+1. Sources: a zip archive (checked and extracted by :mod:`.archives` into a temporary folder
+   under numbered names), a folder (walked recursively), one file, a list of paths, or a list
+   of ``(name, bytes)`` pairs.  Every file gets a PHI-safe label (:func:`~.errors.safe_file_label`).
+2. Pass 1, headers only (``stop_before_pixels``): parse (``not_dicom``, ``truncated``),
+   quarantine (``burned_in_annotation``, ``secondary_capture``, ``dose_report``), compute the
+   opaque patient key, de-identify the header (so every UID and description used below is
+   already the de-identified one), group into series and validate them (:mod:`.series`).
+3. Choose the primary axial series (rule in :mod:`.series`; ``options.primary_series`` overrides).
+4. Pass 2, full read of the primary series only (or all valid series with
+   ``options.load="all"``): parse again, check truncation, de-identify (deterministic, so the
+   UIDs equal those of pass 1) and decode the pixels to a HU volume (``undecodable_pixels``).
+
+Severity: problems that make the import unusable are ``error`` (:attr:`PreparedImport.ok` is
+False; the caller stores nothing); files and series left out while a valid primary series
+remains (a dose screen, a scout with 2 slices, a README in the zip) are ``excluded`` and only
+reported.  With ``options.strict`` every problem is an error.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from .archives import ArchiveLimits, extract_zip, is_zip, iter_dicom_files
+from .deid import Deidentifier, DeidLog, DeidOptions
+from .dicomio import encode, read_dicom
+from .errors import (
+    ArchiveError,
+    DicomIngestError,
+    ErrorCode,
+    IngestError,
+    QuarantineError,
+    Severity,
+    safe_file_label,
+)
+from .series import (
+    SeriesInfo,
+    SeriesLimits,
+    assemble_series,
+    build_sitk_image,
+    choose_primary,
+    load_hu_volume,
+    write_nifti,
+)
+
+__all__ = ["IngestOptions", "PreparedImport", "PreparedSeries", "prepare_upload"]
+
+Source = str | Path | Sequence[str | Path] | Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    uid_prefix: str | None = None
+    retain_longitudinal_modified_dates: bool = True
+    clean_descriptors: bool = True
+    retain_patient_characteristics: bool = False
+    max_date_shift_days: int = 3650
+    archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    series_limits: SeriesLimits = field(default_factory=SeriesLimits)
+    primary_series: str | None = None  # original or de-identified SeriesInstanceUID
+    target_thickness_mm: float = 5.0
+    load: str = "primary"  # "primary" | "all": which series are fully read and decoded
+    require_single_patient: bool = True
+    strict: bool = False
+    volume_dtype: str = "auto"  # "auto" | "float32" | "int16"
+
+
+@dataclass
+class PreparedSeries:
+    """A validated series, de-identified, in memory, sorted along the slice normal."""
+
+    info: SeriesInfo
+    patient_key: str
+    pseudonym: str
+    deid_logs: list[DeidLog]
+    volume: np.ndarray | None = None  # HU, (slices, rows, columns)
+
+    @property
+    def datasets(self) -> list[Dataset]:
+        return self.info.datasets
+
+    @property
+    def labels(self) -> list[str]:
+        return self.info.labels
+
+    @property
+    def study_uid(self) -> str:
+        return self.info.study_uid
+
+    @property
+    def series_uid(self) -> str:
+        return self.info.series_uid
+
+    def iter_files(self) -> Iterator[tuple[str, bytes]]:
+        """(file name, Part 10 bytes) of the de-identified instances, in slice order."""
+        for i, ds in enumerate(self.info.datasets):
+            yield f"IM{i + 1:04d}.dcm", encode(ds)
+
+    def to_sitk(self):
+        return build_sitk_image(self.info, self.volume)
+
+    def write_nifti(self, path: str | Path) -> Path:
+        return write_nifti(self.to_sitk(), path)
+
+
+@dataclass
+class PreparedImport:
+    series: list[SeriesInfo]  # every series found (headers, de-identified); see .summary()
+    primary: PreparedSeries | None
+    loaded: list[PreparedSeries]  # primary first, then others when options.load == "all"
+    errors: list[IngestError]  # every problem, with severity
+    n_files: int = 0
+    patient_keys: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.primary is not None and not any(
+            e.severity == Severity.ERROR for e in self.errors
+        )
+
+    @property
+    def fatal_errors(self) -> list[IngestError]:
+        return [e for e in self.errors if e.severity == Severity.ERROR]
+
+    @property
+    def deid_logs(self) -> list[DeidLog]:
+        return [log for s in self.loaded for log in s.deid_logs]
+
+    def raise_for_errors(self) -> None:
+        fatal = self.fatal_errors
+        if fatal:
+            raise DicomIngestError(fatal[0])
+        if self.primary is None:
+            raise DicomIngestError(
+                IngestError(ErrorCode.NO_PRIMARY_SERIES, "no primary series was prepared")
+            )
+
+    def summary(self) -> dict:
+        return {
+            "ok": self.ok,
+            "n_files": self.n_files,
+            "primary": self.primary.series_uid if self.primary else None,
+            "series": [s.summary() for s in self.series],
+            "errors": [e.as_dict() for e in self.errors],
+        }
+
+
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _File:
+    label: str
+    source: Path | bytes
+
+
+def _collect(
+    source: Source, tmp: Path, opts: IngestOptions, secret: bytes, notes: list[IngestError]
+) -> list[_File]:
+    files = _collect_raw(source, tmp, opts, secret, notes)
+    # identical labels (duplicate names in a zip, hashed names) get a position suffix
+    seen: dict[str, int] = {}
+    for f in files:
+        n = seen.get(f.label, 0)
+        seen[f.label] = n + 1
+        if n:
+            f.label = f"{f.label}#{n + 1}"
+    return files
+
+
+def _collect_raw(
+    source: Source, tmp: Path, opts: IngestOptions, secret: bytes, notes: list[IngestError]
+) -> list[_File]:
+    files: list[_File] = []
+    if isinstance(source, str | Path):
+        p = Path(source)
+        if p.is_dir():
+            for f in iter_dicom_files(p, check=False):
+                files.append(_File(safe_file_label(str(f.relative_to(p)), secret), f))
+        elif is_zip(p):
+            for label, fp in extract_zip(p, tmp / "zip", opts.archive_limits, secret, notes):
+                files.append(_File(label, fp))
+        else:
+            files.append(_File(safe_file_label(p.name, secret), p))
+        return files
+    for item in source:
+        if isinstance(item, tuple):
+            name, data = item
+            files.append(_File(safe_file_label(str(name), secret), bytes(data)))
+        else:
+            p = Path(item)
+            if p.is_dir():
+                for f in iter_dicom_files(p, check=False):
+                    files.append(_File(safe_file_label(str(f.relative_to(p)), secret), f))
+            else:
+                files.append(_File(safe_file_label(p.name, secret), p))
+    return files
+
+
+def prepare_upload(
+    source: Source,
+    *,
+    pseudonym_for: Callable[[str], str],
+    secret: bytes,
+    options: IngestOptions | None = None,
+) -> PreparedImport:
+    """Validate, de-identify and assemble an upload (see module doc).
+
+    ``pseudonym_for(patient_key)`` receives an opaque keyed hash of the original patient
+    identity (never the PatientID itself) and returns the pseudonym written to PatientName and
+    PatientID (e.g. the case code).  ``secret`` keys UIDs, date offsets, patient keys and
+    hashed file labels (>= 16 bytes; keep it per site, never in the database next to the data).
+    """
+    opts = options or IngestOptions()
+    deid = Deidentifier(
+        DeidOptions(
+            secret=secret,
+            uid_prefix=opts.uid_prefix,
+            retain_longitudinal_modified_dates=opts.retain_longitudinal_modified_dates,
+            clean_descriptors=opts.clean_descriptors,
+            retain_patient_characteristics=opts.retain_patient_characteristics,
+            max_date_shift_days=opts.max_date_shift_days,
+        )
+    )
+    errors: list[IngestError] = []
+    pseudonyms: dict[str, str] = {}
+
+    def pseudonym(key: str) -> str:
+        if key not in pseudonyms:
+            pseudonyms[key] = str(pseudonym_for(key))
+        return pseudonyms[key]
+
+    with tempfile.TemporaryDirectory(prefix="rs-ingest-") as tmpdir:
+        tmp = Path(tmpdir)
+        try:
+            files = _collect(source, tmp, opts, secret, errors)
+        except ArchiveError as exc:
+            return PreparedImport([], None, [], [exc.error], 0)
+
+        # ---- pass 1: headers ------------------------------------------------------------
+        headers: list[tuple[str, Dataset]] = []
+        by_label: dict[str, _File] = {}
+        patient_of: dict[str, str] = {}
+        for f in files:
+            try:
+                ds = read_dicom(f.source, label=f.label, stop_before_pixels=True)
+                key = deid.patient_key(ds)
+                deid.deidentify(ds, pseudonym=pseudonym(key), label=f.label)
+            except QuarantineError as exc:
+                errors.append(exc.error.excluded())
+                continue
+            except DicomIngestError as exc:
+                # unreadable non-DICOM files are left out; a truncated file fails the upload
+                fatal = exc.code == ErrorCode.TRUNCATED
+                errors.append(exc.error if fatal else exc.error.excluded())
+                continue
+            headers.append((f.label, ds))
+            by_label[f.label] = f
+            patient_of[f.label] = key
+
+        if not headers:
+            errors.append(
+                IngestError(
+                    ErrorCode.NO_SERIES, f"no usable DICOM image among {len(files)} file(s)"
+                )
+            )
+            return PreparedImport([], None, [], _finalize(errors, opts), len(files))
+
+        series = assemble_series(headers, opts.series_limits, patient_of)
+        keys = sorted(set(patient_of.values()))
+        if opts.require_single_patient and len(keys) > 1:
+            errors.append(
+                IngestError(
+                    ErrorCode.MIXED_PATIENTS,
+                    f"the upload holds images of {len(keys)} different patients",
+                )
+            )
+
+        # ---- primary choice -----------------------------------------------------------------
+        alternatives = []
+        if opts.primary_series:
+            alternatives.append(deid.remapper.remap(opts.primary_series))
+        primary_info, perr = choose_primary(
+            series,
+            override=opts.primary_series,
+            override_alternatives=alternatives,
+            target_thickness_mm=opts.target_thickness_mm,
+        )
+        if perr is not None:
+            errors.append(perr)
+        for s in series:
+            sev = Severity.ERROR if s is primary_info else Severity.EXCLUDED
+            for e in s.errors:
+                errors.append(e if sev == Severity.ERROR else e.excluded())
+
+        # ---- pass 2: full read of the series to load ------------------------------------------
+        to_load = []
+        if primary_info is not None and primary_info.ok:
+            to_load.append(primary_info)
+        if opts.load == "all":
+            to_load += [s for s in series if s.ok and s is not primary_info]
+        loaded: list[PreparedSeries] = []
+        primary: PreparedSeries | None = None
+        for info in to_load:
+            is_primary = info is primary_info
+            prepared = _load_series(info, by_label, patient_of, deid, pseudonym, opts)
+            if isinstance(prepared, IngestError):
+                errors.append(prepared if is_primary else prepared.excluded())
+                continue
+            loaded.append(prepared)
+            if is_primary:
+                primary = prepared
+        return PreparedImport(series, primary, loaded, _finalize(errors, opts), len(files), keys)
+
+
+def _finalize(errors: list[IngestError], opts: IngestOptions) -> list[IngestError]:
+    if not opts.strict:
+        return errors
+    return [
+        IngestError(e.code, e.message, e.file, e.series, e.slices, Severity.ERROR, e.extra)
+        for e in errors
+    ]
+
+
+def _load_series(
+    info: SeriesInfo,
+    by_label: dict[str, _File],
+    patient_of: dict[str, str],
+    deid: Deidentifier,
+    pseudonym: Callable[[str], str],
+    opts: IngestOptions,
+) -> PreparedSeries | IngestError:
+    full: list[Dataset] = []
+    logs: list[DeidLog] = []
+    key = patient_of[info.labels[0]]
+    try:
+        for label in info.labels:
+            ds = read_dicom(by_label[label].source, label=label)
+            logs.append(deid.deidentify(ds, pseudonym=pseudonym(key), label=label))
+            full.append(ds)
+    except DicomIngestError as exc:
+        e = exc.error
+        return IngestError(
+            e.code, e.message, e.file, info.series_uid, e.slices, e.severity, e.extra
+        )
+    # same labels, same order: replace the header-only datasets by the full ones
+    loaded_info = SeriesInfo(**{**info.__dict__, "datasets": full, "errors": list(info.errors)})
+    try:
+        volume = load_hu_volume(loaded_info, dtype=opts.volume_dtype)
+    except DicomIngestError as exc:
+        return exc.error
+    return PreparedSeries(loaded_info, key, pseudonym(key), logs, volume)

@@ -1,0 +1,510 @@
+"""Series assembly, validation, primary-series choice and volume building.
+
+Input: (label, Dataset) pairs, one per instance (headers suffice until pixels are needed).
+Instances are grouped by (StudyInstanceUID, SeriesInstanceUID).  For each series:
+
+* every instance must be CT Image Storage with Modality CT (``wrong_modality``,
+  ``unsupported_sop_class``; mixed SOP classes, modalities, frames of reference or patients
+  inside one SeriesInstanceUID give ``mixed_series``);
+* Rows, Columns, PixelSpacing and ImageOrientationPatient must be present and equal
+  (``inconsistent_geometry``); more than ``max_rows`` x ``max_columns`` pixels, more than
+  ``max_slices`` or fewer than ``min_slices`` slices give ``absurd_dimensions``;
+* slices are sorted along the normal ``n = row x col`` of ImageOrientationPatient by the
+  projection ``n . ImagePositionPatient``.  With ``d`` the median of the non-zero steps:
+  a step below ``dup_tol`` is a duplicate (``duplicate_slices``), a step above
+  ``1.5 d`` is a gap (``missing_slices``, with the estimated count), any other step off ``d``
+  by more than ``max(spacing_abs_tol_mm, spacing_rel_tol * d)`` is ``inconsistent_geometry``;
+  slice positions drifting across the plane (gantry tilt) are ``inconsistent_geometry``
+  unless ``allow_gantry_tilt``.  Slice indices in messages are 0-based, in sorted order.
+
+Primary series rule (``choose_primary``): among series without errors whose orientation is
+axial (the normal's largest component is the patient z axis, ``|n_z| >= 0.8``), take the one
+with the smallest sort key ``(ImageType not ORIGINAL\\PRIMARY, |SliceThickness - 5 mm|,
+-number of slices, SeriesNumber, SeriesInstanceUID)``.  5 mm (``target_thickness_mm``) is the
+slice thickness of routine head CT and of the reference model's inputs; thin-slice series are
+chosen only when no thick axial series exists.  ``override`` names a series by its original or
+de-identified SeriesInstanceUID and wins over the rule.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from .errors import DicomIngestError, ErrorCode, IngestError
+
+__all__ = [
+    "CT_IMAGE_STORAGE",
+    "SeriesInfo",
+    "SeriesLimits",
+    "analyze_series",
+    "assemble_series",
+    "build_sitk_image",
+    "choose_primary",
+    "group_by_series",
+    "load_hu_volume",
+    "write_nifti",
+]
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+
+
+@dataclass(frozen=True)
+class SeriesLimits:
+    max_rows: int = 2048
+    max_columns: int = 2048
+    max_slices: int = 2000
+    min_slices: int = 3
+    spacing_rel_tol: float = 0.05
+    spacing_abs_tol_mm: float = 0.05
+    dup_tol_mm: float = 0.01
+    orientation_tol: float = 1e-3
+    pixel_spacing_rel_tol: float = 1e-3
+    allow_gantry_tilt: bool = False
+    max_tilt_deg: float = 0.5
+
+
+@dataclass
+class SeriesInfo:
+    """One series after grouping, sorting and header validation (no pixels decoded yet)."""
+
+    study_uid: str
+    series_uid: str
+    labels: list[str]
+    datasets: list[Dataset]
+    modality: str = ""
+    frame_uid: str = ""
+    rows: int = 0
+    columns: int = 0
+    pixel_spacing: tuple[float, float] = (0.0, 0.0)  # (row spacing, column spacing) in mm
+    slice_spacing: float = 0.0
+    slice_thickness: float | None = None
+    orientation: tuple[float, ...] = ()
+    normal: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    image_type: tuple[str, ...] = ()
+    series_number: int | None = None
+    description: str = ""
+    errors: list[IngestError] = field(default_factory=list)
+
+    @property
+    def n_slices(self) -> int:
+        return len(self.datasets)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def is_axial(self) -> bool:
+        n = np.abs(np.asarray(self.normal, float))
+        return bool(n.size == 3 and n.argmax() == 2 and n[2] >= 0.8)
+
+    @property
+    def is_original_primary(self) -> bool:
+        it = [v.upper() for v in self.image_type]
+        return len(it) >= 2 and it[0] == "ORIGINAL" and it[1] == "PRIMARY"
+
+    def summary(self) -> dict:
+        """JSON-friendly description without PHI (UIDs are de-identified ones)."""
+        return {
+            "study_uid": self.study_uid,
+            "series_uid": self.series_uid,
+            "modality": self.modality,
+            "n_slices": self.n_slices,
+            "rows": self.rows,
+            "columns": self.columns,
+            "pixel_spacing": list(self.pixel_spacing),
+            "slice_spacing": self.slice_spacing,
+            "slice_thickness": self.slice_thickness,
+            "image_type": list(self.image_type),
+            "series_number": self.series_number,
+            "description": self.description,
+            "axial": self.is_axial,
+            "errors": [e.as_dict() for e in self.errors],
+        }
+
+
+def _f(v) -> float | None:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _vec(v, n: int) -> np.ndarray | None:
+    try:
+        arr = np.array([float(x) for x in v], float)
+    except (TypeError, ValueError):
+        return None
+    return arr if arr.shape == (n,) and np.all(np.isfinite(arr)) else None
+
+
+def group_by_series(
+    items: Iterable[tuple[str, Dataset]],
+) -> dict[tuple[str, str], list[tuple[str, Dataset]]]:
+    groups: dict[tuple[str, str], list[tuple[str, Dataset]]] = defaultdict(list)
+    for label, ds in items:
+        key = (
+            str(ds.get("StudyInstanceUID", "") or ""),
+            str(ds.get("SeriesInstanceUID", "") or ""),
+        )
+        groups[key].append((label, ds))
+    return dict(groups)
+
+
+def _err(code, msg, series, **kw) -> IngestError:
+    return IngestError(code, msg, series=series or None, **kw)
+
+
+def _fmt_idx(idx: list[int], limit: int = 12) -> str:
+    s = ", ".join(str(i) for i in idx[:limit])
+    return s + (f" and {len(idx) - limit} more" if len(idx) > limit else "")
+
+
+def analyze_series(
+    study_uid: str,
+    series_uid: str,
+    items: list[tuple[str, Dataset]],
+    limits: SeriesLimits | None = None,
+    patient_keys: dict[str, str] | None = None,
+) -> SeriesInfo:
+    """Sort one series along its normal and validate its headers (see module doc)."""
+    lim = limits or SeriesLimits()
+    info = SeriesInfo(study_uid, series_uid, [lb for lb, _ in items], [d for _, d in items])
+    errs = info.errors
+    sid = series_uid
+    first = items[0][1]
+    info.modality = str(first.get("Modality", "") or "")
+    info.frame_uid = str(first.get("FrameOfReferenceUID", "") or "")
+    info.image_type = tuple(str(v) for v in (first.get("ImageType", None) or ()))
+    info.series_number = int(_f(first.get("SeriesNumber", None)) or 0) or None
+    info.description = str(first.get("SeriesDescription", "") or "")
+    info.slice_thickness = _f(first.get("SliceThickness", None))
+
+    # --- identity checks ----------------------------------------------------------------
+    def distinct(keyword):
+        return {str(d.get(keyword, "") or "") for _, d in items}
+
+    if len(distinct("Modality")) > 1:
+        errs.append(
+            _err(ErrorCode.MIXED_SERIES, f"series mixes modalities ({len(items)} files)", sid)
+        )
+    elif info.modality != "CT":
+        errs.append(
+            _err(
+                ErrorCode.WRONG_MODALITY,
+                f"series modality is {info.modality or 'missing'}, not CT",
+                sid,
+            )
+        )
+    sops = distinct("SOPClassUID")
+    if len(sops) > 1:
+        errs.append(_err(ErrorCode.MIXED_SERIES, "series mixes SOP classes", sid))
+    elif sops != {CT_IMAGE_STORAGE}:
+        errs.append(
+            _err(
+                ErrorCode.UNSUPPORTED_SOP_CLASS,
+                "series is not CT Image Storage (enhanced/multi-frame CT is not supported)",
+                sid,
+            )
+        )
+    if len(distinct("FrameOfReferenceUID")) > 1:
+        errs.append(_err(ErrorCode.MIXED_SERIES, "series mixes frames of reference", sid))
+    if patient_keys is not None and len({patient_keys.get(lb, "") for lb, _ in items}) > 1:
+        errs.append(_err(ErrorCode.MIXED_SERIES, "series mixes patients", sid))
+    if any(int(_f(d.get("NumberOfFrames", 1)) or 1) > 1 for _, d in items):
+        errs.append(
+            _err(ErrorCode.UNSUPPORTED_SOP_CLASS, "multi-frame images are not supported", sid)
+        )
+
+    # --- geometry presence and consistency ----------------------------------------------
+    rows, cols, spac, iops, ipps = [], [], [], [], []
+    missing = []
+    for i, (label, d) in enumerate(items):
+        r, c = _f(d.get("Rows", None)), _f(d.get("Columns", None))
+        ps = _vec(d.get("PixelSpacing", None) or (), 2)
+        iop = _vec(d.get("ImageOrientationPatient", None) or (), 6)
+        ipp = _vec(d.get("ImagePositionPatient", None) or (), 3)
+        if None in (r, c) or ps is None or iop is None or ipp is None:
+            missing.append(label)
+            continue
+        rows.append(int(r))
+        cols.append(int(c))
+        spac.append(ps)
+        iops.append(iop)
+        ipps.append((i, ipp))
+    if missing:
+        errs.append(
+            _err(
+                ErrorCode.INCONSISTENT_GEOMETRY,
+                f"{len(missing)} file(s) lack Rows/Columns/PixelSpacing/orientation/position"
+                f" (first: {missing[0]})",
+                sid,
+                file=missing[0],
+            )
+        )
+        return info
+    info.rows, info.columns = rows[0], cols[0]
+    info.pixel_spacing = (float(spac[0][0]), float(spac[0][1]))
+    if len(set(rows)) > 1 or len(set(cols)) > 1:
+        errs.append(_err(ErrorCode.INCONSISTENT_GEOMETRY, "slices differ in Rows/Columns", sid))
+    sp = np.array(spac)
+    if np.any(np.abs(sp - sp[0]) > lim.pixel_spacing_rel_tol * np.abs(sp[0]) + 1e-6) or np.any(
+        sp <= 0
+    ):
+        errs.append(_err(ErrorCode.INCONSISTENT_GEOMETRY, "slices differ in PixelSpacing", sid))
+    io_ = np.array(iops)
+    if np.any(np.abs(io_ - io_[0]) > lim.orientation_tol):
+        errs.append(
+            _err(ErrorCode.INCONSISTENT_GEOMETRY, "slices differ in ImageOrientationPatient", sid)
+        )
+    if max(rows) > lim.max_rows or max(cols) > lim.max_columns or min(rows) < 1 or min(cols) < 1:
+        errs.append(
+            _err(
+                ErrorCode.ABSURD_DIMENSIONS,
+                f"image size {max(rows)}x{max(cols)} is outside 1..{lim.max_rows}x{lim.max_columns}",
+                sid,
+            )
+        )
+    n = len(items)
+    if n > lim.max_slices or n < lim.min_slices:
+        errs.append(
+            _err(
+                ErrorCode.ABSURD_DIMENSIONS,
+                f"{n} slice(s); a series needs {lim.min_slices}..{lim.max_slices}",
+                sid,
+            )
+        )
+
+    row_dir, col_dir = io_[0][:3], io_[0][3:]
+    normal = np.cross(row_dir, col_dir)
+    norm = np.linalg.norm(normal)
+    if norm < 0.5:
+        errs.append(
+            _err(ErrorCode.INCONSISTENT_GEOMETRY, "ImageOrientationPatient is degenerate", sid)
+        )
+        return info
+    normal = normal / norm
+    info.orientation = tuple(float(x) for x in io_[0])
+    info.normal = tuple(float(x) for x in normal)
+
+    # --- sort along the normal ----------------------------------------------------------
+    proj = np.array([float(p @ normal) for _, p in ipps])
+    order = np.argsort(proj, kind="stable")
+    info.datasets = [items[ipps[k][0]][1] for k in order]
+    info.labels = [items[ipps[k][0]][0] for k in order]
+    pos = np.array([ipps[k][1] for k in order])
+    proj = proj[order]
+    info.origin = tuple(float(x) for x in pos[0])
+
+    uids = [str(d.get("SOPInstanceUID", "")) for d in info.datasets]
+    if len(set(uids)) < len(uids):
+        seen: dict[str, int] = {}
+        dup_idx = []
+        for i, u in enumerate(uids):
+            if u in seen:
+                dup_idx += [seen[u], i]
+            seen.setdefault(u, i)
+        dup_idx = sorted(set(dup_idx))
+        errs.append(
+            _err(
+                ErrorCode.DUPLICATE_SLICES,
+                f"the same instance appears more than once (slices {_fmt_idx(dup_idx)})",
+                sid,
+                slices=tuple(dup_idx),
+            )
+        )
+    if n < 2:
+        return info
+    steps = np.diff(proj)
+    nonzero = steps[steps > lim.dup_tol_mm]
+    if nonzero.size == 0:
+        errs.append(
+            _err(
+                ErrorCode.DUPLICATE_SLICES,
+                "all slices share one position",
+                sid,
+                slices=tuple(range(n)),
+            )
+        )
+        return info
+    d = float(np.median(nonzero))
+    info.slice_spacing = d
+    dups = [i for i, s in enumerate(steps) if s <= lim.dup_tol_mm]
+    if dups and not any(e.code == ErrorCode.DUPLICATE_SLICES for e in errs):
+        idx = sorted({j for i in dups for j in (i, i + 1)})
+        errs.append(
+            _err(
+                ErrorCode.DUPLICATE_SLICES,
+                f"{len(dups)} duplicate slice position(s) (slices {_fmt_idx(idx)})",
+                sid,
+                slices=tuple(idx),
+            )
+        )
+    gaps = [i for i, s in enumerate(steps) if s > 1.5 * d]
+    if gaps:
+        n_missing = int(sum(round(steps[i] / d) - 1 for i in gaps))
+        errs.append(
+            _err(
+                ErrorCode.MISSING_SLICES,
+                f"about {n_missing} slice(s) missing: gap(s) after slice(s) {_fmt_idx(gaps)}"
+                f" (spacing {d:.3g} mm)",
+                sid,
+                slices=tuple(gaps),
+                extra={"estimated_missing": n_missing},
+            )
+        )
+    tol = max(lim.spacing_abs_tol_mm, lim.spacing_rel_tol * d)
+    uneven = [
+        i for i, s in enumerate(steps) if s > lim.dup_tol_mm and s <= 1.5 * d and abs(s - d) > tol
+    ]
+    if uneven:
+        errs.append(
+            _err(
+                ErrorCode.INCONSISTENT_GEOMETRY,
+                f"non-uniform slice spacing after slice(s) {_fmt_idx(uneven)} (median {d:.3g} mm)",
+                sid,
+                slices=tuple(uneven),
+            )
+        )
+    # positions must lie along the normal (no gantry tilt / shear)
+    span = pos[-1] - pos[0]
+    length = float(np.linalg.norm(span))
+    if length > 0:
+        cosang = abs(float(span @ normal)) / length
+        angle = float(np.degrees(np.arccos(min(1.0, cosang))))
+        if angle > lim.max_tilt_deg and not lim.allow_gantry_tilt:
+            errs.append(
+                _err(
+                    ErrorCode.INCONSISTENT_GEOMETRY,
+                    f"slice positions are tilted {angle:.1f} degrees from the slice normal"
+                    " (gantry tilt); resample before import",
+                    sid,
+                )
+            )
+    return info
+
+
+def assemble_series(
+    items: Iterable[tuple[str, Dataset]],
+    limits: SeriesLimits | None = None,
+    patient_keys: dict[str, str] | None = None,
+) -> list[SeriesInfo]:
+    """Group instances into series and analyze each one."""
+    out = []
+    for (study, series), members in group_by_series(items).items():
+        out.append(analyze_series(study, series, members, limits, patient_keys))
+    return out
+
+
+def choose_primary(
+    series: list[SeriesInfo],
+    *,
+    override: str | None = None,
+    override_alternatives: Iterable[str] = (),
+    target_thickness_mm: float = 5.0,
+) -> tuple[SeriesInfo | None, IngestError | None]:
+    """Pick the primary axial series (rule in the module doc); return (series, error)."""
+    if override:
+        wanted = {override, *override_alternatives}
+        for s in series:
+            if s.series_uid in wanted:
+                return s, None
+        return None, IngestError(
+            ErrorCode.PRIMARY_NOT_FOUND, "the requested primary series is not in the upload"
+        )
+    candidates = [s for s in series if s.ok and s.is_axial]
+    if not candidates:
+        return None, IngestError(
+            ErrorCode.NO_PRIMARY_SERIES, "no valid axial CT series found in the upload"
+        )
+
+    def key(s: SeriesInfo):
+        thick = s.slice_thickness if s.slice_thickness else s.slice_spacing
+        return (
+            not s.is_original_primary,
+            round(abs((thick or 0.0) - target_thickness_mm), 3),
+            -s.n_slices,
+            s.series_number if s.series_number is not None else 1 << 30,
+            s.series_uid,
+        )
+
+    return min(candidates, key=key), None
+
+
+def load_hu_volume(info: SeriesInfo, *, dtype: str = "auto") -> np.ndarray:
+    """Decode all slices (sorted) and rescale to HU; array shape (slices, rows, columns).
+
+    ``dtype`` "auto" gives int16 when every RescaleSlope is integral and the HU fit, otherwise
+    float32.  Raises DicomIngestError(undecodable_pixels) naming the first bad file.
+    """
+    slabs = []
+    integral = True
+    for label, ds in zip(info.labels, info.datasets):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                arr = ds.pixel_array
+        except Exception as exc:
+            raise DicomIngestError(
+                IngestError(
+                    ErrorCode.UNDECODABLE_PIXELS,
+                    f"{label}: pixel data cannot be decoded ({type(exc).__name__})",
+                    file=label,
+                    series=info.series_uid,
+                )
+            ) from None
+        if arr.shape != (info.rows, info.columns):
+            raise DicomIngestError(
+                IngestError(
+                    ErrorCode.UNDECODABLE_PIXELS,
+                    f"{label}: decoded pixel array has shape {arr.shape}, expected"
+                    f" ({info.rows}, {info.columns})",
+                    file=label,
+                    series=info.series_uid,
+                )
+            )
+        slope = _f(ds.get("RescaleSlope", 1)) or 1.0
+        intercept = _f(ds.get("RescaleIntercept", 0)) or 0.0
+        if slope != int(slope) or intercept != int(intercept):
+            integral = False
+        slabs.append(arr.astype(np.float32) * np.float32(slope) + np.float32(intercept))
+    vol = np.stack(slabs)
+    if dtype == "float32" or (
+        dtype == "auto" and (not integral or vol.min() < -32768 or vol.max() > 32767)
+    ):
+        return vol.astype(np.float32, copy=False)
+    return np.rint(vol).astype(np.int16)
+
+
+def build_sitk_image(info: SeriesInfo, volume: np.ndarray | None = None):
+    """SimpleITK image in HU with DICOM (LPS) origin, spacing and direction."""
+    import SimpleITK as sitk
+
+    vol = load_hu_volume(info) if volume is None else volume
+    img = sitk.GetImageFromArray(vol)
+    row_spacing, col_spacing = info.pixel_spacing
+    img.SetSpacing((col_spacing, row_spacing, info.slice_spacing or 1.0))
+    img.SetOrigin(info.origin)
+    r = np.asarray(info.orientation[:3], float)
+    c = np.asarray(info.orientation[3:], float)
+    n = np.asarray(info.normal, float)
+    direction = np.column_stack([r, c, n])
+    img.SetDirection(tuple(float(x) for x in direction.ravel()))
+    return img
+
+
+def write_nifti(image, path: str | Path) -> Path:
+    """Write a SimpleITK image as NIfTI (``.nii`` or ``.nii.gz``); returns the path."""
+    import SimpleITK as sitk
+
+    path = Path(path)
+    sitk.WriteImage(image, str(path), useCompression=str(path).endswith(".gz"))
+    return path
