@@ -69,6 +69,7 @@ class Series(models.Model):
     orientation = models.JSONField(help_text="ImageOrientationPatient (6 floats)")
     origin = models.JSONField(help_text="position of the first sorted slice (x, y, z mm)")
     volume = models.CharField(max_length=300, blank=True, help_text="cached NIfTI, storage name")
+    variants = models.JSONField(default=dict, blank=True, help_text="resampled volumes by variant")
     content_hash = models.CharField(max_length=64, help_text="sha256 over the instance hashes")
     created_at = models.DateTimeField(auto_now_add=True)
 

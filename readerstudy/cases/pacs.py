@@ -27,8 +27,12 @@ class PacsStudy:
 def client(url: str | None = None) -> DICOMwebClient:
     base = url or settings.PACS_DICOMWEB_URL
     if not base:
-        raise ImportFailed("no PACS configured", [{"code": "no_pacs", "message": "set READERSTUDY_PACS_URL"}])
-    headers = {"Authorization": settings.PACS_AUTHORIZATION} if settings.PACS_AUTHORIZATION else None
+        raise ImportFailed(
+            "no PACS configured", [{"code": "no_pacs", "message": "set READERSTUDY_PACS_URL"}]
+        )
+    headers = (
+        {"Authorization": settings.PACS_AUTHORIZATION} if settings.PACS_AUTHORIZATION else None
+    )
     return DICOMwebClient(url=base, headers=headers)
 
 
@@ -37,7 +41,9 @@ def _value(item: dict, tag: str, default=""):
     return values[0]
 
 
-def search_studies(*, url: str | None = None, filters: dict | None = None, limit: int = 100) -> list[PacsStudy]:
+def search_studies(
+    *, url: str | None = None, filters: dict | None = None, limit: int = 100
+) -> list[PacsStudy]:
     hits = client(url).search_for_studies(search_filters=filters or {}, limit=limit)
     return [
         PacsStudy(
@@ -49,7 +55,9 @@ def search_studies(*, url: str | None = None, filters: dict | None = None, limit
     ]
 
 
-def import_study_from_pacs(study_uid: str, *, url: str | None = None, collection: Collection | None = None) -> ImportOutcome:
+def import_study_from_pacs(
+    study_uid: str, *, url: str | None = None, collection: Collection | None = None
+) -> ImportOutcome:
     try:
         datasets = client(url).retrieve_study(study_uid)
     except Exception as exc:  # network/HTTP errors from the PACS: report without PHI
@@ -58,7 +66,9 @@ def import_study_from_pacs(study_uid: str, *, url: str | None = None, collection
             [{"code": "pacs_unavailable", "message": f"retrieve failed: {type(exc).__name__}"}],
         ) from None
     if not datasets:
-        raise ImportFailed("the PACS returned no instances", [{"code": "no_series", "message": "empty study"}])
+        raise ImportFailed(
+            "the PACS returned no instances", [{"code": "no_series", "message": "empty study"}]
+        )
     pairs = []
     for index, ds in enumerate(datasets):
         buffer = io.BytesIO()

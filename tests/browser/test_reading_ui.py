@@ -23,8 +23,15 @@ def reading_world(tmp_path):
     case = import_study(tmp_path / "ph" / records[0]["case_id"]).case
     series = case.primary_series
     model = ModelVersionFactory()
-    make_inference_output(case, model, shape=(series.num_slices, series.rows, series.columns), methods=("gradcampp", "ig"))
-    study = study_services.create_study(title="browser", design=Design.SEQUENTIAL_PER_CASE, randomization_seed=1)
+    make_inference_output(
+        case,
+        model,
+        shape=(series.num_slices, series.rows, series.columns),
+        methods=("gradcampp", "ig"),
+    )
+    study = study_services.create_study(
+        title="browser", design=Design.SEQUENTIAL_PER_CASE, randomization_seed=1
+    )
     study_services.add_cases(study, [case])
     reader = ReaderFactory()
     study_services.enroll_reader(study, reader)
@@ -57,8 +64,13 @@ def test_unaided_lock_then_aided_overlay(live_server, page, reading_world, artif
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.goto(f"{live_server.url}/read/{study.pk}/")
-    page.wait_for_function("() => window.readerstudyWorkspace && window.readerstudyWorkspace.viewer", timeout=30000)
-    page.wait_for_function("() => window.readerstudyWorkspace.viewer.getState().timings.firstImageMs != null", timeout=30000)
+    page.wait_for_function(
+        "() => window.readerstudyWorkspace && window.readerstudyWorkspace.viewer", timeout=30000
+    )
+    page.wait_for_function(
+        "() => window.readerstudyWorkspace.viewer.getState().timings.firstImageMs != null",
+        timeout=30000,
+    )
     assert page.locator("#rs-case").inner_text() == f"Case {case.code}"
     page.screenshot(path=str(artifacts / "01-unaided-first-image.png"))
     first = _pixels(page)
@@ -68,7 +80,9 @@ def test_unaided_lock_then_aided_overlay(live_server, page, reading_world, artif
     before = _viewer_state(page)["slice"]
     page.locator("#rs-viewer").hover()
     page.mouse.wheel(0, 300)
-    page.wait_for_function(f"() => window.readerstudyWorkspace.viewer.getState().slice !== {before}", timeout=10000)
+    page.wait_for_function(
+        f"() => window.readerstudyWorkspace.viewer.getState().slice !== {before}", timeout=10000
+    )
     # A window/level preset changes the pixels.
     base = _pixels(page)
     page.locator("button[data-preset]").nth(3).click()
@@ -86,21 +100,29 @@ def test_unaided_lock_then_aided_overlay(live_server, page, reading_world, artif
     page.get_by_role("radio", name="CVST-related ICH").check()
     page.locator("input[type=number][name=confidence]").fill("35")
     page.click("#rs-submit")
-    page.wait_for_function("() => window.readerstudyWorkspace.assistanceShown === true", timeout=30000)
+    page.wait_for_function(
+        "() => window.readerstudyWorkspace.assistanceShown === true", timeout=30000
+    )
     assert [u for u in requests_seen if "/assistance" in u]
     assert "probability of CVST-ICH" in page.locator("#rs-assistance").inner_text()
     _settle(page)
     page.screenshot(path=str(artifacts / "02-aided-overlay.png"))
     with_overlay = _pixels(page)
-    page.evaluate("() => { const v = window.readerstudyWorkspace.viewer; v.setOverlayVisible('gradcampp', false); v.setMaskVisible(false); }")
+    page.evaluate(
+        "() => { const v = window.readerstudyWorkspace.viewer; v.setOverlayVisible('gradcampp', false); v.setMaskVisible(false); }"
+    )
     _settle(page)
     without = _pixels(page)
     page.screenshot(path=str(artifacts / "03-overlay-off.png"))
     assert np.abs(with_overlay - without).mean() > 1.0  # the overlay changed the pixels
     # Toggling off restores the image as it was before the overlay (same slice, same preset).
-    page.evaluate("() => { const v = window.readerstudyWorkspace.viewer; v.setOverlayVisible('gradcampp', true); }")
+    page.evaluate(
+        "() => { const v = window.readerstudyWorkspace.viewer; v.setOverlayVisible('gradcampp', true); }"
+    )
     _settle(page)
-    page.evaluate("() => { const v = window.readerstudyWorkspace.viewer; v.setOverlayVisible('gradcampp', false); }")
+    page.evaluate(
+        "() => { const v = window.readerstudyWorkspace.viewer; v.setOverlayVisible('gradcampp', false); }"
+    )
     _settle(page)
     assert np.abs(_pixels(page) - without).max() == 0
 
@@ -108,12 +130,17 @@ def test_unaided_lock_then_aided_overlay(live_server, page, reading_world, artif
     page.get_by_role("radio", name="Spontaneous ICH").check()
     page.locator("input[type=number][name=confidence]").fill("20")
     page.click("#rs-submit")
-    page.wait_for_function("() => document.querySelector('#rs-case').innerText.includes('All reads are done')", timeout=30000)
+    page.wait_for_function(
+        "() => document.querySelector('#rs-case').innerText.includes('All reads are done')",
+        timeout=30000,
+    )
     aided = Assignment.objects.get(study=study, condition="aided")
     lock = AnswerRevision.objects.get(assignment=aided, kind="lock")
     assert lock.answers["diagnosis"] == "sich"
     assert lock.answers["confidence"] == 20
     assert lock.client_active_ms is not None
-    api = page.evaluate(f"async () => (await fetch('/api/reading/assignments/{aided.pk}/revisions/')).json()")
+    api = page.evaluate(
+        f"async () => (await fetch('/api/reading/assignments/{aided.pk}/revisions/')).json()"
+    )
     assert api[-1]["kind"] == "lock"
     assert api[-1]["answers"]["diagnosis"] == "sich"

@@ -245,3 +245,29 @@ def test_dicomweb_serves_frames_and_instances_from_storage(phantom_dir, client):
     assert pixels.size == ds.Rows * ds.Columns
     whole = client.get(f"{base}/instances/{instance.sop_instance_uid}")
     assert b"DICM" in b"".join(whole.streaming_content)
+
+
+def test_resampled_variants_keep_the_physical_extent_and_are_cached(phantom_dir):
+    import SimpleITK as sitk
+
+    from readerstudy.cases.storage import local_copy
+    from readerstudy.cases.volumes import variant_volume
+
+    out, records = phantom_dir
+    series = import_study(out / records[0]["case_id"]).case.primary_series
+    with local_copy(series.volume) as path:
+        original = sitk.ReadImage(str(path))
+    for variant, spacing in (("iso1", (1.0, 1.0, 1.0)), ("z5", (1.0, 1.0, 5.0))):
+        name = variant_volume(series, variant)
+        with local_copy(name) as path:
+            image = sitk.ReadImage(str(path))
+        assert image.GetSpacing() == pytest.approx(spacing)
+        assert image.GetOrigin() == pytest.approx(original.GetOrigin())
+        extent = np.array(image.GetSize()) * np.array(image.GetSpacing())
+        expected = np.array(original.GetSize()) * np.array(original.GetSpacing())
+        assert np.all(np.abs(extent - expected) <= np.array(spacing))
+        series.refresh_from_db()
+        assert series.variants[variant] == name
+        assert variant_volume(series, variant) == name  # cached
+    with pytest.raises(ValueError, match="unknown volume variant"):
+        variant_volume(series, "iso2")

@@ -37,7 +37,9 @@ def orthanc(tmp_path):
     }  # fmt: skip
     (tmp_path / "orthanc.json").write_text(json.dumps(config))
     proc = subprocess.Popen(
-        [binary, str(tmp_path / "orthanc.json")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        [binary, str(tmp_path / "orthanc.json")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{http}"
     for _ in range(100):
@@ -71,7 +73,14 @@ def test_import_from_orthanc_over_dicomweb(orthanc, phantom_dir, capsys):
     assert records[0]["study_instance_uid"] != case.primary_series.study_instance_uid
     assert "imported as" in capsys.readouterr().out
     # The same study again: recognised, not duplicated.
-    call_command("import_from_pacs", "--url", f"{orthanc}/dicom-web", "--study", records[0]["study_instance_uid"], "--no-progress")
+    call_command(
+        "import_from_pacs",
+        "--url",
+        f"{orthanc}/dicom-web",
+        "--study",
+        records[0]["study_instance_uid"],
+        "--no-progress",
+    )
     assert Case.objects.count() == 1
 
 
@@ -79,5 +88,7 @@ def test_unreachable_pacs_is_a_clear_error(phantom_dir):
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError, match="PACS search failed|did not deliver"):
-        call_command("import_from_pacs", "--url", "http://127.0.0.1:1/dicom-web", "--all-ct", "--no-progress")
+        call_command(
+            "import_from_pacs", "--url", "http://127.0.0.1:1/dicom-web", "--all-ct", "--no-progress"
+        )
     assert Case.objects.count() == 0

@@ -45,7 +45,12 @@ def test_rundemo_serves_login_runs_a_worker_and_stops_without_orphans(tmp_path):
         for k, v in os.environ.items()
         if not k.startswith(("DATABASE_URL", "CELERY_", "READERSTUDY_", "DJANGO_", "TEST_"))
     }
-    env.update({"READERSTUDY_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "readerstudy.settings.base"})
+    env.update(
+        {
+            "READERSTUDY_DATA_DIR": str(data_dir),
+            "DJANGO_SETTINGS_MODULE": "readerstudy.settings.base",
+        }
+    )
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     demo = subprocess.Popen(
@@ -60,14 +65,20 @@ def test_rundemo_serves_login_runs_a_worker_and_stops_without_orphans(tmp_path):
 
         def login_page():
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2) as r:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/accounts/login/", timeout=2
+                ) as r:
                     return r.status == 200 and b"Sign in" in r.read()
             except OSError:
                 return False
 
         wait_for(login_page, timeout=60, message="the demo login page")
         check = subprocess.run(
-            [*manage, "check_worker", "--timeout", "90"], cwd=ROOT, env=env, capture_output=True, text=True
+            [*manage, "check_worker", "--timeout", "90"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         assert check.returncode == 0, check.stderr
         assert "ran probe" in check.stdout

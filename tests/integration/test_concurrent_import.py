@@ -32,7 +32,10 @@ def test_two_processes_import_the_same_series(tmp_path, settings):
     procs = [
         subprocess.Popen(
             [sys.executable, "manage.py", "import_cases", str(folder), "--no-progress"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
         for _ in range(2)
     ]
@@ -41,8 +44,20 @@ def test_two_processes_import_the_same_series(tmp_path, settings):
     assert Case.objects.count() == 1
     series = Series.objects.get()
     assert Instance.objects.count() == series.num_slices
-    assert len({series.study_instance_uid, series.series_instance_uid, series.frame_of_reference_uid}) == 3
-    uids = {(i.metadata["0020000D"]["Value"][0], i.metadata["0020000E"]["Value"][0], i.metadata["00200052"]["Value"][0]) for i in Instance.objects.all()}
-    assert uids == {(series.study_instance_uid, series.series_instance_uid, series.frame_of_reference_uid)}
+    assert (
+        len({series.study_instance_uid, series.series_instance_uid, series.frame_of_reference_uid})
+        == 3
+    )
+    uids = {
+        (
+            i.metadata["0020000D"]["Value"][0],
+            i.metadata["0020000E"]["Value"][0],
+            i.metadata["00200052"]["Value"][0],
+        )
+        for i in Instance.objects.all()
+    }
+    assert uids == {
+        (series.study_instance_uid, series.series_instance_uid, series.frame_of_reference_uid)
+    }
     joined = " ".join(outputs)
     assert "1 new" in joined and "1 already present" in joined

@@ -53,7 +53,8 @@ def _race(n, target):
 def test_same_request_id_from_many_threads_records_one_answer(started_assignment):
     reader, assignment = started_assignment
     outcomes, errors = _race(
-        16, lambda i: services.submit(reader, assignment.pk, ANSWER, client_request_id="double-click")
+        16,
+        lambda i: services.submit(reader, assignment.pk, ANSWER, client_request_id="double-click"),
     )
     assert errors == []
     assert len(outcomes) == 16
@@ -67,13 +68,19 @@ def test_concurrent_submit_and_lock_with_different_ids_lock_exactly_one(started_
     outcomes, errors = _race(
         12,
         lambda i: services.submit(
-            reader, assignment.pk, {**ANSWER, "confidence": i}, client_request_id=f"tab-{i}", lock=True
+            reader,
+            assignment.pk,
+            {**ANSWER, "confidence": i},
+            client_request_id=f"tab-{i}",
+            lock=True,
         ),
     )
     assert len(outcomes) == 1
     assert len(errors) == 11
     assert all(isinstance(e, ProtocolConflict) and e.code == "locked" for e in errors)
-    kinds = list(AnswerRevision.objects.filter(assignment=assignment).values_list("kind", flat=True))
+    kinds = list(
+        AnswerRevision.objects.filter(assignment=assignment).values_list("kind", flat=True)
+    )
     assert kinds == ["submit", "lock"]
     assignment.refresh_from_db()
     assert assignment.state == Assignment.State.LOCKED

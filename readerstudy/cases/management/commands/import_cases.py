@@ -19,9 +19,13 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", type=Path)
         parser.add_argument("--collection", help="collection name (created if missing)")
         parser.add_argument("--labels", type=Path, help="labels CSV (see docs)")
+        parser.add_argument(
+            "--primary-series",
+            help="SeriesInstanceUID (original or de-identified) to use instead of the automatic choice",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, paths, collection, labels, no_progress, **options):
+    def handle(self, *args, paths, collection, labels, no_progress, primary_series, **options):
         try:
             units = import_units(paths)
         except FileNotFoundError as exc:
@@ -33,7 +37,7 @@ class Command(BaseCommand):
         for unit in tqdm(units, desc="importing", unit="study", disable=no_progress):
             label = unit.name
             try:
-                outcome = import_study(unit, collection=target)
+                outcome = import_study(unit, collection=target, primary_series=primary_series)
             except ImportFailed as exc:
                 failed += 1
                 details = "; ".join(f"[{e['code']}] {e['message']}" for e in exc.errors[:5])

@@ -13,7 +13,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--url", help="DICOMweb root (default: READERSTUDY_PACS_URL)")
-        parser.add_argument("--study", action="append", default=[], help="StudyInstanceUID (repeatable)")
+        parser.add_argument(
+            "--study", action="append", default=[], help="StudyInstanceUID (repeatable)"
+        )
         parser.add_argument("--all-ct", action="store_true", help="import every study with CT")
         parser.add_argument("--limit", type=int, default=100)
         parser.add_argument("--collection")
@@ -38,9 +40,14 @@ class Command(BaseCommand):
                 outcome = import_study_from_pacs(uid, url=url, collection=target)
             except ImportFailed as exc:
                 failed += 1
-                tqdm.write(self.style.ERROR(f"study {len(uids) and uids.index(uid) + 1}: {exc.message}"), file=self.stderr)
+                tqdm.write(
+                    self.style.ERROR(f"study {len(uids) and uids.index(uid) + 1}: {exc.message}"),
+                    file=self.stderr,
+                )
                 continue
             state = "imported" if outcome.created else "already present"
-            tqdm.write(f"study {uids.index(uid) + 1}: {state} as {outcome.case.code}", file=self.stdout)
+            tqdm.write(
+                f"study {uids.index(uid) + 1}: {state} as {outcome.case.code}", file=self.stdout
+            )
         if failed:
             raise CommandError(f"{failed} of {len(uids)} studies failed")

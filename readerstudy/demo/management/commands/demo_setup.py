@@ -31,7 +31,9 @@ class Command(BaseCommand):
         readers = list(User.objects.filter(username__in=["reader", "reader2"]))
         study = ensure_demo_study(imported, readers)
         self.stdout.write(
-            self.style.SUCCESS(f"demo study “{study.title}” ({study.status}) with {len(imported)} cases")
+            self.style.SUCCESS(
+                f"demo study “{study.title}” ({study.status}) with {len(imported)} cases"
+            )
         )
         self.stdout.write(self.style.SUCCESS("demo accounts (username / password):"))
         for login in logins:

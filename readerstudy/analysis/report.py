@@ -1,0 +1,267 @@
+"""The full reader-study report: ``build_report(reads, model_scores, options)`` -> ``Report``.
+
+``Report`` holds plain dicts and DataFrames; ``Report.write(out_dir, formats)`` writes
+report.json, CSV tables, report.md, report.html and the figures (PNG/SVG).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import platform
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .agreement import reader_agreement
+from .fom import MrmcDesignError
+from .lmm import ReaderLmm, reader_lmm
+from .mrmc import MrmcResult, delong_per_reader, mrmc_analysis
+from .operating_points import parse_rule
+from .performance import ModelPerformance, model_performance, table2
+from .reads import (
+    check_scores_match_reads,
+    model_reads_from_scores,
+    validate_reads,
+    validate_scores,
+)
+from .summaries import group_summary, per_reader_metrics, pooled_counts
+from .tables import table3
+
+SCHEMA_VERSION = 1
+FORMATS = ("json", "csv", "md", "html", "png", "svg")
+EXTRA_MODELS = ("reader_case", "crossed", "crossed_rc", "glmm")
+
+
+@dataclass
+class ReportOptions:
+    operating_point: str = "high_sensitivity"
+    table2_points: tuple[str, ...] = ("high_sensitivity", "high_specificity")
+    n_bootstrap: int = 1000
+    seed: int = 2025
+    stratified_bootstrap: bool = True
+    level: float = 0.95
+    backend: str = "statsmodels"
+    lmm_mode: str = "pairwise"
+    lmm_random: str = "case"
+    lmm_engine: str = "profiled"
+    extra_models: tuple[str, ...] = ()
+    mrmc_cov: str = "jackknife"
+    jackknife_cases: str = "truth_class"
+
+    def __post_init__(self):
+        parse_rule(self.operating_point)
+        for p in self.table2_points:
+            parse_rule(p)
+        bad = [m for m in self.extra_models if m not in EXTRA_MODELS]
+        if bad:
+            raise ValueError(f"unknown extra model(s) {bad}; expected some of {EXTRA_MODELS}")
+        if self.backend not in ("statsmodels", "r"):
+            raise ValueError("backend must be 'statsmodels' or 'r'")
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return _jsonable(obj.to_dict(orient="records"))
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.bool_ | bool):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+def software_versions(backend: str) -> dict[str, str]:
+    import matplotlib
+    import scipy
+    import statsmodels
+
+    out = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scipy": scipy.__version__,
+        "statsmodels": statsmodels.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+    if backend == "r":
+        from .lmm_r import r_versions
+
+        out.update(r_versions())
+    return out
+
+
+@dataclass
+class Report:
+    options: ReportOptions
+    reads: pd.DataFrame
+    meta: dict
+    performance: ModelPerformance | None
+    lmm: ReaderLmm | None
+    lmm_extra: dict = field(default_factory=dict)
+    mrmc: dict[str, MrmcResult] = field(default_factory=dict)
+    per_reader: pd.DataFrame | None = None
+    pooled: pd.DataFrame | None = None
+    group: pd.DataFrame | None = None
+    delong: pd.DataFrame | None = None
+    agreement: dict = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def table2(self) -> pd.DataFrame | None:
+        return table2(self.performance) if self.performance is not None else None
+
+    @property
+    def table3(self) -> pd.DataFrame | None:
+        return table3(self.lmm) if self.lmm is not None else None
+
+    def to_dict(self) -> dict:
+        out = {
+            "meta": self.meta,
+            "model_performance": self.performance.to_dict() if self.performance else None,
+            "lmm": self.lmm.to_dict() if self.lmm else None,
+            "lmm_extra": {k: v.to_dict() for k, v in self.lmm_extra.items()},
+            "mrmc": {k: v.to_dict() for k, v in self.mrmc.items()},
+            "delong_per_reader": self.delong,
+            "per_reader": self.per_reader,
+            "pooled_counts": self.pooled,
+            "reader_summary": self.group,
+            "agreement": self.agreement,
+            "table2": self.table2,
+            "table3": self.table3,
+            "skipped": self.skipped,
+        }
+        return _jsonable(out)
+
+    def write(self, out_dir: str | Path, formats=FORMATS) -> list[Path]:
+        from .render import write_report
+
+        formats = tuple(formats)
+        bad = [f for f in formats if f not in FORMATS]
+        if bad:
+            raise ValueError(f"unknown format(s) {bad}; expected some of {FORMATS}")
+        return write_report(self, Path(out_dir), formats)
+
+
+def build_report(
+    reads_df: pd.DataFrame,
+    model_scores_df: pd.DataFrame | None = None,
+    options: ReportOptions | None = None,
+) -> Report:
+    opt = options or ReportOptions()
+    reads = validate_reads(reads_df)
+    notes: list[str] = []
+    skipped: dict[str, str] = {}
+    perf = None
+    if model_scores_df is not None:
+        scores = validate_scores(model_scores_df)
+        check_scores_match_reads(reads, scores)
+        rules = tuple(dict.fromkeys((*opt.table2_points, opt.operating_point)))
+        perf = model_performance(
+            scores["truth"],
+            scores["score"],
+            rules,
+            opt.n_bootstrap,
+            opt.seed,
+            opt.stratified_bootstrap,
+            opt.level,
+        )
+        if (reads["condition"] == "model").any():
+            notes.append("model reads taken from the read table; scores used for Table 2 only")
+        else:
+            op = perf.points[
+                opt.operating_point if opt.operating_point in perf.points else rules[-1]
+            ]
+            in_reads = scores[scores["case"].isin(set(reads["case"]))]
+            reads = pd.concat(
+                [reads, model_reads_from_scores(in_reads, op.threshold)], ignore_index=True
+            )
+            notes.append(
+                f"model reads derived from scores at {op.rule} "
+                f"(threshold {op.threshold:.6g}) on {len(in_reads)} read cases"
+            )
+    conditions = [c for c in ("unaided", "aided", "model") if c in set(reads["condition"])]
+
+    lmm = None
+    try:
+        lmm = reader_lmm(
+            reads, opt.lmm_mode, opt.lmm_random, opt.backend, level=opt.level, engine=opt.lmm_engine
+        )
+    except (ValueError, RuntimeError) as exc:
+        skipped["lmm"] = str(exc)
+    extra = {}
+    for name in opt.extra_models:
+        try:
+            if name == "glmm":
+                extra[name] = reader_lmm(
+                    reads, opt.lmm_mode, opt.lmm_random, "r", family="binomial", level=opt.level
+                )
+            else:
+                extra[name] = reader_lmm(
+                    reads, opt.lmm_mode, name, opt.backend, level=opt.level, engine=opt.lmm_engine
+                )
+        except (ValueError, RuntimeError) as exc:
+            skipped[f"lmm_extra.{name}"] = str(exc)
+
+    mrmc: dict[str, MrmcResult] = {}
+    delong = None
+    if {"unaided", "aided"} <= set(conditions):
+        reader_reads = reads[reads["condition"].isin(["unaided", "aided"])]
+        for fom in ("auc", "sensitivity", "specificity", "accuracy"):
+            if fom == "auc" and reader_reads["rating"].isna().any():
+                skipped["mrmc.auc"] = "no 'rating' for every unaided/aided read"
+                continue
+            try:
+                mrmc[fom] = mrmc_analysis(
+                    reads, fom, ("unaided", "aided"), opt.mrmc_cov, opt.jackknife_cases, opt.level
+                )
+            except (MrmcDesignError, ValueError) as exc:
+                skipped[f"mrmc.{fom}"] = str(exc)
+        if "auc" in mrmc:
+            delong = delong_per_reader(reads, ("unaided", "aided"), opt.level)
+    else:
+        skipped["mrmc"] = "needs both 'unaided' and 'aided' reads"
+
+    per_reader = per_reader_metrics(reads)
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "options": _jsonable(asdict(opt)),
+        "software": software_versions(opt.backend),
+        "n_reads": int(len(reads)),
+        "n_readers": int(reads.loc[reads["condition"] != "model", "reader"].nunique()),
+        "n_cases": int(reads["case"].nunique()),
+        "n_positive_cases": int(reads.drop_duplicates("case")["truth"].sum()),
+        "conditions": conditions,
+        "has_ratings": bool(reads["rating"].notna().any()),
+        "notes": notes,
+    }
+    return Report(
+        options=opt,
+        reads=reads,
+        meta=meta,
+        performance=perf,
+        lmm=lmm,
+        lmm_extra=extra,
+        mrmc=mrmc,
+        per_reader=per_reader,
+        pooled=pooled_counts(reads),
+        group=group_summary(per_reader),
+        delong=delong,
+        agreement={c: reader_agreement(reads, c) for c in conditions if c != "model"},
+        skipped=skipped,
+    )
+
+
+def dumps(report: Report) -> str:
+    return json.dumps(report.to_dict(), indent=2, allow_nan=False)

@@ -1,0 +1,223 @@
+"""End-to-end: build_report / Report.write and the command line."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+import pytest
+
+from readerstudy.analysis import ReportOptions, build_report
+from readerstudy.analysis.lmm import fit_lmm
+from readerstudy.analysis.simulate import simulate_study
+
+from .refdata import assert_printed, parse_iowa, vandyke_reads
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRAST_KEYS = {"estimate", "se", "df", "t", "p", "ci_low", "ci_high"}
+EMM_KEYS = {"estimate", "se", "df", "ci_low", "ci_high"}
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_study(6, 60, 18, seed=2)
+
+
+@pytest.fixture(scope="module")
+def report(sim):
+    reads, scores = sim
+    return build_report(reads, scores, ReportOptions(n_bootstrap=200, seed=1))
+
+
+@pytest.fixture(scope="module")
+def written(report, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return out, report.write(out)
+
+
+def test_json_has_documented_keys(report):
+    d = report.to_dict()
+    for ep in ("accuracy", "sensitivity", "specificity"):
+        con = d["lmm"][ep]["contrasts"]
+        assert set(con["aided - unaided"]) >= CONTRAST_KEYS
+        assert set(con["model - unaided"]) >= CONTRAST_KEYS
+        for cond in ("unaided", "aided"):
+            assert set(d["lmm"][ep]["emmeans"][cond]) >= EMM_KEYS
+    rrrc = d["mrmc"]["auc"]["or_rrrc"]
+    assert {"F", "ddf", "p", "diff", "ci_low", "ci_high"} <= set(rrrc)
+    assert d["model_performance"]["auc"]["ci_low"] < d["model_performance"]["auc"]["estimate"]
+    assert d["skipped"] == {}
+
+
+def test_json_values_agree_with_the_api(report, sim):
+    d = report.to_dict()
+    reads = report.reads
+    fit = fit_lmm(reads, "accuracy", ("unaided", "aided"))
+    got = d["lmm"]["accuracy"]["contrasts"]["aided - unaided"]
+    assert got["estimate"] == pytest.approx(fit.contrasts["aided - unaided"].estimate)
+    assert got["df"] == pytest.approx(fit.contrasts["aided - unaided"].df)
+    assert d["lmm"]["accuracy"]["emmeans"]["unaided"]["estimate"] == pytest.approx(
+        fit.emmeans["unaided"].estimate
+    )
+    means = d["mrmc"]["auc"]["means"]
+    assert d["mrmc"]["auc"]["or_rrrc"]["diff"] == pytest.approx(means["aided"] - means["unaided"])
+    # model reads were derived from the scores at the high-sensitivity point
+    op = report.performance.points["high_sensitivity"]
+    model = reads[reads["condition"] == "model"].set_index("case")
+    _, scores = sim
+    expected = (scores.set_index("case")["score"] >= op.threshold).astype(int)
+    assert (model["decision"] == expected.reindex(model.index)).all()
+    assert op.metrics["specificity"] >= 0.8
+
+
+def test_all_formats_written(written):
+    out, paths = written
+    names = {p.name for p in paths}
+    for name in (
+        "report.json",
+        "table2.csv",
+        "table3.csv",
+        "per_reader.csv",
+        "report.md",
+        "report.html",
+        "roc.png",
+        "roc.svg",
+        "forest.png",
+        "forest.svg",
+    ):
+        assert name in names, name
+    json.loads((out / "report.json").read_text())  # strict JSON (no NaN)
+    assert (out / "roc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ElementTree.parse(out / "forest.svg").getroot().tag.endswith("svg")
+    html = (out / "report.html").read_text()
+    assert "<table" in html and "data:image/png;base64," in html
+    md = (out / "report.md").read_text()
+    table3 = md.split("## Table 3")[1]
+    assert "Without model assistance" in table3 and "With model assistance" in table3
+
+
+def test_svg_output_is_reproducible(report, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    report.write(a, ["svg"])
+    report.write(b, ["svg"])
+    assert (a / "roc.svg").read_bytes() == (b / "roc.svg").read_bytes()
+
+
+def test_without_ratings_mrmc_auc_is_skipped_with_a_reason(sim):
+    reads, _ = sim
+    rep = build_report(reads.drop(columns="rating"))
+    assert "mrmc.auc" in rep.skipped
+    assert "sensitivity" in rep.mrmc and "auc" not in rep.mrmc
+    assert "model - unaided" not in rep.to_dict()["lmm"]["accuracy"]["contrasts"]
+
+
+def test_incomplete_design_skips_mrmc_but_fits_lmm(sim):
+    reads, _ = sim
+    rep = build_report(reads.iloc[5:])
+    assert "fully crossed" in rep.skipped["mrmc.auc"]
+    assert np.isfinite(rep.to_dict()["lmm"]["accuracy"]["contrasts"]["aided - unaided"]["p"])
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "readerstudy.analysis", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_cli_report_on_vandyke(tmp_path):
+    reads = tmp_path / "reads.csv"
+    vandyke_reads(3).to_csv(reads, index=False)
+    res = run_cli(
+        "report", "--reads", str(reads), "--out", str(tmp_path / "out"), "--format", "json,csv"
+    )
+    assert res.returncode == 0, res.stderr
+    d = json.loads((tmp_path / "out" / "report.json").read_text())
+    ref = parse_iowa("VanDyke")["rrrc"]
+    rrrc = d["mrmc"]["auc"]["or_rrrc"]
+    assert_printed(rrrc["F"], ref["F"], "F")
+    assert_printed(rrrc["ddf"], ref["ddf"], "ddf")
+    assert_printed(rrrc["p"], ref["p"], "p")
+    assert_printed(-rrrc["diff"], ref["diff"], "diff")
+    assert_printed(-rrrc["ci_high"], ref["ci"][0], "ci")
+    assert (tmp_path / "out" / "table3.csv").exists()
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_cli_with_scores_and_threshold(sim, tmp_path):
+    reads, scores = sim
+    reads.to_csv(tmp_path / "reads.csv", index=False)
+    scores.to_csv(tmp_path / "scores.csv", index=False)
+    res = run_cli(
+        "report",
+        "--reads",
+        str(tmp_path / "reads.csv"),
+        "--model-scores",
+        str(tmp_path / "scores.csv"),
+        "--operating-point",
+        "threshold:0.5",
+        "--out",
+        str(tmp_path / "o"),
+        "--format",
+        "json",
+        "--bootstrap",
+        "100",
+        "--seed",
+        "9",
+    )
+    assert res.returncode == 0, res.stderr
+    d = json.loads((tmp_path / "o" / "report.json").read_text())
+    point = d["model_performance"]["operating_points"]["threshold:0.5"]
+    assert point["threshold"] == 0.5
+    expected_tp = int(((scores["score"] >= 0.5) & (scores["truth"] == 1)).sum())
+    assert point["confusion"]["tp"] == expected_tp
+    assert d["meta"]["options"]["seed"] == 9
+
+
+def test_cli_reports_input_errors(tmp_path):
+    bad = vandyke_reads(3)
+    bad.loc[7, "condition"] = "second_look"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    res = run_cli("report", "--reads", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "x"))
+    assert res.returncode == 2
+    assert "second_look" in res.stderr and "row 8" in res.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_power(tmp_path):
+    vandyke_reads(3).to_csv(tmp_path / "pilot.csv", index=False)
+    res = run_cli(
+        "power",
+        "--reads",
+        str(tmp_path / "pilot.csv"),
+        "--effect",
+        "0.043800322",
+        "--readers",
+        "10",
+        "--cases",
+        "165",
+    )
+    assert res.returncode == 0, res.stderr
+    power = float(
+        next(ln for ln in res.stdout.splitlines() if ln.startswith("power:")).split(":")[1]
+    )
+    assert power == pytest.approx(0.805419947, abs=1e-8)
+
+
+def test_package_imports_no_django():
+    """readerstudy.analysis stays Django-free (checked in a fresh interpreter)."""
+    code = (
+        "import sys, readerstudy.analysis, readerstudy.analysis.cli, "
+        "readerstudy.analysis.report, readerstudy.analysis.plots; "
+        "print(any(m == 'django' or m.startswith('django.') for m in sys.modules))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "False"
