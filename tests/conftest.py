@@ -39,7 +39,13 @@ def worker_factory(tmp_path, settings):
     )
     started: list[subprocess.Popen] = []
 
-    def start(*, name: str, queues: str = "default", visibility_timeout: int = 3, extra_env=None):
+    def start(
+        *,
+        name: str,
+        queues: str = "default,inference-cpu",
+        visibility_timeout: int = 3,
+        extra_env=None,
+    ):
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "readerstudy.settings.base",
@@ -48,7 +54,8 @@ def worker_factory(tmp_path, settings):
             "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
             "CELERY_UNACKED_RESTORE_INTERVAL": "1",
             "CELERY_UNACKED_RESTORE_THROTTLE": "1",
-            "READERSTUDY_DATA_DIR": str(tmp_path / "worker-data"),
+            # Same data dir as the test process: workers read the volumes it stored.
+            "READERSTUDY_DATA_DIR": str(settings.DATA_DIR),
             "SECRET_KEY": "integration-test-secret-key-" + "x" * 40,
             **(extra_env or {}),
         }
