@@ -22,6 +22,10 @@ class StudyCreateForm(forms.Form):
     design = forms.ChoiceField(choices=[(d, Design(d).label) for d in DESIGNS])
     washout_days = forms.IntegerField(min_value=0, initial=0)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    blind_coordinators = forms.BooleanField(
+        required=False, initial=True,
+        help_text="coordinators see reads without ground truth until the study closes",
+    )  # fmt: skip
     randomization_seed = forms.IntegerField(
         min_value=0,
         max_value=2**62,

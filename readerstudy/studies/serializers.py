@@ -9,6 +9,7 @@ class StudyCreateSerializer(serializers.Serializer):
     design = serializers.ChoiceField(choices=list(DESIGNS))
     description = serializers.CharField(required=False, allow_blank=True, default="")
     washout_days = serializers.IntegerField(min_value=0, default=0)
+    blind_coordinators = serializers.BooleanField(default=True)
     randomization_seed = serializers.IntegerField(
         min_value=0, max_value=2**62, required=False, allow_null=True, default=None
     )

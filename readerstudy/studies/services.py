@@ -45,6 +45,7 @@ def create_study(
     questions: list[dict] | None = None,
     positive_label: str = "cvst_ich",
     negative_label: str = "sich",
+    blind_coordinators: bool = True,
 ) -> ReaderStudy:
     if design not in DESIGNS:
         raise StudyError(
@@ -65,6 +66,7 @@ def create_study(
         washout_days=washout_days,
         positive_label=positive_label,
         negative_label=negative_label,
+        blind_coordinators=blind_coordinators,
         created_by=created_by,
     )
     sessions = {

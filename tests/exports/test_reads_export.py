@@ -148,3 +148,17 @@ def test_every_format_downloads_and_parses(client, finished_study, fmt):
         assert list(table.columns) == ["reader", "treatment", "case", "truth", "rating"]
         assert len(table) == 16
     assert client.get(f"/api/exports/studies/{study.pk}/reads/xlsx/").status_code == 400
+
+
+def test_an_unblinded_study_lets_coordinators_see_truth_while_open(client):
+    study = study_services.create_study(
+        title="open book",
+        design=Design.UNAIDED_ONLY,
+        randomization_seed=1,
+        blind_coordinators=False,
+    )
+    _login(client, CoordinatorFactory())
+    from readerstudy.exports.access import export_rights
+
+    assert export_rights(CoordinatorFactory(), study).with_truth is True
+    assert study.blind_coordinators is False
