@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/", include(router.urls)),
     path("api/reading/", include("readerstudy.reading.urls")),
     path("api/studies/", include("readerstudy.studies.urls_api")),
+    path("api/ai/", include("readerstudy.ai.urls_api")),
     path("dicomweb/", include("readerstudy.cases.urls_dicomweb")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

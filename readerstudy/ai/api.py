@@ -1,0 +1,116 @@
+"""Coordinator API: registered models, inference jobs (request, watch, cancel)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from readerstudy.accounts.permissions import IsCoordinator
+from readerstudy.cases.models import Case
+from readerstudy.core.errors import DomainError
+
+from . import services
+from .models import InferenceJob, ModelVersion
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "model_id",
+            "version",
+            "name",
+            "positive_label",
+            "operating_points",
+            "explainers",
+            "active",
+        ]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    case = serializers.CharField(source="case.code")
+    model = serializers.CharField(source="model_version.__str__")
+
+    class Meta:
+        model = InferenceJob
+        fields = ["id", "case", "model", "params", "status", "progress", "error", "attempts", "worker_host",
+                  "timings", "created_at", "started_at", "finished_at"]  # fmt: skip
+
+
+class JobRequestSerializer(serializers.Serializer):
+    case = serializers.CharField()
+    model_version = serializers.PrimaryKeyRelatedField(
+        queryset=ModelVersion.objects.filter(active=True)
+    )
+    explain = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+def _refused(exc: Exception) -> DomainError:
+    error = DomainError("inference_refused", str(exc))
+    error.status = 409
+    return error
+
+
+class Models(APIView):
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(responses=ModelVersionSerializer(many=True))
+    def get(self, request):
+        return Response(ModelVersionSerializer(ModelVersion.objects.all(), many=True).data)
+
+
+class Jobs(APIView):
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(responses=JobSerializer(many=True))
+    def get(self, request):
+        jobs = InferenceJob.objects.select_related("case", "model_version")
+        if request.query_params.get("case"):
+            jobs = jobs.filter(case__code=request.query_params["case"])
+        return Response(JobSerializer(jobs[:500], many=True).data)
+
+    @extend_schema(request=JobRequestSerializer, responses=JobSerializer)
+    def post(self, request):
+        data = JobRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = get_object_or_404(Case, code=data.validated_data["case"])
+        explain = data.validated_data.get("explain")
+        version = data.validated_data["model_version"]
+        unknown = sorted(set(explain or []) - set(version.explainers))
+        if unknown:
+            raise DomainError(
+                "unknown_explainer",
+                f"{version} has no explainer(s) {unknown}; it has {version.explainers}",
+            )
+        try:
+            job = services.request_inference(
+                case,
+                version,
+                params=None if explain is None else {"explain": explain},
+                user=request.user,
+            )
+        except services.InferenceRefused as exc:
+            raise _refused(exc) from None
+        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+class JobDetail(APIView):
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(responses=JobSerializer)
+    def get(self, request, pk):
+        return Response(JobSerializer(get_object_or_404(InferenceJob, pk=pk)).data)
+
+
+class JobCancel(APIView):
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(request=None, responses=JobSerializer)
+    def post(self, request, pk):
+        try:
+            job = services.cancel(get_object_or_404(InferenceJob, pk=pk))
+        except services.InferenceRefused as exc:
+            raise _refused(exc) from None
+        return Response(JobSerializer(job).data)
