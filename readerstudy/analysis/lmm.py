@@ -174,7 +174,17 @@ def summarize_python_fit(model, fit, levels, terms, level) -> tuple[dict, dict, 
     )
 
 
+def _check_variation(sub: pd.DataFrame) -> None:
+    spread = sub.groupby("condition")["correct"].agg(["min", "max"])
+    if (spread["min"] == spread["max"]).all():
+        raise ValueError(
+            "no within-condition variation (every read in each condition has the same outcome,"
+            f" e.g. {spread['min'].to_dict()}); the mixed model is undefined"
+        )
+
+
 def _fit_python(sub, levels, terms, level, engine) -> tuple[dict, dict, dict, bool, list]:
+    _check_variation(sub)
     model = python_model(sub, levels, terms)
     warnings: list[str] = []
     if engine == "mixedlm":
@@ -200,6 +210,7 @@ def _fit_python(sub, levels, terms, level, engine) -> tuple[dict, dict, dict, bo
 def _fit_r(sub, levels, terms, family, level) -> tuple[dict, dict, dict, bool, list]:
     from .lmm_r import fit_r
 
+    _check_variation(sub)
     cond = pd.Categorical(sub["condition"], categories=levels).codes
     res = fit_r(
         sub["correct"].to_numpy(float),
@@ -234,16 +245,13 @@ def _fit_r(sub, levels, terms, family, level) -> tuple[dict, dict, dict, bool, l
         return out
 
     emm = rows(res["emm"], "condition")
-    con = {
-        k.replace(" / ", " - ") if family == "gaussian" else k: v
-        for k, v in rows(res["con"], "contrast").items()
-    }
-    vc = {("Residual" if k == "Residual" else k): v for k, v in res["vc"].items()}
+    # labels as emmeans writes them: "aided - unaided" (binomial: odds ratio "aided / unaided")
+    con = rows(res["con"], "contrast")
     bad = [m for m in res["messages"] if "converge" in m.lower()]
     return (
         emm,
         con,
-        vc,
+        dict(res["vc"]),
         not bad,
         res["messages"] + (["boundary (singular) fit"] if res["singular"] else []),
     )
@@ -302,6 +310,7 @@ class ReaderLmm:
     family: str
     backend: str
     endpoints: dict[str, dict] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # "<endpoint>.<fit>": reason
 
     def to_dict(self) -> dict:
         out = {
@@ -346,20 +355,24 @@ def reader_lmm(
         raise ValueError("the LMM analysis needs 'aided' or 'model' reads besides 'unaided'")
     out = ReaderLmm(mode, terms, family, backend)
     kw = dict(random=terms, backend=backend, family=family, level=level, engine=engine)
+    groups = (
+        {"joint": [REFERENCE, *others]}
+        if mode == "joint"
+        else {f"{other}_vs_{REFERENCE}": [REFERENCE, other] for other in others}
+    )
     for ep in endpoints:
         fits: dict[str, LmmFit] = {}
-        if mode == "joint":
-            fits["joint"] = fit_lmm(reads, ep, [REFERENCE, *others], **kw)
-            contrasts = dict(fits["joint"].contrasts)
-            emmeans = dict(fits["joint"].emmeans)
-        else:
-            contrasts, emmeans = {}, {}
-            for other in others:
-                f = fit_lmm(reads, ep, [REFERENCE, other], **kw)
-                fits[f"{other}_vs_{REFERENCE}"] = f
-                contrasts.update(f.contrasts)
-                for cond, e in f.emmeans.items():
-                    if cond == other or (cond == REFERENCE and other == others[0]):
-                        emmeans[cond] = e
+        for key, conditions in groups.items():
+            try:
+                fits[key] = fit_lmm(reads, ep, conditions, **kw)
+            except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
+                out.skipped[f"{ep}.{key}"] = str(exc)
+        if not fits:
+            continue
+        contrasts, emmeans = {}, {}
+        for f in fits.values():  # the first fit (aided vs unaided) provides the unaided EMM
+            contrasts.update(f.contrasts)
+            for cond, e in f.emmeans.items():
+                emmeans.setdefault(cond, e)
         out.endpoints[ep] = {"contrasts": contrasts, "emmeans": emmeans, "fits": fits}
     return out

@@ -10,6 +10,7 @@ asymptotic df above 3,000 observations).
 from __future__ import annotations
 
 import functools
+import logging
 
 import numpy as np
 
@@ -60,6 +61,8 @@ _R_MESSAGES: list[str] = []
 @functools.cache
 def r_available() -> tuple[bool, str]:
     """(True, version string) when rpy2 imports and R has lme4, lmerTest and emmeans."""
+    # rpy2 logs "Embedded R ended" at interpreter exit, when logging streams may be closed
+    logging.getLogger("rpy2.rinterface_lib.embedded").setLevel(logging.WARNING)
     try:
         from rpy2.rinterface_lib import callbacks
 

@@ -190,9 +190,9 @@ def delong_per_reader(
                 "p": res.p,
                 "ci_low": res.ci_low,
                 "ci_high": res.ci_high,
-                "var1": res.var1,
-                "var2": res.var2,
-                "cov12": res.cov12,
+                f"var_{conditions[0]}": res.var1,
+                f"var_{conditions[1]}": res.var2,
+                "cov": res.cov12,
             }
         )
     return pd.DataFrame(rows)

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from .fom import FomData
-from .mrmc_or import _t_row
+from .mrmc_or import _t_row, ratio, root
 
 
 def _anova3(y: np.ndarray) -> dict[str, float]:
@@ -114,13 +114,13 @@ def dbm_analysis(data: FomData, level: float = 0.95) -> DbmAnalysis:
 
     den = ms["TR"] + max(ms["TC"] - ms["TRC"], 0.0)
     ddf = den**2 / (ms["TR"] ** 2 / ms["df_TR"]) if ms["TR"] > 0 else np.inf
-    f = ms["T"] / den
-    se = np.sqrt(2.0 / (r * c) * den)
+    f = ratio(ms["T"], den)
+    se = root(2.0 / (r * c) * den)
     single = []
     for i in range(t):
         a = _anova2(y[i])
         err = a["R"] + max(a["C"] - a["RC"], 0.0)
-        s = np.sqrt(err / (r * c))
+        s = root(err / (r * c))
         df_i = err**2 / (a["R"] ** 2 / (r - 1)) if a["R"] > 0 else np.inf
         q = stats.t.ppf(0.5 + level / 2, df_i)
         single.append(
@@ -150,8 +150,8 @@ def dbm_analysis(data: FomData, level: float = 0.95) -> DbmAnalysis:
         "single": pd.DataFrame(single),
     }
     df_fr = ms["df_TC"]
-    f_fr = ms["T"] / ms["TC"]
-    se_fr = np.sqrt(2.0 / (r * c) * ms["TC"])
+    f_fr = ratio(ms["T"], ms["TC"])
+    se_fr = root(2.0 / (r * c) * ms["TC"])
     res.frrc = {
         "F": f_fr,
         "df1": t - 1,
@@ -173,8 +173,8 @@ def dbm_analysis(data: FomData, level: float = 0.95) -> DbmAnalysis:
         ),
     }
     df_rf = ms["df_TR"]
-    f_rf = ms["T"] / ms["TR"] if ms["TR"] > 0 else np.inf
-    se_rf = np.sqrt(2.0 / (r * c) * ms["TR"])
+    f_rf = ratio(ms["T"], ms["TR"])
+    se_rf = root(2.0 / (r * c) * ms["TR"])
     res.rrfc = {
         "F": f_rf,
         "df1": t - 1,

@@ -35,6 +35,21 @@ class OrComponents:
     cov1_by_reader: np.ndarray
 
 
+def ratio(num: float, den: float) -> float:
+    """num / den for test statistics: inf (or NaN for 0/0) when the error term is 0, NaN when it
+    is negative (degenerate data, e.g. every reader perfect)."""
+    num, den = float(num), float(den)
+    if den > 0:
+        return num / den
+    if den == 0 and num != 0:
+        return float(np.copysign(np.inf, num))
+    return float("nan")
+
+
+def root(x: float) -> float:
+    return float(np.sqrt(x)) if x >= 0 else float("nan")
+
+
 def _mean_where(cov: np.ndarray, mask: np.ndarray) -> float:
     return float(cov[mask].mean()) if mask.any() else 0.0
 
@@ -164,8 +179,8 @@ def or_analysis(data: FomData, cov_method: str = "jackknife", level: float = 0.9
     # random readers, random cases
     den = c.ms_tr + r * max(c.cov2 - c.cov3, 0.0)
     ddf = den**2 / (c.ms_tr**2 / ((t - 1) * (r - 1))) if c.ms_tr > 0 else np.inf
-    f = c.ms_t / den
-    se = np.sqrt(2.0 / r * den)
+    f = ratio(c.ms_t, den)
+    se = root(2.0 / r * den)
     res.rrrc = {
         "F": f,
         "df1": t - 1,
@@ -192,12 +207,12 @@ def or_analysis(data: FomData, cov_method: str = "jackknife", level: float = 0.9
 
     # fixed readers, random cases
     den_fr = c.var - c.cov1 + (r - 1) * max(c.cov2 - c.cov3, 0.0)
-    x2 = (t - 1) * c.ms_t / den_fr
-    se_fr = np.sqrt(2.0 / r * den_fr)
+    x2 = ratio((t - 1) * c.ms_t, den_fr)
+    se_fr = root(2.0 / r * den_fr)
     z = stats.norm.ppf(0.5 + level / 2)
     single_fr = []
     for i in range(t):
-        s = np.sqrt((c.var_by_modality[i] + (r - 1) * max(c.cov2_by_modality[i], 0.0)) / r)
+        s = root((c.var_by_modality[i] + (r - 1) * max(c.cov2_by_modality[i], 0.0)) / r)
         single_fr.append(
             {
                 "modality": mods[i],
@@ -211,7 +226,7 @@ def or_analysis(data: FomData, cov_method: str = "jackknife", level: float = 0.9
     for j, reader in enumerate(data.readers):
         for i, k in pairs:
             a, b = i * r + j, k * r + j
-            s = np.sqrt(max(cov[a, a] + cov[b, b] - 2 * cov[a, b], 0.0))
+            s = root(max(cov[a, a] + cov[b, b] - 2 * cov[a, b], 0.0))
             row = _t_row(
                 f"{mods[i]} - {mods[k]}",
                 mods[i],
@@ -247,11 +262,11 @@ def or_analysis(data: FomData, cov_method: str = "jackknife", level: float = 0.9
 
     # random readers, fixed cases (conventional treatment x reader ANOVA)
     df_rf = (t - 1) * (r - 1)
-    f_rf = c.ms_t / c.ms_tr if c.ms_tr > 0 else np.inf
-    se_rf = np.sqrt(2.0 / r * c.ms_tr)
+    f_rf = ratio(c.ms_t, c.ms_tr)
+    se_rf = root(2.0 / r * c.ms_tr)
     single_rf = []
     for i in range(t):
-        s = np.sqrt(c.ms_r_by_modality[i] / r)
+        s = root(c.ms_r_by_modality[i] / r)
         q = stats.t.ppf(0.5 + level / 2, r - 1)
         single_rf.append(
             {
@@ -289,7 +304,7 @@ def or_analysis(data: FomData, cov_method: str = "jackknife", level: float = 0.9
 
 def _single_rrrc(modality, est, ms_r, cov2, r, level) -> dict:
     err = ms_r + r * max(cov2, 0.0)
-    se = np.sqrt(err / r)
+    se = root(err / r)
     df = err**2 / (ms_r**2 / (r - 1)) if ms_r > 0 else np.inf
     q = stats.t.ppf(0.5 + level / 2, df)
     return {

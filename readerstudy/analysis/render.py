@@ -14,6 +14,19 @@ from . import plots
 
 MD_TABLE2 = ["section", "item", "display"]
 MD_TABLE3 = ["section", "endpoint", "performance_display", "difference_display", "p_display"]
+HEADERS = {
+    "section": "",
+    "item": "",
+    "display": "Estimate [95% CI]",
+    "endpoint": "",
+    "performance_display": "Average reader performance [95% CI]",
+    "difference_display": "Difference [95% CI]",
+    "p_display": "p",
+}
+
+
+def _view(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return df[columns].rename(columns=HEADERS)
 
 
 def _cell(v) -> str:
@@ -99,7 +112,12 @@ def _markdown(report, figs: dict[str, list[Path]]) -> str:
     for note in meta["notes"]:
         parts.append(f"- {note}")
     if report.table2 is not None:
-        parts += ["", "## Table 2 - model performance", "", md_table(report.table2, MD_TABLE2)]
+        parts += [
+            "",
+            "## Table 2 - model performance",
+            "",
+            md_table(_view(report.table2, MD_TABLE2)),
+        ]
     if report.table3 is not None:
         opt = report.options
         parts += [
@@ -110,7 +128,7 @@ def _markdown(report, figs: dict[str, list[Path]]) -> str:
             f"{opt.lmm_random}, backend {opt.backend}); REML, Satterthwaite df, "
             "unadjusted t-based 95% CIs.",
             "",
-            md_table(report.table3, MD_TABLE3),
+            md_table(_view(report.table3, MD_TABLE3)),
         ]
     if report.mrmc:
         parts += [
@@ -146,11 +164,11 @@ def _html(report, figs: dict[str, list[Path]]) -> str:
         f"readers, {report.meta['n_cases']} cases, {report.meta['n_reads']} reads.</p>"
     ]
     if report.table2 is not None:
-        body += ["<h2>Table 2 &ndash; model performance</h2>", tab(report.table2, MD_TABLE2)]
+        body += ["<h2>Table 2 &ndash; model performance</h2>", tab(_view(report.table2, MD_TABLE2))]
     if report.table3 is not None:
         body += [
             "<h2>Table 3 &ndash; readers without / with the model</h2>",
-            tab(report.table3, MD_TABLE3),
+            tab(_view(report.table3, MD_TABLE3)),
         ]
     if report.mrmc:
         body += ["<h2>MRMC</h2>", tab(mrmc_summary(report))]

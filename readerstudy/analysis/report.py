@@ -82,18 +82,14 @@ def _jsonable(obj):
 
 
 def software_versions(backend: str) -> dict[str, str]:
-    import matplotlib
-    import scipy
-    import statsmodels
+    from importlib.metadata import PackageNotFoundError, version
 
-    out = {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scipy": scipy.__version__,
-        "statsmodels": statsmodels.__version__,
-        "matplotlib": matplotlib.__version__,
-    }
+    out = {"python": platform.python_version()}
+    for pkg in ("numpy", "pandas", "scipy", "statsmodels", "matplotlib"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover
+            out[pkg] = "not installed"
     if backend == "r":
         from .lmm_r import r_versions
 
@@ -124,6 +120,27 @@ class Report:
     @property
     def table3(self) -> pd.DataFrame | None:
         return table3(self.lmm) if self.lmm is not None else None
+
+    def summary(self) -> dict:
+        """Headline numbers (small, JSON-ready), e.g. for a list view of analysis runs."""
+        out: dict = {k: self.meta[k] for k in ("n_reads", "n_readers", "n_cases", "conditions")}
+        keys = ("estimate", "ci_low", "ci_high", "p")
+        if self.performance is not None:
+            auc = self.performance.to_dict()["auc"]
+            out["model_auc"] = {k: auc[k] for k in ("estimate", "ci_low", "ci_high")}
+        if self.lmm is not None:
+            for ep, d in self.lmm.endpoints.items():
+                for name, c in d["contrasts"].items():
+                    out.setdefault("lmm", {}).setdefault(ep, {})[name] = {
+                        k: getattr(c, k) for k in keys
+                    }
+        for fom, res in self.mrmc.items():
+            r = res.to_dict()["or_rrrc"]
+            out.setdefault("mrmc_or_rrrc", {})[fom] = {
+                k: r[k] for k in ("diff", "ci_low", "ci_high", "p", "F", "ddf")
+            }
+        out["skipped"] = sorted(self.skipped)
+        return _jsonable(out)
 
     def to_dict(self) -> dict:
         out = {
@@ -159,6 +176,12 @@ def build_report(
     options: ReportOptions | None = None,
 ) -> Report:
     opt = options or ReportOptions()
+    if opt.backend == "r":
+        from .lmm_r import r_available
+
+        ok, why = r_available()
+        if not ok:
+            raise ValueError(f"backend 'r' requested but R is not usable: {why}")
     reads = validate_reads(reads_df)
     notes: list[str] = []
     skipped: dict[str, str] = {}
@@ -199,6 +222,10 @@ def build_report(
         )
     except (ValueError, RuntimeError) as exc:
         skipped["lmm"] = str(exc)
+    if lmm is not None:
+        skipped.update({f"lmm.{k}": v for k, v in lmm.skipped.items()})
+        if not lmm.endpoints:
+            lmm = None
     extra = {}
     for name in opt.extra_models:
         try:
@@ -212,6 +239,8 @@ def build_report(
                 )
         except (ValueError, RuntimeError) as exc:
             skipped[f"lmm_extra.{name}"] = str(exc)
+            continue
+        skipped.update({f"lmm_extra.{name}.{k}": v for k, v in extra[name].skipped.items()})
 
     mrmc: dict[str, MrmcResult] = {}
     delong = None

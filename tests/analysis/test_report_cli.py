@@ -51,6 +51,19 @@ def test_json_has_documented_keys(report):
     assert d["skipped"] == {}
 
 
+def test_summary_is_small_and_consistent(report):
+    summary = report.summary()
+    json.dumps(summary, allow_nan=False)
+    full = report.to_dict()
+    assert summary["lmm"]["accuracy"]["aided - unaided"]["p"] == pytest.approx(
+        full["lmm"]["accuracy"]["contrasts"]["aided - unaided"]["p"]
+    )
+    assert summary["mrmc_or_rrrc"]["auc"]["ddf"] == pytest.approx(
+        full["mrmc"]["auc"]["or_rrrc"]["ddf"]
+    )
+    assert summary["n_readers"] == 6 and summary["skipped"] == []
+
+
 def test_json_values_agree_with_the_api(report, sim):
     d = report.to_dict()
     reads = report.reads
@@ -221,3 +234,63 @@ def test_package_imports_no_django():
     )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "False"
+
+
+def test_extra_crossed_model_and_joint_mode(sim):
+    reads, scores = sim
+    rep = build_report(
+        reads,
+        scores,
+        ReportOptions(n_bootstrap=50, lmm_mode="joint", extra_models=("crossed",)),
+    )
+    d = rep.to_dict()
+    assert set(d["lmm"]["accuracy"]["contrasts"]) == {
+        "aided - unaided",
+        "model - unaided",
+        "model - aided",
+    }
+    crossed = d["lmm_extra"]["crossed"]["accuracy"]
+    assert set(crossed["contrasts"]) == {"aided - unaided"}
+    fit = crossed["fits"]["joint"]
+    assert set(fit["variance_components"]) == {
+        "reader",
+        "reader:condition",
+        "case",
+        "case:condition",
+        "Residual",
+    }
+    # generalising to readers widens the interval of the same difference
+    narrow = d["lmm"]["accuracy"]["contrasts"]["aided - unaided"]
+    wide = crossed["contrasts"]["aided - unaided"]
+    assert wide["estimate"] == pytest.approx(narrow["estimate"], abs=1e-9)
+    assert wide["df"] < narrow["df"]
+
+
+def _perfect():
+    reads, scores = simulate_study(3, 12, 4, seed=0)
+    reads["decision"] = reads["truth"]
+    reads["rating"] = np.where(reads["truth"] == 1, 90, 10)
+    return reads, scores
+
+
+DEGENERATE = {
+    "perfect readers": (_perfect, "lmm.accuracy.aided_vs_unaided", "no within-condition"),
+    "one reader": (lambda: simulate_study(1, 20, 6, seed=0), "mrmc.auc", "2 readers"),
+    "positives only": (
+        lambda: (simulate_study(3, 10, 10, seed=0)[0], None),
+        "lmm.specificity.aided_vs_unaided",
+        "no reads",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(DEGENERATE))
+def test_degenerate_studies_report_what_was_skipped(name, tmp_path):
+    make, key, reason = DEGENERATE[name]
+    reads, scores = make()
+    rep = build_report(reads, scores, ReportOptions(n_bootstrap=50))
+    assert reason in rep.skipped[key]
+    rep.write(tmp_path, ["json", "md"])
+    d = json.loads((tmp_path / "report.json").read_text())
+    assert d["skipped"][key] == rep.skipped[key]
+    assert "## Not computed" in (tmp_path / "report.md").read_text()

@@ -71,8 +71,8 @@ def test_vandyke_per_reader_paired_delong():
     assert len(tab) == 5
     for (_, row), ref in zip(tab.iterrows(), VANDYKE_READERS, strict=True):
         var1, var2, cov, z, p = ref
-        # pROC's roc1 is modality 1 (unaided): our var2 / var1 are swapped accordingly
-        assert (row["var2"], row["var1"], row["cov12"]) == pytest.approx(
+        # pROC's roc1 is modality 1 (unaided)
+        assert (row["var_unaided"], row["var_aided"], row["cov"]) == pytest.approx(
             (var1, var2, cov), rel=1e-8
         )
         assert row["z"] == pytest.approx(z, rel=1e-8)
