@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 
 import numpy as np
 
@@ -68,10 +69,19 @@ def r_available() -> tuple[bool, str]:
 
         # R start-up chatter (e.g. "library ... contains no packages") would go to the console
         callbacks.consolewrite_warnerror = _R_MESSAGES.append
+        saved = os.environ.get("LD_LIBRARY_PATH")
         import rpy2.robjects as ro
         from rpy2.robjects.packages import isinstalled
     except Exception as exc:  # pragma: no cover - depends on the machine
         return False, f"rpy2 not importable: {exc}"
+    finally:
+        # Embedding R points LD_LIBRARY_PATH at R's and the system's libraries; child
+        # processes started later (workers, servers) must not inherit that.
+        if "saved" in locals():
+            if saved is None:
+                os.environ.pop("LD_LIBRARY_PATH", None)
+            else:
+                os.environ["LD_LIBRARY_PATH"] = saved
     try:
         missing = [p for p in ("lme4", "lmerTest", "emmeans") if not isinstalled(p)]
         if missing:

@@ -16,11 +16,11 @@ from .refdata import parse_lmertest, vandyke_reads
 
 
 def _r_importable() -> bool:
-    try:
-        import rpy2.robjects  # noqa: F401
-    except Exception:
-        return False
-    return True
+    """Whether rpy2 imports (through the backend, which keeps the environment clean)."""
+    from readerstudy.analysis.lmm_r import r_available
+
+    ok, why = r_available()
+    return ok or not why.startswith("rpy2 not importable")
 
 
 pytestmark = [
