@@ -125,16 +125,14 @@ def make_inference_output(case, model_version, *, shape=(4, 16, 16), methods=("g
     import SimpleITK as sitk
 
     from readerstudy.ai.models import Heatmap, InferenceJob, InferenceOutput
-    from readerstudy.cases.storage import save_content_addressed
+    from readerstudy.ai.outputs import save_heatmap, save_mask
 
-    def store(array, suffix=".nii.gz"):
-        import tempfile
-        from pathlib import Path
+    reference = sitk.GetImageFromArray(np.zeros(shape, dtype=np.uint8))
 
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"v{suffix}"
-            sitk.WriteImage(sitk.GetImageFromArray(array), str(path))
-            return save_content_addressed("outputs", path.read_bytes(), suffix)[0]
+    def store(array):
+        if array.dtype == np.uint8:
+            return save_mask(array, reference)
+        return save_heatmap(array, reference)
 
     rng = np.random.default_rng(0)
     job = InferenceJob.objects.create(

@@ -1,10 +1,7 @@
 """Read paths of the model registry and outputs."""
 
-import SimpleITK as sitk
-
-from readerstudy.cases.storage import local_copy
-
 from .models import Heatmap, InferenceJob, InferenceOutput, ModelVersion
+from .outputs import read_volume
 from .overlays import encode_mask, encode_overlay
 
 
@@ -26,14 +23,10 @@ def latest_output(*, series, model_version) -> InferenceOutput | None:
     )
 
 
-def _read_volume(storage_name: str):
-    with local_copy(storage_name) as path:
-        return sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
-
-
 def heatmap_overlay(heatmap: Heatmap):
-    return encode_overlay(_read_volume(heatmap.file), method=heatmap.method, signed=heatmap.signed)
+    array = read_volume(heatmap.file).array
+    return encode_overlay(array, method=heatmap.method, signed=heatmap.signed)
 
 
 def mask_overlay(output: InferenceOutput):
-    return encode_mask(_read_volume(output.mask))
+    return encode_mask(read_volume(output.mask).array)

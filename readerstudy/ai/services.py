@@ -4,9 +4,7 @@ import hashlib
 import json
 import logging
 import socket
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
@@ -14,9 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from readerstudy.cases.models import Case
-from readerstudy.cases.storage import local_copy, save_content_addressed
+from readerstudy.cases.storage import local_copy
 
 from .models import Heatmap, InferenceJob, InferenceOutput, ModelVersion
+from .outputs import save_heatmap, save_mask
 
 log = logging.getLogger(__name__)
 DEFAULT_EXPLAIN = ("gradcampp", "ig", "shap", "occlusion")
@@ -102,15 +101,6 @@ def _progress(job: InferenceJob, value: int) -> None:
     )
 
 
-def _store_volume(array: np.ndarray, reference: sitk.Image, dtype) -> str:
-    image = sitk.GetImageFromArray(np.asarray(array).astype(dtype))
-    image.CopyInformation(reference)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "out.nii.gz"
-        sitk.WriteImage(image, str(path), useCompression=True)
-        return save_content_addressed("outputs", path.read_bytes(), ".nii.gz")[0]
-
-
 def load_model(version: ModelVersion):
     from inference.registry import get_model
 
@@ -141,9 +131,9 @@ def execute(*, job_id: str) -> str:
             image, options=PredictOptions(explain=explain, threads=job.params.get("threads"))
         )
         _progress(job, 85)
-        mask_name = _store_volume(prediction.mask, image, np.uint8)
+        mask_name = save_mask(prediction.mask, image)
         heatmaps = [
-            (method, hm, _store_volume(hm.array, image, np.float16))
+            (method, hm, save_heatmap(hm.array, image))
             for method, hm in prediction.heatmaps.items()
         ]
         with transaction.atomic():

@@ -4,9 +4,11 @@ Files are streamed from storage (never read whole into Python per request); fram
 from the stored pixel-data offset. Responses carry ETags derived from the content hashes.
 """
 
+import base64
 import json
 import uuid
 
+from django.contrib.auth import authenticate
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.views.decorators.http import require_GET
@@ -18,8 +20,24 @@ EXPLICIT_LE = "1.2.840.10008.1.2.1"
 CHUNK = 256 * 1024
 
 
+def _basic_auth_user(request):
+    """DICOMweb tools (OHIF, dicomweb-client) may send HTTP Basic credentials instead of a session."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        return None
+    try:
+        username, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return authenticate(request, username=username, password=password)
+
+
 def _login_required_json(view):
     def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            user = _basic_auth_user(request)
+            if user is not None:
+                request.user = user
         if not request.user.is_authenticated:
             return HttpResponse(
                 json.dumps({"detail": "authentication required"}),
@@ -132,9 +150,18 @@ def series_metadata(request, study_uid: str, series_uid: str):
 
 
 def _instance_or_404(user, study_uid, series_uid, sop_uid) -> Instance:
-    series = _series_or_404(user, study_uid, series_uid)
-    instance = series.instances.filter(sop_instance_uid=sop_uid).first()
-    if instance is None:
+    """One query for the instance and its series (without the header JSON it does not need)."""
+    instance = (
+        Instance.objects.select_related("series__case")
+        .defer("metadata")
+        .filter(
+            sop_instance_uid=sop_uid,
+            series__series_instance_uid=series_uid,
+            series__study_instance_uid=study_uid,
+        )
+        .first()
+    )
+    if instance is None or not can_view_case(user, instance.series.case):
         raise Http404("no such instance")
     return instance
 

@@ -80,7 +80,6 @@ def _database_from_url(url: str) -> dict:
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # The demo's web server and worker share one SQLite file: wait for locks instead of
         # failing, take write locks up front, and let readers run beside the writer (WAL).
-        config["CONN_MAX_AGE"] = 0
         config["OPTIONS"] = {
             "timeout": 30,
             "transaction_mode": "IMMEDIATE",
@@ -104,6 +103,9 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+
+# Sessions are read on every request (DICOMweb frames included): keep them in the cache too.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Files: media (de-identified DICOM, model outputs) in Django storage; S3-compatible when
 # READERSTUDY_S3_BUCKET is set (django-storages + boto3, `pip install .[s3]`).

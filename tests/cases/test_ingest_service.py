@@ -271,3 +271,16 @@ def test_resampled_variants_keep_the_physical_extent_and_are_cached(phantom_dir)
         assert variant_volume(series, variant) == name  # cached
     with pytest.raises(ValueError, match="unknown volume variant"):
         variant_volume(series, "iso2")
+
+
+def test_dicomweb_accepts_http_basic_credentials(phantom_dir, client):
+    import base64
+
+    out, records = phantom_dir
+    import_study(out / records[0]["case_id"])
+    coordinator = CoordinatorFactory()
+    good = base64.b64encode(f"{coordinator.username}:{PASSWORD}".encode()).decode()
+    bad = base64.b64encode(f"{coordinator.username}:wrong".encode()).decode()
+    assert client.get("/dicomweb/studies", HTTP_AUTHORIZATION=f"Basic {good}").status_code == 200
+    assert client.get("/dicomweb/studies", HTTP_AUTHORIZATION=f"Basic {bad}").status_code == 401
+    assert client.get("/dicomweb/studies").status_code == 401

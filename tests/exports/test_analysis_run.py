@@ -5,7 +5,6 @@ from django.core.files.storage import default_storage
 
 from readerstudy.exports.models import AnalysisRun
 from readerstudy.studies import services as study_services
-from tests.exports.test_reads_export import finished_study  # noqa: F401 - fixture
 from tests.factories import PASSWORD, StatisticianFactory
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_run_analysis_on_a_closed_study_builds_the_report(
     client, finished_study, django_capture_on_commit_callbacks
-):  # noqa: F811
+):
     study, _, _ = finished_study
     client.login(username=StatisticianFactory().username, password=PASSWORD)
     assert (

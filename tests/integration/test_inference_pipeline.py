@@ -8,6 +8,7 @@ import pytest
 import SimpleITK as sitk
 
 from readerstudy.ai.models import InferenceJob, InferenceOutput
+from readerstudy.ai.outputs import read_volume
 from readerstudy.ai.registry import sync_installed_models
 from readerstudy.ai.services import request_inference
 from readerstudy.cases.ingest import import_study
@@ -29,9 +30,8 @@ def phantom_case(tmp_path):
 
 
 def _read(name):
-    with local_copy(name) as path:
-        image = sitk.ReadImage(str(path))
-    return image, sitk.GetArrayFromImage(image)
+    volume = read_volume(name)
+    return volume, volume.array
 
 
 def _job(pk) -> InferenceJob:
@@ -54,17 +54,19 @@ def test_job_runs_on_a_worker_and_outputs_line_up_with_the_series(worker_factory
     assert job.status == "succeeded", job.error
     assert job.worker_host and job.timings["total_s"] > 0
     series = case.primary_series
-    volume, _ = _read(series.volume)
+    with local_copy(series.volume) as path:
+        volume = sitk.ReadImage(str(path))
     output = job.output
     assert 0.0 <= output.probabilities["cvst_ich"] <= 1.0
     assert set(output.decisions) >= {"high_sensitivity", "high_specificity"}
     mask_image, mask = _read(output.mask)
     assert mask.shape == (series.num_slices, series.rows, series.columns)
-    for image in [mask_image] + [_read(h.file)[0] for h in output.heatmaps.all()]:
-        assert image.GetSize() == volume.GetSize()
-        assert np.allclose(image.GetOrigin(), volume.GetOrigin())
-        assert np.allclose(image.GetSpacing(), volume.GetSpacing())
-        assert np.allclose(image.GetDirection(), volume.GetDirection())
+    for stored in [mask_image] + [_read(h.file)[0] for h in output.heatmaps.all()]:
+        assert stored.array.shape == tuple(reversed(volume.GetSize()))
+        assert np.allclose(stored.origin, volume.GetOrigin())
+        assert np.allclose(stored.spacing, volume.GetSpacing())
+        assert np.allclose(stored.direction, volume.GetDirection())
+    assert all(_read(h.file)[1].dtype == np.float16 for h in output.heatmaps.all())
     assert {h.method for h in output.heatmaps.all()} >= set(EXPLAIN)
     # Heatmaps are not constant, and their mass concentrates near the hematoma: the share of
     # |attribution| inside the hematoma's bounding box dilated by 15 mm must be at least twice
