@@ -3,6 +3,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -121,3 +122,14 @@ def make_study(db):
         return study, readers
 
     return build
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove the temporary data dir the test settings created for this run."""
+    from django.conf import settings
+
+    data_dir = Path(str(getattr(settings, "DATA_DIR", "")))
+    if data_dir.name.startswith("readerstudy-test-") and data_dir.parent == Path(
+        tempfile.gettempdir()
+    ):
+        shutil.rmtree(data_dir, ignore_errors=True)
