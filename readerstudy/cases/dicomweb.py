@@ -210,12 +210,23 @@ def retrieve_instance(request, study_uid: str, series_uid: str, sop_uid: str):
 
 @_login_required_json
 def retrieve_frames(request, study_uid: str, series_uid: str, sop_uid: str, frames: str):
+    """One frame (at most a few MB): read exactly its bytes and answer in one piece."""
     instance = _instance_or_404(request.user, study_uid, series_uid, sop_uid)
     if frames.strip() != "1":
         raise Http404("single-frame instances have only frame 1")
     etag = f"{instance.sha256}-f1"
     if _not_modified(request, etag):
         return HttpResponseNotModified()
-    part = f"application/octet-stream; transfer-syntax={EXPLICIT_LE}"
-    stream = _file_chunks(instance.file, instance.pixel_offset, instance.pixel_length)
-    return _multipart_response(request, part, "application/octet-stream", stream, etag)
+    with default_storage.open(instance.file, "rb") as handle:
+        handle.seek(instance.pixel_offset)
+        pixels = handle.read(instance.pixel_length)
+    boundary = uuid.uuid4().hex
+    head = f"--{boundary}\r\nContent-Type: application/octet-stream; transfer-syntax={EXPLICIT_LE}\r\n\r\n"
+    body = b"".join((head.encode(), pixels, f"\r\n--{boundary}--\r\n".encode()))
+    response = HttpResponse(
+        body,
+        content_type=f'multipart/related; type="application/octet-stream"; boundary={boundary}',
+    )
+    response["ETag"] = f'"{etag}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

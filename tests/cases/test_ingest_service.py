@@ -234,7 +234,7 @@ def test_dicomweb_serves_frames_and_instances_from_storage(phantom_dir, client):
     assert client.get(f"{base}/metadata", HTTP_IF_NONE_MATCH=etag).status_code == 304
     instance = series.instances.get(position=5)
     frame = client.get(f"{base}/instances/{instance.sop_instance_uid}/frames/1")
-    body = b"".join(frame.streaming_content)
+    body = frame.content
     assert frame["Content-Type"].startswith('multipart/related; type="application/octet-stream"')
     boundary = frame["Content-Type"].split("boundary=")[1]
     payload = body.split(b"\r\n\r\n", 1)[1].rsplit(f"\r\n--{boundary}--".encode(), 1)[0]
