@@ -144,3 +144,46 @@ def test_unaided_lock_then_aided_overlay(live_server, page, reading_world, artif
     )
     assert api[-1]["kind"] == "lock"
     assert api[-1]["answers"]["diagnosis"] == "sich"
+
+
+def test_network_error_on_submit_offers_retry_and_loses_nothing(live_server, page, reading_world):
+    study, reader, case = reading_world
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", reader.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/read/{study.pk}/")
+    page.wait_for_function(
+        "() => window.readerstudyWorkspace && window.readerstudyWorkspace.assignment", timeout=30000
+    )
+    # Keyboard only: focus the first answer, choose with the arrow keys, type the rating.
+    page.locator("input[name=diagnosis]").first.focus()
+    page.keyboard.press("Space")
+    page.locator("input[type=number][name=confidence]").focus()
+    page.keyboard.type("60")
+    failures = {"left": 1}
+
+    def flaky(route):
+        if failures["left"]:
+            failures["left"] -= 1
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/submit/", flaky)
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#rs-retry:not([hidden])", timeout=15000)
+    assert (
+        "Press Retry" in page.locator("#rs-status").inner_text()
+        or "Retry" in page.locator("#rs-status").inner_text()
+    )
+    assert AnswerRevision.objects.filter(assignment__study=study).count() == 0
+    page.click("#rs-retry")
+    page.wait_for_function(
+        "() => window.readerstudyWorkspace.assistanceShown === true", timeout=30000
+    )
+    unaided = Assignment.objects.get(study=study, condition="unaided")
+    lock = AnswerRevision.objects.get(assignment=unaided, kind="lock")
+    assert lock.answers["diagnosis"] == "cvst_ich"
+    assert lock.answers["confidence"] == 60
+    assert AnswerRevision.objects.filter(assignment=unaided, kind="submit").count() == 1
