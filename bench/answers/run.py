@@ -57,7 +57,9 @@ def setup_database(db_url: str, n_readers: int, n_cases: int) -> int:
             content_hash="0" * 64,
         )  # fmt: skip
         cases.append(case)
-    study = services.create_study(title=f"bench {tag}", design=Design.UNAIDED_ONLY, randomization_seed=1)
+    study = services.create_study(
+        title=f"bench {tag}", design=Design.UNAIDED_ONLY, randomization_seed=1
+    )
     services.add_cases(study, cases)
     for r in range(n_readers):
         user = ensure_user(username=f"bench-{tag}-{r}", password="bench-password", role=Role.READER)
@@ -73,7 +75,11 @@ def reader_loop(base, username, study_id, latencies, failures):
     s.get(f"{base}/accounts/login/")
     r = s.post(
         f"{base}/accounts/login/",
-        data={"username": username, "password": "bench-password", "csrfmiddlewaretoken": s.cookies["csrftoken"]},
+        data={
+            "username": username,
+            "password": "bench-password",
+            "csrfmiddlewaretoken": s.cookies["csrftoken"],
+        },
         headers={"Referer": f"{base}/accounts/login/"},
     )
     if r.status_code != 200:
@@ -86,13 +92,20 @@ def reader_loop(base, username, study_id, latencies, failures):
             return
         aid = nxt["assignment"]["id"]
         s.post(f"{base}/api/reading/assignments/{aid}/start/", headers=headers)
-        body = {"answers": {"diagnosis": "sich", "confidence": 30}, "client_request_id": uuid.uuid4().hex, "lock": True, "active_ms": 1234}
+        body = {
+            "answers": {"diagnosis": "sich", "confidence": 30},
+            "client_request_id": uuid.uuid4().hex,
+            "lock": True,
+            "active_ms": 1234,
+        }
         for attempt in range(2):  # the second is a duplicate (double click / retry)
             t0 = time.perf_counter()
             r = s.post(f"{base}/api/reading/assignments/{aid}/submit/", json=body, headers=headers)
             latencies.append(time.perf_counter() - t0)
             if r.status_code not in (200, 201):
-                failures.append(f"{username} submit {aid} attempt {attempt}: {r.status_code} {r.text[:200]}")
+                failures.append(
+                    f"{username} submit {aid} attempt {attempt}: {r.status_code} {r.text[:200]}"
+                )
 
 
 def main():
@@ -101,7 +114,9 @@ def main():
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
-    db_url = os.environ.get("TEST_DATABASE_URL", "postgres://readerstudy:readerstudy@127.0.0.1:5432/readerstudy")
+    db_url = os.environ.get(
+        "TEST_DATABASE_URL", "postgres://readerstudy:readerstudy@127.0.0.1:5432/readerstudy"
+    )
     study_id = setup_database(db_url, args.readers, args.cases)
     from readerstudy.accounts.models import User
 
@@ -127,7 +142,10 @@ def main():
             except OSError:
                 time.sleep(0.2)
         latencies, failures = [], []
-        threads = [threading.Thread(target=reader_loop, args=(base, u, study_id, latencies, failures)) for u in usernames]
+        threads = [
+            threading.Thread(target=reader_loop, args=(base, u, study_id, latencies, failures))
+            for u in usernames
+        ]
         t0 = time.perf_counter()
         for t in threads:
             t.start()
@@ -151,8 +169,12 @@ def main():
     duplicated = rows.filter(Q(submits__gt=1) | Q(locks__gt=1)).count()
     ms = sorted(x * 1000 for x in latencies)
     p = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
-    print(f"readers={len(usernames)} assignments={total} submit requests={len(ms)} (half duplicates) wall={wall:.1f}s")
-    print(f"submit latency ms: p50={statistics.median(ms):.1f} p90={p(0.9):.1f} p99={p(0.99):.1f} max={ms[-1]:.1f}")
+    print(
+        f"readers={len(usernames)} assignments={total} submit requests={len(ms)} (half duplicates) wall={wall:.1f}s"
+    )
+    print(
+        f"submit latency ms: p50={statistics.median(ms):.1f} p90={p(0.9):.1f} p99={p(0.99):.1f} max={ms[-1]:.1f}"
+    )
     print(f"lost={lost} duplicated={duplicated} failures={len(failures)}")
     for f in failures[:5]:
         print("  ", f)

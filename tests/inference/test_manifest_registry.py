@@ -59,7 +59,8 @@ def test_shipped_manifest_is_valid_and_explicit_about_polarity():
         (lambda d: d.update(version="one"), "version"),
         (lambda d: d.update(positive_label="ich"), "positive_label"),
         (lambda d: d.update(default_operating_point="youden"), "default_operating_point"),
-        (lambda d: d.update(extra_code="__import__('os')"), "(top level)"),
+        (lambda d: d.update(extra_code="__import__('os')"), "extra_code"),
+        (lambda d: d["weights"][1].pop("sha256"), "weights.1.sha256"),
     ],
 )
 def test_manifest_errors_name_the_field(demo_bundle_copy, mutate, field):

@@ -23,7 +23,9 @@ EXPLAIN = ["gradcampp", "ig", "shap", "occlusion"]
 def phantom_case(tmp_path):
     from phantoms import generate_dataset, make_case
 
-    records = generate_dataset(tmp_path / "ph", 1, 33, positive_fraction=1.0)
+    # An sICH-like phantom: a compact hematoma, so "near the hematoma" is well defined. (CVST-ICH
+    # phantoms put much of the evidence in the wide perihematomal oedema, beyond the box below.)
+    records = generate_dataset(tmp_path / "ph", 1, 34, positive_fraction=0.0)
     case = import_study(tmp_path / "ph" / records[0]["case_id"]).case
     truth = make_case(records[0]["seed"], records[0]["label"], case_id=records[0]["case_id"])
     return case, truth

@@ -1,0 +1,216 @@
+"""Voxel grids and their physical geometry, in SimpleITK (LPS) conventions.
+
+Arrays are always ``(z, y, x)`` (SimpleITK's ``GetArrayFromImage`` order). Spacing, origin
+and direction are in ITK order ``(x, y, z)``; ``direction`` is the row-major 3x3 matrix whose
+columns are the physical directions of the x, y and z index axes (LPS, as DICOM stores them).
+
+Every model-space grid (resampled volume, crop, ROI patch) is a :class:`Grid`: crops and
+pads only move the origin, so mapping any output back onto the original DICOM grid is one
+``sitk.Resample`` onto the reference grid with an identity transform - no offset bookkeeping
+that could drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import SimpleITK as sitk
+
+IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+_LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Physical placement of a voxel array: spacing/origin/direction in ITK (x, y, z) order."""
+
+    spacing: tuple[float, float, float]
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    direction: tuple[float, ...] = field(default=IDENTITY)
+
+    def __post_init__(self):
+        object.__setattr__(self, "spacing", tuple(float(v) for v in self.spacing))
+        object.__setattr__(self, "origin", tuple(float(v) for v in self.origin))
+        direction = tuple(float(v) for v in np.asarray(self.direction, dtype=float).ravel())
+        object.__setattr__(self, "direction", direction)
+        if len(self.spacing) != 3 or len(self.origin) != 3 or len(self.direction) != 9:
+            raise ValueError("geometry needs 3 spacings, 3 origin values and a 3x3 direction")
+        if min(self.spacing) <= 0:
+            raise ValueError(f"spacing must be positive, got {self.spacing}")
+        if abs(abs(np.linalg.det(self.direction_matrix)) - 1.0) > 1e-3:
+            raise ValueError("direction must be an orthonormal 3x3 matrix")
+
+    @property
+    def direction_matrix(self) -> np.ndarray:
+        return np.asarray(self.direction, dtype=float).reshape(3, 3)
+
+    @classmethod
+    def from_sitk(cls, image: sitk.Image) -> Geometry:
+        return cls(image.GetSpacing(), image.GetOrigin(), image.GetDirection())
+
+    @classmethod
+    def from_affine(cls, affine: np.ndarray, convention: str = "ras") -> Geometry:
+        """From a 4x4 voxel-to-world affine whose voxel indices are in (x, y, z) order.
+
+        ``convention="ras"`` is nibabel's (NIfTI) world space; ``"lps"`` is ITK/DICOM's.
+        The matching array is the nibabel data transposed to (z, y, x).
+        """
+        a = np.asarray(affine, dtype=float)
+        if a.shape != (4, 4):
+            raise ValueError(f"affine must be 4x4, got {a.shape}")
+        if convention == "ras":
+            a = _LPS_FROM_RAS @ a
+        elif convention != "lps":
+            raise ValueError("convention must be 'ras' or 'lps'")
+        spacing = np.linalg.norm(a[:3, :3], axis=0)
+        return cls(tuple(spacing), tuple(a[:3, 3]), tuple((a[:3, :3] / spacing).ravel()))
+
+    def to_affine(self, convention: str = "ras") -> np.ndarray:
+        a = np.eye(4)
+        a[:3, :3] = self.direction_matrix * np.asarray(self.spacing)
+        a[:3, 3] = self.origin
+        if convention == "ras":
+            a = _LPS_FROM_RAS @ a
+        elif convention != "lps":
+            raise ValueError("convention must be 'ras' or 'lps'")
+        return a
+
+    def close_to(self, other: Geometry, tol: float = 1e-4) -> bool:
+        return (
+            np.allclose(self.spacing, other.spacing, atol=tol)
+            and np.allclose(self.origin, other.origin, atol=tol)
+            and np.allclose(self.direction, other.direction, atol=tol)
+        )
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A voxel grid: array shape (z, y, x) plus its geometry."""
+
+    shape: tuple[int, int, int]
+    geometry: Geometry
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", tuple(int(v) for v in self.shape))
+        if len(self.shape) != 3 or min(self.shape) < 1:
+            raise ValueError(f"grid shape must be 3 positive ints (z, y, x), got {self.shape}")
+
+    @classmethod
+    def from_sitk(cls, image: sitk.Image) -> Grid:
+        if image.GetDimension() != 3:
+            raise ValueError(f"expected a 3D image, got {image.GetDimension()}D")
+        return cls(tuple(reversed(image.GetSize())), Geometry.from_sitk(image))
+
+    def image(self, array: np.ndarray | None = None, dtype=np.uint8) -> sitk.Image:
+        """A SimpleITK image on this grid holding ``array`` (z, y, x), or zeros."""
+        if array is None:
+            array = np.zeros(self.shape, dtype=dtype)
+        if tuple(array.shape) != self.shape:
+            raise ValueError(f"array shape {array.shape} does not match grid {self.shape}")
+        img = sitk.GetImageFromArray(np.ascontiguousarray(array))
+        img.SetSpacing(self.geometry.spacing)
+        img.SetOrigin(self.geometry.origin)
+        img.SetDirection(self.geometry.direction)
+        return img
+
+    def index_to_physical(self, index_zyx) -> np.ndarray:
+        """Continuous (z, y, x) index -> physical LPS point (x, y, z)."""
+        ijk = np.asarray(index_zyx, dtype=float)[::-1]
+        g = self.geometry
+        return np.asarray(g.origin) + g.direction_matrix @ (ijk * np.asarray(g.spacing))
+
+    def physical_to_index(self, point) -> np.ndarray:
+        """Physical LPS point -> continuous (z, y, x) index."""
+        g = self.geometry
+        ijk = g.direction_matrix.T @ (np.asarray(point, float) - np.asarray(g.origin))
+        return (ijk / np.asarray(g.spacing))[::-1]
+
+    def subgrid(self, start_zyx, shape_zyx) -> Grid:
+        """The grid of ``array[start:start+shape]`` (start may be negative: padding)."""
+        origin = self.index_to_physical(start_zyx)
+        g = self.geometry
+        return Grid(tuple(shape_zyx), Geometry(g.spacing, tuple(origin), g.direction))
+
+    def same_as(self, other: Grid, tol: float = 1e-4) -> bool:
+        return self.shape == other.shape and self.geometry.close_to(other.geometry, tol)
+
+
+_INTERPOLATORS = {
+    "linear": sitk.sitkLinear,
+    "nearest": sitk.sitkNearestNeighbor,
+    "bspline": sitk.sitkBSpline,
+}
+
+
+def resample(
+    image: sitk.Image, grid: Grid, interpolator: str = "linear", default: float = 0.0
+) -> np.ndarray:
+    """Sample ``image`` on ``grid`` (identity transform, physical space); returns (z, y, x)."""
+    if interpolator not in _INTERPOLATORS:
+        raise ValueError(f"interpolator must be one of {sorted(_INTERPOLATORS)}")
+    out = sitk.Resample(
+        image,
+        grid.image(),
+        sitk.Transform(),
+        _INTERPOLATORS[interpolator],
+        float(default),
+        image.GetPixelID(),
+    )
+    return sitk.GetArrayFromImage(out)
+
+
+def to_grid(
+    array: np.ndarray,
+    source: Grid,
+    target: Grid,
+    interpolator: str = "linear",
+    default: float = 0.0,
+) -> np.ndarray:
+    """Map an array living on ``source`` onto ``target`` (e.g. patch -> DICOM grid)."""
+    if source.same_as(target, tol=1e-6):
+        return np.array(array, copy=True)
+    src = source.image(np.asarray(array, dtype=np.float32))
+    return resample(src, target, interpolator, default)
+
+
+def as_image(volume: np.ndarray, geometry: Geometry) -> sitk.Image:
+    if volume.ndim != 3:
+        raise ValueError(f"volume must be 3D (z, y, x), got shape {volume.shape}")
+    return Grid(volume.shape, geometry).image(volume)
+
+
+def input_image(volume, geometry=None) -> sitk.Image:
+    """Normalise ``predict``'s input to a float32 SimpleITK image (HU).
+
+    Accepted: a ``SimpleITK.Image`` (geometry omitted); or a (z, y, x) array plus one of a
+    ``SimpleITK.Image`` whose geometry to copy (e.g. the image a mask came from), a
+    :class:`Geometry`, or a 4x4 voxel-to-world affine in nibabel's RAS convention whose
+    voxel axes are (x, y, z) - i.e. ``nibabel_img.affine`` with ``data.T`` as the volume.
+    """
+    if isinstance(volume, sitk.Image):
+        if geometry is not None:
+            raise ValueError("pass geometry only with a numpy volume, not with a SimpleITK image")
+        image = volume
+    else:
+        arr = np.asarray(volume)
+        if arr.ndim != 3:
+            raise ValueError(f"volume must be 3D (z, y, x), got shape {arr.shape}")
+        if geometry is None:
+            raise ValueError(
+                "geometry is required with a numpy volume: a SimpleITK image, a Geometry "
+                "(spacing/origin/direction) or a 4x4 RAS affine"
+            )
+        if isinstance(geometry, sitk.Image):
+            if tuple(reversed(geometry.GetSize())) != arr.shape:
+                raise ValueError(
+                    f"reference image size {geometry.GetSize()} (x, y, z) does not match "
+                    f"volume shape {arr.shape} (z, y, x)"
+                )
+            geometry = Geometry.from_sitk(geometry)
+        elif not isinstance(geometry, Geometry):
+            geometry = Geometry.from_affine(np.asarray(geometry), convention="ras")
+        image = as_image(arr.astype(np.float32, copy=False), geometry)
+    if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
+        raise ValueError("expected a scalar 3D image")
+    return sitk.Cast(image, sitk.sitkFloat32)
