@@ -50,9 +50,12 @@ integration: $(VENV)/.installed-test
 	set -a; eval "$$(bash scripts/ensure-services.sh)"; set +a; \
 	  READERSTUDY_REAL_CELERY=1 $(PY) -m pytest -m integration -q
 
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
 test:
 	bash scripts/ensure-test-system.sh
-	$(MAKE) $(VENV)/.installed-r
+	$(MAKE) $(VENV)/.installed-r frontend/node_modules/.package-lock.json
 	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) integration

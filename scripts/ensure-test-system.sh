@@ -8,6 +8,8 @@ packages=(
   r-base-core r-base-dev r-cran-lme4 r-cran-lmertest r-cran-emmeans
   orthanc orthanc-dicomweb dicom3tools
 )
+# node + npm rebuild the viewer bundle in a test (reproducibility); Debian's if none is present.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
