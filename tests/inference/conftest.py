@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see inference/__main__.py; before torch
+
 import json
 import shutil
 from pathlib import Path
