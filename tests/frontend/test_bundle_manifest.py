@@ -95,7 +95,9 @@ def test_build_reproduces_committed_files(tmp_path, manifest):
     """`node build.mjs` (with the installed node_modules) gives the committed bytes."""
     node = shutil.which("node")
     if node is None or not (FRONTEND / "node_modules" / "esbuild").is_dir():
-        pytest.fail("needs node and frontend/node_modules: `make test` installs them (cd frontend && npm ci)")
+        pytest.fail(
+            "needs node and frontend/node_modules: `make test` installs them (cd frontend && npm ci)"
+        )
     out = tmp_path / "viewer"
     subprocess.run(
         [node, "build.mjs", str(out)], cwd=FRONTEND, check=True, capture_output=True, timeout=300
