@@ -1,5 +1,6 @@
 """Coordinator API: registered models, inference jobs (request, watch, cancel)."""
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -10,8 +11,8 @@ from readerstudy.accounts.permissions import IsCoordinator
 from readerstudy.cases.models import Case
 from readerstudy.core.errors import DomainError
 
-from . import services
-from .models import InferenceJob, ModelVersion
+from . import dicom_export, services
+from .models import InferenceJob, InferenceOutput, ModelVersion
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -114,3 +115,28 @@ class JobCancel(APIView):
         except services.InferenceRefused as exc:
             raise _refused(exc) from None
         return Response(JobSerializer(job).data)
+
+
+class JobDicomExport(APIView):
+    """The job's mask as a DICOM Segmentation and its heatmaps as Parametric Maps (a zip)."""
+
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    def get(self, request, pk):
+        job = get_object_or_404(InferenceJob.objects.select_related("model_version"), pk=pk)
+        output = InferenceOutput.objects.filter(job=job).first()
+        if job.status != InferenceJob.Status.SUCCEEDED or output is None:
+            error = DomainError("no_output", f"job {job.pk} has no output ({job.status})")
+            error.status = 409
+            raise error
+        try:
+            data = dicom_export.export_zip(output)
+        except dicom_export.ExportRefused as exc:
+            error = DomainError("export_refused", str(exc))
+            error.status = 409
+            raise error from None
+        response = HttpResponse(data, content_type="application/zip")
+        name = f"{job.case.code}-{job.model_version.model_id}-dicom.zip"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
