@@ -1,6 +1,7 @@
 """Role x endpoint x phase: every forbidden cell is refused (403/404) and leaks nothing."""
 
 import json
+import re
 
 import pytest
 
@@ -223,3 +224,44 @@ def test_only_login_health_schema_and_docs_are_public(client):
     ]:
         assert client.get(url).status_code in (302, 401, 403), url
     assert get_resolver()  # the URL configuration loads
+
+
+def _routes(patterns, prefix=""):
+    from django.urls import URLResolver
+
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern)
+
+
+def _concrete(route: str) -> str | None:
+    """A URL for a route with its parameters filled in; None for the router's regex variants."""
+    route = re.sub(r"<int:\w+>", "1", route)
+    route = re.sub(r"<uuid:\w+>", "00000000-0000-0000-0000-000000000001", route)
+    route = re.sub(r"<(?:str|slug|path):\w+>", "x", route)
+    if route == "api/^ops/worker-probes/$":
+        return "/api/ops/worker-probes/"
+    if any(ch in route for ch in "^$()?<"):
+        return None
+    return "/" + route
+
+
+def test_every_route_refuses_anonymous_callers_except_the_public_ones(client):
+    """Walks the whole URL configuration, so a new endpoint cannot forget its permissions."""
+    from django.urls import get_resolver
+
+    public = {"/healthz", "/accounts/login/", "/accounts/logout/", "/api/schema/", "/api/docs/"}
+    checked = []
+    for route in _routes(get_resolver().url_patterns):
+        url = _concrete(route)
+        if url is None or url in public or url.startswith("/admin/"):
+            continue  # the admin has its own staff login
+        for method in ("get", "post"):
+            status = getattr(client, method)(url).status_code
+            # 405: the route has no such method at all (e.g. no STOW-RS), nothing is served
+            assert status in (302, 401, 403, 405), f"anonymous {method.upper()} {url} -> {status}"
+        checked.append(url)
+    assert "/api/ai/jobs/00000000-0000-0000-0000-000000000001/dicom/" in checked
+    assert len(checked) >= 40
