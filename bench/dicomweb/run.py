@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import threading
@@ -47,6 +48,7 @@ from harness import (  # noqa: E402
     Bench,
     OrthancServer,
     ReaderstudyServer,
+    descendants,
     find_series,
     frame_digest,
     isolate_network,
@@ -83,6 +85,25 @@ def check_payloads(session, urls: list[str], frame_bytes: int) -> Counter:
             raise RuntimeError(f"{url}: {len(parts)} part(s), {[len(p) for p in parts]} bytes")
         digests[frame_digest(parts[0])] += 1
     return digests
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a server: the process and everything below it (gunicorn's
+    workers), from /proc. Less sensitive to other load on the machine than frames/s."""
+    if pid is None:
+        return float("nan")
+    total = 0
+    for p in [pid, *descendants(pid)]:
+        try:
+            with open(f"/proc/{p}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / CLOCK_TICKS
 
 
 def fetch_all(pool: ThreadPoolExecutor, sessions: list, urls: list[str]) -> dict:
@@ -183,8 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         ours.setup([series[k]["dir"] for k in wanted])
         # name -> (DICOMweb root, session to copy cookies from, original study UIDs known?)
         targets: dict[str, tuple[str, object, bool]] = {}
+        pids: dict[str, int] = {}  # name -> server process (CPU time per frame)
         ours.start()
         targets["ours"] = (f"{ours.base}/dicomweb", ours.login(), False)
+        pids["ours"] = ours.proc.pid
         log(f"ours: gunicorn on {ours.base}, set up in {time.perf_counter() - t:.0f} s")
         for vname, module in variants.items():
             other = ReaderstudyServer(
@@ -198,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             other.log_path = data / f"gunicorn-{vname}.log"
             other.start()
             targets[f"ours:{vname}"] = (f"{other.base}/dicomweb", other.login(), False)
+            pids[f"ours:{vname}"] = other.proc.pid
             log(f"ours:{vname} ({module}) on {other.base}")
         if not args.no_orthanc:
             (work / "orthanc").mkdir()
@@ -210,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             results["orthanc"] = {"version": orthanc.version, "dicomweb": orthanc.dicomweb_version}
             targets["orthanc"] = (orthanc.dicomweb, session_like(), True)
+            pids["orthanc"] = orthanc.proc.pid
         results["gunicorn"] = {"workers": args.workers, "threads": args.gthreads}
         results["variants"] = variants
         names = list(targets)
@@ -257,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
                     for r in range(args.warmup + args.rounds):
                         shift = r % len(names)  # rotate who goes first
                         for k in names[shift:] + names[:shift]:
+                            cpu = cpu_seconds(pids.get(k))
                             res = fetch_all(pool, sessions[k], urls[k] * passes)
+                            res["cpu_s"] = cpu_seconds(pids.get(k)) - cpu
                             if r >= args.warmup:
                                 rounds[k].append(res)
                 load_end = loadavg()
@@ -271,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
                         "median_MBps": statistics.median(fps) * info["frame_bytes"] / 1e6,
                         "p50_ms": pct(lat, 0.5),
                         "p95_ms": pct(lat, 0.95),
+                        "cpu_ms_per_frame": statistics.median(
+                            1000 * x["cpu_s"] / (n * passes) for x in rs
+                        ),
                     }
                     if "orthanc" in rounds and k != "orthanc":
                         block[k]["ratio"] = block[k]["median_fps"] / statistics.median(
@@ -293,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
                             f"{max(b['frames_per_s']):.0f})",
                             f"{b['median_MBps']:.0f}",
                             f"{b['p50_ms']:.1f} / {b['p95_ms']:.1f}",
+                            f"{b['cpu_ms_per_frame']:.2f}",
                             f"{b['ratio']:.2f}" if "ratio" in b else "",
                             f"{load_start} -> {load_end}",
                         )
@@ -310,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         "frames/s median (min-max)",
         "MB/s",
         "latency p50 / p95 ms",
+        "server CPU ms/frame",
         "x Orthanc",
         "load avg (1/5/15 min), start -> end",
     )

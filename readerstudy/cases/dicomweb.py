@@ -1,7 +1,10 @@
 """DICOMweb (QIDO-RS and WADO-RS) over the de-identified library, with per-user access.
 
 Files are streamed from storage (never read whole into Python per request); frames are read
-from the stored pixel-data offset. Responses carry ETags derived from the content hashes.
+from the stored pixel-data offset through a per-series frame index, and a series' ``/metadata``
+hands out a short-lived frame token (a cookie scoped to the series) that lets its frame
+requests skip the session and access-policy lookups (see ``frames``). Responses carry ETags
+derived from the content hashes.
 """
 
 import base64
@@ -13,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
+from . import frames as frame_index
 from .access import can_view_case, visible_cases
 from .models import Case, Instance, Series
 
@@ -32,18 +36,26 @@ def _basic_auth_user(request):
     return authenticate(request, username=username, password=password)
 
 
+def _authenticated(request) -> bool:
+    if not request.user.is_authenticated:
+        user = _basic_auth_user(request)
+        if user is not None:
+            request.user = user
+    return request.user.is_authenticated
+
+
+def _unauthorized() -> HttpResponse:
+    return HttpResponse(
+        json.dumps({"detail": "authentication required"}),
+        status=401,
+        content_type="application/json",
+    )
+
+
 def _login_required_json(view):
     def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            user = _basic_auth_user(request)
-            if user is not None:
-                request.user = user
-        if not request.user.is_authenticated:
-            return HttpResponse(
-                json.dumps({"detail": "authentication required"}),
-                status=401,
-                content_type="application/json",
-            )
+        if not _authenticated(request):
+            return _unauthorized()
         return view(request, *args, **kwargs)
 
     wrapped.__name__ = view.__name__
@@ -146,7 +158,9 @@ def series_metadata(request, study_uid: str, series_uid: str):
     if _not_modified(request, series.content_hash):
         return HttpResponseNotModified()
     metadata = list(series.instances.order_by("position").values_list("metadata", flat=True))
-    return _dicom_json(metadata, etag=series.content_hash)
+    response = _dicom_json(metadata, etag=series.content_hash)
+    frame_index.issue_token(request, response, study_uid, series_uid)
+    return response
 
 
 def _instance_or_404(user, study_uid, series_uid, sop_uid) -> Instance:
@@ -159,6 +173,7 @@ def _instance_or_404(user, study_uid, series_uid, sop_uid) -> Instance:
             series__series_instance_uid=series_uid,
             series__study_instance_uid=study_uid,
         )
+        .order_by()  # the default ordering would join and sort by series and case for one row
         .first()
     )
     if instance is None or not can_view_case(user, instance.series.case):
@@ -208,18 +223,36 @@ def retrieve_instance(request, study_uid: str, series_uid: str, sop_uid: str):
     )
 
 
-@_login_required_json
+def _may_view_case_id(user, case_id: int) -> bool:
+    case = Case.objects.filter(pk=case_id).first()
+    return case is not None and can_view_case(user, case)
+
+
+@require_GET
 def retrieve_frames(request, study_uid: str, series_uid: str, sop_uid: str, frames: str):
-    """One frame (at most a few MB): read exactly its bytes and answer in one piece."""
-    instance = _instance_or_404(request.user, study_uid, series_uid, sop_uid)
+    """Frame 1 of a single-frame instance, read with one pread and answered in one piece.
+
+    A valid frame token for this series (set by its ``/metadata``) stands in for the session,
+    user and access-policy checks; without one the request is checked like every other
+    DICOMweb request and, if allowed, gets a token for the following frames."""
+    index = frame_index.series_frames(study_uid, series_uid)
+    issue = frame_index.token_user(request, study_uid, series_uid) is None
+    if issue:
+        if not _authenticated(request):
+            return _unauthorized()
+        if index is None or not _may_view_case_id(request.user, index.case_id):
+            raise Http404("no such instance")
+    elif index is None:
+        raise Http404("no such instance")
+    frame = index.frames.get(sop_uid)
+    if frame is None:
+        raise Http404("no such instance")
     if frames.strip() != "1":
         raise Http404("single-frame instances have only frame 1")
-    etag = f"{instance.sha256}-f1"
+    etag = f"{frame.sha256}-f1"
     if _not_modified(request, etag):
         return HttpResponseNotModified()
-    with default_storage.open(instance.file, "rb") as handle:
-        handle.seek(instance.pixel_offset)
-        pixels = handle.read(instance.pixel_length)
+    pixels = frame_index.read_frame(frame)
     boundary = uuid.uuid4().hex
     head = f"--{boundary}\r\nContent-Type: application/octet-stream; transfer-syntax={EXPLICIT_LE}\r\n\r\n"
     body = b"".join((head.encode(), pixels, f"\r\n--{boundary}--\r\n".encode()))
@@ -227,6 +260,9 @@ def retrieve_frames(request, study_uid: str, series_uid: str, sop_uid: str, fram
         body,
         content_type=f'multipart/related; type="application/octet-stream"; boundary={boundary}',
     )
+    response["Content-Length"] = str(len(body))
     response["ETag"] = f'"{etag}"'
     response["Cache-Control"] = "private, max-age=3600"
+    if issue:
+        frame_index.issue_token(request, response, study_uid, series_uid)
     return response

@@ -1,0 +1,192 @@
+"""The fast path of WADO-RS frame requests: a per-series frame index and short-lived frame tokens.
+
+A viewer fetches every frame of a series, one request each (36-300+ per series), right after
+the series ``/metadata``. Doing the full work per frame (session, user, access policy, an ORM
+query for the instance) costs more than reading the frame. Instead:
+
+* **Frame index** (:func:`series_frames`): one query per series loads, for every instance, the
+  storage name, pixel-data offset/length and content hash; kept per process for
+  :data:`INDEX_TTL` seconds. A frame is then a dict lookup and one ``pread``.
+* **Frame token** (:func:`issue_token` / :func:`token_user`): when an authenticated user who may
+  view the series gets its ``/metadata`` (or a frame through the session), the response sets
+  a cookie scoped to that series' path: ``user id . expiry . HMAC(user, study UID, series UID,
+  expiry, session cookie)``. A frame request carrying a valid token skips the session, user
+  and access-policy lookups. The token is refused (and the request falls back to the normal
+  session check) when it was made for another series, has expired, was altered, or is
+  presented without the session cookie it was issued beside (so logging out ends it, and the
+  token alone is worth nothing). It never outlives :data:`TOKEN_TTL` seconds: access revoked
+  in the meantime (a study closed) reaches frames at most that late, well inside the hour the
+  browser may keep frames it already has (``Cache-Control: private, max-age=3600``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from .models import Instance
+
+TOKEN_COOKIE = "rs_frames"
+TOKEN_TTL = 300
+INDEX_TTL = 60
+INDEX_MAX_SERIES = 256
+_SALT = "readerstudy.cases.frames.token"
+
+
+@dataclass(frozen=True)
+class Frame:
+    name: str  # storage name
+    path: str | None  # local file path when the storage has one (one pread, no storage API)
+    offset: int
+    length: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SeriesFrames:
+    series_id: int
+    case_id: int
+    frames: dict[str, Frame]  # SOP Instance UID -> frame 1 of that instance
+    expires: float
+
+
+_index: dict[tuple[str, str], SeriesFrames] = {}
+_index_lock = threading.Lock()
+
+
+def _local_path(name: str) -> str | None:
+    try:
+        return default_storage.path(name)
+    except NotImplementedError:  # object storage (S3): read through the storage API
+        return None
+
+
+def series_frames(study_uid: str, series_uid: str) -> SeriesFrames | None:
+    """The frame index of a series (None if there is no such series); one query per series
+    and process every :data:`INDEX_TTL` seconds. No access check: callers do that."""
+    key = (study_uid, series_uid)
+    now = time.monotonic()
+    entry = _index.get(key)
+    if entry is not None and entry.expires > now:
+        return entry
+    rows = (
+        Instance.objects.filter(
+            series__study_instance_uid=study_uid, series__series_instance_uid=series_uid
+        )
+        .order_by()
+        .values_list(
+            "sop_instance_uid",
+            "file",
+            "pixel_offset",
+            "pixel_length",
+            "sha256",
+            "series_id",
+            "series__case_id",
+        )
+    )
+    rows = list(rows)
+    if not rows:
+        _index.pop(key, None)
+        return None
+    frames = {
+        sop: Frame(name, _local_path(name), offset, length, sha256)
+        for sop, name, offset, length, sha256, _, _ in rows
+    }
+    entry = SeriesFrames(rows[0][5], rows[0][6], frames, now + INDEX_TTL)
+    with _index_lock:
+        if len(_index) >= INDEX_MAX_SERIES:
+            for stale in [k for k, v in _index.items() if v.expires <= now] or list(_index)[:32]:
+                _index.pop(stale, None)
+        _index[key] = entry
+    return entry
+
+
+def forget_series(study_uid: str | None = None, series_uid: str | None = None) -> None:
+    """Drop one series (or, without arguments, every series) from this process's index."""
+    with _index_lock:
+        if study_uid is None:
+            _index.clear()
+        else:
+            _index.pop((study_uid, series_uid), None)
+
+
+def read_frame(frame: Frame) -> bytes:
+    if frame.path is not None:
+        fd = os.open(frame.path, os.O_RDONLY)
+        try:
+            data = os.pread(fd, frame.length, frame.offset)
+        finally:
+            os.close(fd)
+    else:
+        with default_storage.open(frame.name, "rb") as handle:
+            handle.seek(frame.offset)
+            data = handle.read(frame.length)
+    if len(data) != frame.length:
+        raise OSError(
+            f"stored file {frame.name} holds {len(data)} of the {frame.length} bytes of pixel"
+            f" data recorded at offset {frame.offset}"
+        )
+    return data
+
+
+# --- tokens --------------------------------------------------------------------------------
+
+
+def _signature(user_id: int, study_uid: str, series_uid: str, expires: int, session: str) -> str:
+    message = f"{user_id}|{study_uid}|{series_uid}|{expires}|{session}"
+    return salted_hmac(_SALT, message, algorithm="sha256").hexdigest()[:40]
+
+
+def _session_cookie(request) -> str:
+    return request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+
+
+def make_token(
+    user_id: int, study_uid: str, series_uid: str, session: str, now: float | None = None
+) -> str:
+    expires = int(now if now is not None else time.time()) + TOKEN_TTL
+    signature = _signature(user_id, study_uid, series_uid, expires, session)
+    return f"{user_id}.{expires}.{signature}"
+
+
+def token_path(study_uid: str, series_uid: str) -> str:
+    return f"{settings.FORCE_SCRIPT_NAME or ''}/dicomweb/studies/{study_uid}/series/{series_uid}/"
+
+
+def issue_token(request, response, study_uid: str, series_uid: str) -> None:
+    """Set the series' frame-token cookie on ``response`` for ``request.user`` (who has
+    already been found to be allowed to view the series)."""
+    token = make_token(request.user.pk, study_uid, series_uid, _session_cookie(request))
+    response.set_cookie(
+        TOKEN_COOKIE,
+        token,
+        max_age=TOKEN_TTL,
+        path=token_path(study_uid, series_uid),
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def token_user(request, study_uid: str, series_uid: str, now: float | None = None) -> int | None:
+    """The user id a valid frame token on ``request`` vouches for, for this series; None when
+    there is no token or it is expired, altered, for another series or another session."""
+    token = request.COOKIES.get(TOKEN_COOKIE)
+    if not token:
+        return None
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        return None
+    user_id, expires = int(parts[0]), int(parts[1])
+    if expires < (now if now is not None else time.time()):
+        return None
+    expected = _signature(user_id, study_uid, series_uid, expires, _session_cookie(request))
+    if not constant_time_compare(parts[2], expected):
+        return None
+    return user_id

@@ -1,0 +1,207 @@
+"""WADO-RS frames: the per-series frame index and the short-lived frame token."""
+
+import time
+
+import pydicom
+import pytest
+from django.conf import settings
+
+from readerstudy.cases import frames
+from readerstudy.cases.ingest import import_study
+from readerstudy.studies import services
+from tests.factories import PASSWORD, CoordinatorFactory, ReaderFactory
+
+pytestmark = pytest.mark.django_db
+ACCEPT = 'multipart/related; type="application/octet-stream"'
+
+
+@pytest.fixture(autouse=True)
+def _fresh_index():
+    frames.forget_series()
+    yield
+    frames.forget_series()
+
+
+@pytest.fixture
+def two_series(phantom_dir):
+    out, records = phantom_dir
+    return [import_study(out / r["case_id"]).case.primary_series for r in records]
+
+
+def _base(series) -> str:
+    return f"/dicomweb/studies/{series.study_instance_uid}/series/{series.series_instance_uid}"
+
+
+def _frame_url(series, position=0) -> str:
+    sop = series.instances.get(position=position).sop_instance_uid
+    return f"{_base(series)}/instances/{sop}/frames/1"
+
+
+def _payload(response) -> bytes:
+    boundary = response["Content-Type"].split("boundary=")[1]
+    return response.content.split(b"\r\n\r\n", 1)[1].rsplit(f"\r\n--{boundary}--".encode(), 1)[0]
+
+
+def _pixels(series, position=0) -> bytes:
+    path = settings.STORAGES["default"]["OPTIONS"]["location"]
+    with open(f"{path}/{series.instances.get(position=position).file}", "rb") as handle:
+        return pydicom.dcmread(handle).PixelData
+
+
+def _reader_assigned_to(series):
+    reader = ReaderFactory()
+    study = services.create_study(
+        title="frames", design="unaided_only", randomization_seed=1, washout_days=0
+    )
+    services.add_cases(study, [series.case])
+    services.enroll_reader(study, reader)
+    return reader, services.open_study(study)
+
+
+def _set_token(client, token):
+    client.cookies[frames.TOKEN_COOKIE] = token
+
+
+def test_metadata_issues_a_series_scoped_token_and_frames_then_skip_the_database(
+    client, two_series, django_assert_num_queries
+):
+    series = two_series[0]
+    reader, _ = _reader_assigned_to(series)
+    client.login(username=reader.username, password=PASSWORD)
+    metadata = client.get(f"{_base(series)}/metadata")
+    assert metadata.status_code == 200
+    cookie = metadata.cookies[frames.TOKEN_COOKIE]
+    assert cookie["path"] == f"{_base(series)}/"
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    assert int(cookie["max-age"]) == frames.TOKEN_TTL
+    assert cookie.value.startswith(f"{reader.pk}.")
+
+    frames.series_frames(series.study_instance_uid, series.series_instance_uid)  # warm index
+    url = _frame_url(series, 3)
+    with django_assert_num_queries(0):  # no session, user, policy or instance query
+        response = client.get(url, HTTP_ACCEPT=ACCEPT)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith(ACCEPT)
+    assert int(response["Content-Length"]) == len(response.content)
+    assert _payload(response) == _pixels(series, 3)
+    assert frames.TOKEN_COOKIE not in response.cookies  # the token is not re-issued each time
+    etag = response["ETag"]
+    with django_assert_num_queries(0):
+        assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_a_frame_through_the_session_issues_the_token(client, two_series):
+    series = two_series[0]
+    coordinator = CoordinatorFactory()
+    client.login(username=coordinator.username, password=PASSWORD)
+    first = client.get(_frame_url(series))
+    assert first.status_code == 200 and _payload(first) == _pixels(series)
+    assert first.cookies[frames.TOKEN_COOKIE]["path"] == f"{_base(series)}/"
+    assert client.get(_frame_url(series), HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    assert client.get(_frame_url(series).replace("/frames/1", "/frames/2")).status_code == 404
+
+
+def test_token_for_another_series_is_refused_and_nothing_leaks(client, two_series):
+    mine, other = two_series
+    reader, _ = _reader_assigned_to(mine)
+    client.login(username=reader.username, password=PASSWORD)
+    assert client.get(f"{_base(mine)}/metadata").status_code == 200
+    # the test client sends the cookie to every path: as if a client replayed it elsewhere
+    assert frames.TOKEN_COOKIE in client.cookies
+    response = client.get(_frame_url(other))
+    assert response.status_code == 404
+    assert _pixels(other)[:64] not in response.content
+    assert frames.TOKEN_COOKIE not in response.cookies
+    assert client.get(_frame_url(mine)).status_code == 200
+
+
+def test_token_without_its_session_is_refused(client, two_series):
+    series = two_series[0]
+    reader, _ = _reader_assigned_to(series)
+    client.login(username=reader.username, password=PASSWORD)
+    token = client.get(f"{_base(series)}/metadata").cookies[frames.TOKEN_COOKIE].value
+    client.logout()
+    _set_token(client, token)
+    response = client.get(_frame_url(series))
+    assert response.status_code == 401
+    assert response.content == b'{"detail": "authentication required"}'
+
+    # another user's session beside it does not make it theirs
+    other = ReaderFactory()
+    client.login(username=other.username, password=PASSWORD)
+    _set_token(client, token)
+    assert client.get(_frame_url(series)).status_code == 404
+
+
+@pytest.mark.parametrize("change", ["expired", "signature", "user", "expiry", "garbage", "empty"])
+def test_expired_or_tampered_tokens_are_refused(client, two_series, rf, change):
+    series = two_series[0]
+    reader, _ = _reader_assigned_to(series)
+    intruder = ReaderFactory()  # not assigned anywhere
+    client.login(username=reader.username, password=PASSWORD)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    uids = (series.study_instance_uid, series.series_instance_uid)
+    good = frames.make_token(reader.pk, *uids, session)
+    user_id, expires, signature = good.split(".")
+    token = {
+        "expired": frames.make_token(reader.pk, *uids, session, now=time.time() - 301),
+        "signature": f"{user_id}.{expires}.{'0' * len(signature)}",
+        "user": f"{intruder.pk}.{expires}.{signature}",
+        "expiry": f"{user_id}.{int(expires) + 3600}.{signature}",
+        "garbage": "not-a-token",
+        "empty": "..",
+    }[change]
+
+    def token_user(value, series_uid=uids[1]):
+        request = rf.get("/")
+        request.COOKIES = {settings.SESSION_COOKIE_NAME: session, frames.TOKEN_COOKIE: value}
+        return frames.token_user(request, uids[0], series_uid)
+
+    assert token_user(good) == reader.pk
+    assert token_user(good, series_uid=two_series[1].series_instance_uid) is None
+    assert token_user(token) is None
+    # With the reader's session the request falls back to the normal check, then gets a
+    # fresh token ...
+    _set_token(client, token)
+    response = client.get(_frame_url(series))
+    assert response.status_code == 200
+    assert token_user(response.cookies[frames.TOKEN_COOKIE].value) == reader.pk
+    # ... while without a session, or as someone else, the bad token gets nothing.
+    client.logout()
+    _set_token(client, token)
+    assert client.get(_frame_url(series)).status_code == 401
+    client.login(username=intruder.username, password=PASSWORD)
+    _set_token(client, token)
+    response = client.get(_frame_url(series))
+    assert response.status_code == 404 and _pixels(series)[:64] not in response.content
+
+
+def test_closing_the_study_ends_access_through_the_session(client, two_series):
+    series = two_series[0]
+    reader, study = _reader_assigned_to(series)
+    client.login(username=reader.username, password=PASSWORD)
+    assert client.get(_frame_url(series)).status_code == 200
+    services.close_study(study)
+    client.cookies.pop(frames.TOKEN_COOKIE, None)
+    assert client.get(_frame_url(series)).status_code == 404
+    assert client.get(f"{_base(series)}/metadata").status_code == 404
+
+
+def test_frames_of_unknown_instances_and_series(client, two_series):
+    series = two_series[0]
+    client.login(username=CoordinatorFactory().username, password=PASSWORD)
+    assert client.get(f"{_base(series)}/instances/1.2.3/frames/1").status_code == 404
+    missing = f"/dicomweb/studies/{series.study_instance_uid}/series/1.2.3/instances/1.2/frames/1"
+    assert client.get(missing).status_code == 404
+    client.logout()
+    assert client.get(_frame_url(series)).status_code == 401
+
+
+def test_the_index_follows_a_deleted_series_after_forget(client, two_series):
+    series = two_series[0]
+    key = (series.study_instance_uid, series.series_instance_uid)
+    assert frames.series_frames(*key).case_id == series.case_id
+    assert len(frames.series_frames(*key).frames) == series.num_slices
+    series.case.delete()
+    frames.forget_series(*key)
+    assert frames.series_frames(*key) is None
