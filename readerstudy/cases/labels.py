@@ -6,11 +6,17 @@ the site's keyed UID remap, so the original UID is never stored). Columns:
 - ``label``: binary etiology (e.g. ``cvst_ich`` / ``sich``); ``truth`` (0/1) is checked against it
   when both are given;
 - optional ``ich_present`` (0/1), ``subtypes`` (``;``-separated), ``location``, ``site``,
-  ``mask`` (NIfTI path relative to the CSV, on the series grid) and any ``covariate:<name>``.
+  ``mask`` (path relative to the CSV: a NIfTI on the series grid, or a binary DICOM SEG
+  referencing the case's series, original or de-identified UIDs), ``mask_segment`` (which
+  segment of a SEG holding several) and any ``covariate:<name>``.
+
+Only the resulting mask is stored (as NIfTI on the series grid): a SEG carries identifying
+header data and is read, checked and dropped.
 """
 
 import csv
 import hashlib
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +26,9 @@ from django.conf import settings
 from django.db import transaction
 
 from .dicom import UIDRemapper
+from .dicom.seg import SeriesGrid, is_dicom_file, seg_to_mask
 from .errors import LabelError
-from .models import Case, GroundTruth, HematomaMask
+from .models import Case, GroundTruth, HematomaMask, Series
 from .secrets import deid_secret
 from .storage import local_copy, save_content_addressed
 
@@ -35,6 +42,7 @@ KNOWN = {
     "location",
     "site",
     "mask",
+    "mask_segment",
 }
 
 
@@ -55,11 +63,14 @@ def _find_case(row: dict, remapper: UIDRemapper) -> Case | None:
     return None
 
 
-def _mask_array(path: Path, case: Case) -> tuple[np.ndarray, bytes]:
-    image = sitk.ReadImage(str(path))
-    series = case.primary_series
+def _reference_volume(series: Series) -> sitk.Image:
     with local_copy(series.volume) as volume_path:
-        reference = sitk.ReadImage(str(volume_path))
+        return sitk.ReadImage(str(volume_path))
+
+
+def _nifti_mask(path: Path, case: Case) -> tuple[np.ndarray, bytes]:
+    image = sitk.ReadImage(str(path))
+    reference = _reference_volume(case.primary_series)
     if image.GetSize() != reference.GetSize():
         raise ValueError(
             f"mask size {image.GetSize()} differs from the series {reference.GetSize()}"
@@ -69,6 +80,52 @@ def _mask_array(path: Path, case: Case) -> tuple[np.ndarray, bytes]:
     ):
         raise ValueError("mask geometry (spacing/origin) differs from the series")
     return (sitk.GetArrayFromImage(image) > 0).astype(np.uint8), path.read_bytes()
+
+
+def series_grid(series: Series) -> SeriesGrid:
+    """The stored series' identity and slice positions, for checking a SEG against it."""
+    rows = list(series.instances.order_by("position").values_list("sop_instance_uid", "metadata"))
+    try:
+        positions = np.array([[float(v) for v in md["00200032"]["Value"]] for _, md in rows])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("the series' slices have no ImagePositionPatient") from None
+    return SeriesGrid(
+        study_uid=series.study_instance_uid,
+        series_uid=series.series_instance_uid,
+        frame_of_reference_uid=series.frame_of_reference_uid,
+        rows=series.rows,
+        columns=series.columns,
+        pixel_spacing=(series.pixel_spacing_row, series.pixel_spacing_col),
+        orientation=tuple(float(v) for v in series.orientation),
+        positions=positions.reshape(len(rows), 3),
+        sop_uids=tuple(uid for uid, _ in rows),
+    )
+
+
+def _seg_mask(
+    path: Path, case: Case, remapper: UIDRemapper, segment: int | None
+) -> tuple[np.ndarray, bytes]:
+    """A binary SEG as (mask, NIfTI bytes on the series grid); the SEG itself is not kept."""
+    series = case.primary_series
+    array = seg_to_mask(path, series_grid(series), remapper.remap, segment=segment)
+    image = sitk.GetImageFromArray(array)
+    image.CopyInformation(_reference_volume(series))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "mask.nii.gz"
+        sitk.WriteImage(image, str(out), useCompression=True)
+        return array, out.read_bytes()
+
+
+def _mask_array(
+    path: Path, case: Case, remapper: UIDRemapper, segment: int | None = None
+) -> tuple[np.ndarray, bytes]:
+    if case.primary_series is None:
+        raise ValueError("the case has no primary series")
+    if is_dicom_file(path):
+        return _seg_mask(path, case, remapper, segment)
+    if segment is not None:
+        raise ValueError("'mask_segment' applies to a DICOM SEG, not to a NIfTI mask")
+    return _nifti_mask(path, case)
 
 
 def import_labels(csv_path: Path, *, require_all: bool = True) -> int:
@@ -103,15 +160,23 @@ def import_labels(csv_path: Path, *, require_all: bool = True) -> int:
             conventional = f"{(row.get('case_id') or '').strip()}_mask.nii.gz"
             if not mask_name and row.get("case_id") and (csv_path.parent / conventional).is_file():
                 mask_name = conventional  # the phantom generator's layout
+            segment = (row.get("mask_segment") or "").strip()
+            if segment and not segment.isdigit():
+                errors.append(f"row {number}: 'mask_segment' must be a segment number")
+                segment = ""
             if mask_name:
                 mask_path = (csv_path.parent / mask_name).resolve()
                 if not mask_path.is_file():
                     errors.append(f"row {number}: mask file {mask_name!r} not found")
                 else:
                     try:
-                        masks[number] = _mask_array(mask_path, case)
+                        masks[number] = _mask_array(
+                            mask_path, case, remapper, int(segment) if segment else None
+                        )
                     except (RuntimeError, ValueError) as exc:
-                        errors.append(f"row {number}: mask: {exc}")
+                        errors.append(f"row {number}: mask {mask_name!r}: {exc}")
+            elif segment:
+                errors.append(f"row {number}: 'mask_segment' given without a 'mask'")
             rows.append(_Row(number, case, row))
     if errors:
         raise LabelError(errors)
@@ -140,15 +205,33 @@ def _store(row: _Row, mask) -> None:
         row.case.site = v["site"]
         row.case.save(update_fields=["site"])
     if mask is not None:
-        array, data = mask
-        name, _ = save_content_addressed("masks", data, ".nii.gz")
-        series = row.case.primary_series
-        voxel_ml = series.pixel_spacing_row * series.pixel_spacing_col * series.slice_spacing / 1000
-        HematomaMask.objects.update_or_create(
-            case=row.case,
-            defaults={"series": series, "file": name, "voxels": int(array.sum()),
-                      "volume_ml": float(array.sum() * voxel_ml)},
-        )  # fmt: skip
+        _store_mask(row.case, mask)
+
+
+def _store_mask(case: Case, mask: tuple[np.ndarray, bytes]) -> None:
+    array, data = mask
+    name, _ = save_content_addressed("masks", data, ".nii.gz")
+    series = case.primary_series
+    voxel_ml = series.pixel_spacing_row * series.pixel_spacing_col * series.slice_spacing / 1000
+    HematomaMask.objects.update_or_create(
+        case=case,
+        defaults={
+            "series": series,
+            "file": name,
+            "voxels": int(array.sum()),
+            "volume_ml": float(array.sum() * voxel_ml),
+        },
+    )
+
+
+def import_mask(case: Case, path: Path, *, segment: int | None = None) -> HematomaMask:
+    """Check a mask file (binary DICOM SEG or NIfTI) against the case's primary series and
+    store it as the case's hematoma mask (replacing an earlier one); the SEG is not kept."""
+    remapper = UIDRemapper(deid_secret(), settings.READERSTUDY_UID_PREFIX)
+    mask = _mask_array(Path(path), case, remapper, segment)
+    with transaction.atomic():
+        _store_mask(case, mask)
+    return HematomaMask.objects.get(case=case)
 
 
 def unknown_columns(csv_path: Path) -> list[str]:
@@ -163,4 +246,4 @@ def unknown_columns(csv_path: Path) -> list[str]:
     ]
 
 
-__all__ = ["import_labels", "unknown_columns"]
+__all__ = ["import_labels", "import_mask", "unknown_columns"]
