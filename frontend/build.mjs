@@ -4,14 +4,24 @@
 //
 // Default outDir: ../readerstudy/reading/static/reading/viewer/
 // Output (everything in outDir is replaced):
-//   viewer.js                 IIFE bundle, load with a plain <script src> tag;
-//                             sets window.ReaderstudyViewer
-//   viewer.css                styles (the bundle injects a <link> to it by default)
-//   decodeImageFrameWorker.js ES-module decode worker; the loader resolves it
-//                             next to viewer.js, so the name must not change
+//   viewer.js                 small IIFE loader (~25 KB), load with a plain
+//                             <script src> tag; sets window.ReaderstudyViewer at
+//                             once, starts importing the core and, on mount(),
+//                             fetches the series metadata and frames itself
+//   viewer-core.<hash>.js     ES module: Cornerstone3D rendering + image loader
+//   viewer-chunk.<hash>.js    ES chunks loaded on demand (the mouse tools after
+//                             the first image)
+//   decodeImageFrameWorker.js ES-module decode worker; the image loader resolves
+//                             it next to viewer-core, so the name must not change
+//   worker-chunk.<hash>.js    codec glue of the worker, imported only for
+//                             compressed frames
+//   viewer.css                styles (the loader injects a <link> to it by default)
 //   wasm/*.wasm               codecs for compressed transfer syntaxes (lazy-loaded)
 //   LICENSES.txt              licences of every npm package inside the bundles
 //   manifest.json             package versions + sha256/size of every other file
+//
+// Names with <hash> are content hashes: they never change content, so they can
+// be served with a long immutable cache lifetime (see WHITENOISE_IMMUTABLE_FILE_TEST).
 //
 // The build is deterministic (no timestamps): rebuilding from the same
 // package-lock.json gives byte-identical files, which
@@ -87,6 +97,39 @@ const droppedCodecs = {
   },
 };
 
+// Codec glue the worker needs only for compressed frames: replaced by a
+// wrapper that imports the real module on first use (a separate worker chunk),
+// so the worker starts without parsing ~110 KB of emscripten glue.
+const LAZY_CODECS = [
+  '@cornerstonejs/codec-openjpeg/decodewasmjs',
+  '@cornerstonejs/codec-charls/decodewasmjs',
+  '@cornerstonejs/codec-openjph/wasmjs',
+];
+const lazyCodecs = {
+  name: 'lazy-codecs',
+  setup(build) {
+    const filter = new RegExp(`^(${LAZY_CODECS.map((s) => s.replace(/[/.-]/g, '\\$&')).join('|')})$`);
+    build.onResolve({ filter }, async (args) => {
+      if (args.pluginData?.real) return undefined;
+      const real = await build.resolve(args.path, { kind: 'dynamic-import', resolveDir: args.resolveDir, pluginData: { real: true } });
+      if (real.errors.length) return { errors: real.errors };
+      return { path: real.path, namespace: 'lazy-codec', pluginData: { spec: args.path, resolveDir: args.resolveDir } };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'lazy-codec' }, (args) => ({
+      contents:
+        `export default function (options) {\n` +
+        `  return import(${JSON.stringify(args.path)}).then((m) => (m.default || m)(options));\n}\n`,
+      resolveDir: args.pluginData.resolveDir,
+      loader: 'js',
+    }));
+  },
+};
+
+// Keep the ES-module worker entry (which runs comlink's expose() on import) and
+// its decoders out of the main-thread bundle: the package barrel imports it, but
+// the main thread only needs init, wadors and the multipart helpers.
+const DIL = join(nm, '@cornerstonejs', 'dicom-image-loader', 'dist', 'esm');
+
 function sha256(path) {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
@@ -133,29 +176,48 @@ async function main() {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(join(outDir, 'wasm'), { recursive: true });
 
+  // 1. The decode worker (ES module, its own chunks for the codec glue).
+  const worker = await esbuild.build({
+    ...common,
+    entryPoints: { decodeImageFrameWorker: join(DIL, 'decodeImageFrameWorker.js') },
+    outdir: outDir,
+    entryNames: '[name]',
+    chunkNames: 'worker-chunk.[hash]',
+    format: 'esm',
+    splitting: true,
+    plugins: [droppedCodecs, lazyCodecs, nodeStubs],
+  });
+
+  // 2. The core (ES module + chunks): Cornerstone3D, the image loader, mount().
+  //    Its file name carries a content hash; the loader is told the name.
+  const core = await esbuild.build({
+    ...common,
+    entryPoints: { 'viewer-core': join(here, 'src', 'core.js') },
+    outdir: outDir,
+    entryNames: '[name].[hash]',
+    chunkNames: 'viewer-chunk.[hash]',
+    format: 'esm',
+    splitting: true,
+    plugins: [nodeStubs],
+  });
+  const coreFile = Object.entries(core.metafile.outputs)
+    .filter(([, o]) => o.entryPoint)
+    .map(([f]) => f.split('/').pop())[0];
+
+  // 3. The loader (classic script, no Cornerstone inside): window.ReaderstudyViewer.
   const main = await esbuild.build({
     ...common,
     entryPoints: [join(here, 'src', 'index.js')],
     outfile: join(outDir, 'viewer.js'),
     format: 'iife',
-    // The loader resolves its worker with new URL('./decodeImageFrameWorker.js',
-    // import.meta.url). An IIFE has no import.meta, so point it at the URL of
-    // the <script> that loaded viewer.js (captured in the banner below).
-    define: { 'import.meta.url': '__readerstudyViewerScriptUrl' },
-    banner: {
-      js:
-        '/* readerstudy viewer: Cornerstone3D bundle, see LICENSES.txt */\n' +
-        'var __readerstudyViewerScriptUrl=(typeof document!=="undefined"&&document.currentScript&&document.currentScript.src)||(typeof location!=="undefined"?location.href:"");',
+    define: {
+      __READERSTUDY_VIEWER_CORE__: JSON.stringify(coreFile),
+      __READERSTUDY_CORNERSTONE_VERSION__: JSON.stringify(
+        JSON.parse(readFileSync(join(nm, '@cornerstonejs', 'core', 'package.json'), 'utf8')).version,
+      ),
     },
+    banner: { js: '/* readerstudy viewer loader (Cornerstone3D in viewer-core), see LICENSES.txt */' },
     plugins: [nodeStubs],
-  });
-
-  const worker = await esbuild.build({
-    ...common,
-    entryPoints: [join(nm, '@cornerstonejs', 'dicom-image-loader', 'dist', 'esm', 'decodeImageFrameWorker.js')],
-    outfile: join(outDir, 'decodeImageFrameWorker.js'),
-    format: 'esm',
-    plugins: [droppedCodecs, nodeStubs],
   });
 
   for (const [src, name] of WASM) copyFileSync(join(nm, src), join(outDir, 'wasm', name));
@@ -163,7 +225,7 @@ async function main() {
 
   // Licences of every package that ended up in a bundle or a copied wasm file.
   const pkgs = new Set();
-  for (const r of [main, worker]) {
+  for (const r of [main, core, worker]) {
     for (const input of Object.keys(r.metafile.inputs)) {
       const p = packageOf(input.split(sep).join('/'));
       if (p) pkgs.add(p);
@@ -171,7 +233,7 @@ async function main() {
   }
   for (const [src] of WASM) pkgs.add(packageOf(`node_modules/${src}`));
   const licences = [
-    'Third-party software bundled in viewer.js, decodeImageFrameWorker.js and wasm/.',
+    'Third-party software bundled in viewer.js, viewer-core/viewer-chunk/worker-chunk *.js, decodeImageFrameWorker.js and wasm/.',
     'Generated by frontend/build.mjs from frontend/node_modules.',
     '',
   ];
@@ -199,6 +261,7 @@ async function main() {
     version: JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')).version,
     build: 'cd frontend && npm ci && node build.mjs',
     packages,
+    entry: { loader: 'viewer.js', core: coreFile, worker: 'decodeImageFrameWorker.js' },
     codecs: {
       bundled: WASM.map(([, name]) => `wasm/${name}`),
       dropped: Object.values(DROPPED_CODECS),

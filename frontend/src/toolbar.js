@@ -1,8 +1,11 @@
 // ReaderstudyViewer.buildToolbar(handle, container): labelled, focusable
-// controls for presets, reset, invert, cine and (once the page has given the
-// viewer any) AI overlay controls. Returns {element, destroy()}.
+// controls for presets, reset, invert, cine and its speed, a readout of the
+// slice position and (once the page has given the viewer any) AI overlay
+// controls. Returns {element, destroy()}.
 import { METHOD_LABELS } from './colormaps.js';
 import { PRESET_ORDER, PRESETS } from './presets.js';
+
+let uid = 0;
 
 function button(label, title, onClick) {
   const b = document.createElement('button');
@@ -62,11 +65,63 @@ export function buildToolbar(handle, container, options = {}) {
   cine.setAttribute('aria-pressed', 'false');
   cine.setAttribute('aria-keyshortcuts', 'Space');
   view.append(reset, invert, cine);
+
+  // Cine speed: a number field (arrow keys / Page keys step it), 1-60 fps.
+  const speed = document.createElement('span');
+  speed.className = 'rsv-speed';
+  const fps = document.createElement('input');
+  fps.type = 'number';
+  fps.min = '1';
+  fps.max = '60';
+  fps.step = '1';
+  fps.id = `rsv-fps-${++uid}`;
+  fps.className = 'rsv-fps';
+  fps.value = String(handle.getCineFps ? handle.getCineFps() : 10);
+  fps.title = 'Cine speed in frames per second (1-60; arrow keys change it)';
+  const fpsLabel = document.createElement('label');
+  fpsLabel.htmlFor = fps.id;
+  fpsLabel.textContent = 'Speed';
+  const fpsUnit = document.createElement('span');
+  fpsUnit.textContent = 'fps';
+  fpsUnit.setAttribute('aria-hidden', 'true');
+  fps.setAttribute('aria-label', 'Cine speed, frames per second');
+  const applyFps = () => {
+    const v = Number(fps.value);
+    if (Number.isFinite(v) && v >= 1 && v <= 60) handle.setCineFps(v);
+  };
+  fps.addEventListener('input', applyFps);
+  fps.addEventListener('change', () => {
+    applyFps();
+    fps.value = String(handle.getCineFps()); // snap an out-of-range entry back
+  });
+  speed.append(fpsLabel, fps, fpsUnit);
+  view.appendChild(speed);
+
+  // Slice position readout: "Slice N / M · z mm" (position along the slice
+  // normal, i.e. the table position for axial CT).
+  const readout = document.createElement('output');
+  readout.className = 'rsv-readout';
+  readout.setAttribute('aria-label', 'Slice position');
+  const showPosition = (index) => {
+    const n = handle.getSliceCount();
+    if (index === null || index === undefined || !n) {
+      readout.textContent = 'Slice – / –';
+      return;
+    }
+    const info = handle.getSliceInfo(index);
+    const mm = info && Number.isFinite(info.position) ? ` · ${info.position.toFixed(1)} mm` : '';
+    readout.textContent = `Slice ${index + 1} / ${n}${mm}`;
+  };
+  showPosition(handle.getSlice());
+  bar.appendChild(readout);
+  offs.push(handle.on('slice', (d) => showPosition(d.index)));
+  offs.push(handle.on('firstImage', () => showPosition(handle.getSlice())));
   offs.push(handle.on('invert', (d) => invert.setAttribute('aria-pressed', String(d.on))));
   offs.push(
     handle.on('cine', (d) => {
       cine.setAttribute('aria-pressed', String(d.playing));
       cine.textContent = d.playing ? 'Stop' : 'Play';
+      if (document.activeElement !== fps) fps.value = String(d.fps);
     }),
   );
 
@@ -109,7 +164,6 @@ export function buildToolbar(handle, container, options = {}) {
   };
 }
 
-let uid = 0;
 function overlayControl(handle, name, st) {
   const row = document.createElement('div');
   row.className = 'rsv-overlay-row';

@@ -1,6 +1,7 @@
-// ReaderstudyViewer.mount(): one Cornerstone3D StackViewport on a DICOMweb
-// series (metadata + wadors frames), OHIF-like mouse/keyboard defaults, window
-// presets, cine, prefetch of the whole series and AI overlays.
+// mount() of the viewer core: one Cornerstone3D StackViewport on a DICOMweb
+// series, OHIF-like mouse/keyboard defaults, window presets, cine, loading of
+// the whole series and AI overlays. The viewer.js loader calls it with the
+// SeriesFetch it started (metadata and frame bytes already on their way).
 import {
   cache,
   Enums as csEnums,
@@ -10,30 +11,29 @@ import {
   imageLoadPoolManager,
   imageRetrievalPoolManager,
   init as csInit,
+  metaData,
   RenderingEngine,
 } from '@cornerstonejs/core';
-import {
-  addTool,
-  Enums as toolsEnums,
-  init as toolsInit,
-  PanTool,
-  StackScrollTool,
-  ToolGroupManager,
-  WindowLevelTool,
-  ZoomTool,
-} from '@cornerstonejs/tools';
-import { init as dicomImageLoaderInit, wadors } from '@cornerstonejs/dicom-image-loader';
+import { Enums as metadataEnums } from '@cornerstonejs/metadata';
+// Deep imports: the package barrel also pulls in the worker entry and every codec.
+import dicomImageLoaderInit from '../node_modules/@cornerstonejs/dicom-image-loader/dist/esm/init.js';
+import metaDataManager from '@cornerstonejs/dicom-image-loader/wadors/metaDataManager';
+import extractMultipart from '@cornerstonejs/dicom-image-loader/wadors/extractMultipart';
+import { getTransferSyntaxForContentType } from '@cornerstonejs/dicom-image-loader/wadors/loadImage';
+import { SeriesFetch } from './boot.js';
 import { OverlayLayer } from './overlay.js';
 import { DEFAULT_PRESET, PRESET_ORDER, PRESETS, presetForRange, resolvePreset, voiRangeFor } from './presets.js';
-import { sortInstances } from './sort.js';
 
-/* global __readerstudyViewerScriptUrl */
-const SCRIPT_URL =
-  typeof __readerstudyViewerScriptUrl !== 'undefined' && __readerstudyViewerScriptUrl
-    ? __readerstudyViewerScriptUrl
-    : typeof location !== 'undefined'
-      ? location.href
-      : '';
+const wadors = { metaDataManager };
+const SCRIPT_URL = import.meta.url;
+// Frame bytes fetched by SeriesFetch, handed to the wadors loader through the
+// compressed-frame-data metadata (it decodes them in the worker instead of
+// requesting the frame again); dropped once the image is cached.
+const COMPRESSED_FRAME_DATA = metadataEnums.MetadataModules.COMPRESSED_FRAME_DATA;
+const frameBytes = new Map();
+function frameBytesProvider(type, imageId) {
+  return type === COMPRESSED_FRAME_DATA ? frameBytes.get(imageId) : undefined;
+}
 
 export const MARKS = {
   mount: 'readerstudy-viewer:mount',
@@ -70,10 +70,16 @@ function initCornerstone(options) {
         options.maxWebWorkers || Math.max(1, Math.floor((navigator.hardwareConcurrency || 2) / 2)),
       wasmBasePath: new URL('wasm/', baseUrl()).href,
     });
-    toolsInit();
-    for (const T of [WindowLevelTool, ZoomTool, PanTool, StackScrollTool]) addTool(T);
+    metaData.addProvider(frameBytesProvider, 100000);
     csReady = true;
   }
+}
+
+let toolsModule = null;
+let toolsApi = null;
+function loadTools() {
+  if (!toolsModule) toolsModule = import('./tools.js').then((m) => (toolsApi = m));
+  return toolsModule;
 }
 
 function injectCss() {
@@ -102,26 +108,26 @@ function isEditable(target) {
   return Boolean(target.closest('input, textarea, select, [contenteditable=""], [contenteditable="true"]'));
 }
 
-function trimSlash(s) {
-  return String(s).replace(/\/+$/, '');
-}
-
 /**
  * Mount a viewer into `element` (which must have a size; the viewer fills it).
  * Returns a handle immediately; `handle.ready` resolves when the first image is
  * on screen, `handle.loaded` when every slice is cached.
  */
-export function mount(element, options = {}) {
+export function mount(element, options = {}, session = null) {
   if (!(element instanceof Element)) throw new TypeError('mount(element, options): element must be a DOM element');
   const opts = { ...DEFAULTS };
   for (const [k, v] of Object.entries(options)) if (v !== undefined) opts[k] = v;
   opts.prefetchConcurrency = Math.max(1, Number(opts.prefetchConcurrency) || DEFAULTS.prefetchConcurrency);
   if (!opts.studyUID || !opts.seriesUID) throw new Error('mount(): studyUID and seriesUID are required');
   if (opts.injectCss) injectCss();
+  opts.cineFps = clampFps(opts.cineFps) || DEFAULTS.cineFps;
 
   const id = ++mountCounter;
-  const t0 = performance.now();
-  performance.mark(MARKS.mount);
+  if (!session) {
+    session = new SeriesFetch(opts);
+    performance.mark(MARKS.mount);
+  }
+  const t0 = session.t0;
   const listeners = new Map();
   const state = {
     destroyed: false,
@@ -136,6 +142,7 @@ export function mount(element, options = {}) {
     invert: false,
     cineTimer: null,
     cineFps: opts.cineFps,
+    sliceWaiters: new Map(),
     firstImageMs: null,
     allLoadedMs: null,
     metadataMs: null,
@@ -239,50 +246,63 @@ export function mount(element, options = {}) {
     else ui.status.textContent = '';
   }
 
-  // ---- prefetch ------------------------------------------------------------
-  const pending = new Set();
-  function pump() {
-    while (!state.destroyed && state.inflight.size < opts.prefetchConcurrency && pending.size) {
-      const cur = state.viewport ? state.viewport.getCurrentImageIdIndex() : 0;
-      let best = -1;
-      for (let d = 0; d < state.count && best < 0; d++) {
-        if (pending.has(cur + d)) best = cur + d;
-        else if (pending.has(cur - d)) best = cur - d;
-      }
-      if (best < 0) best = pending.values().next().value;
-      pending.delete(best);
-      const imageId = state.imageIds[best];
-      const p = imageLoader
-        .loadAndCacheImage(imageId, { requestType: csEnums.RequestType.Prefetch, priority: 0 })
-        .then(
-          () => {
-            state.loaded += 1;
-          },
-          (err) => {
-            state.failed += 1;
-            console.warn('[readerstudy viewer] slice failed to load', best, err);
-          },
-        )
-        .finally(() => {
-          state.inflight.delete(p);
-          if (state.destroyed) {
-            purgeImage(imageId);
-            return;
-          }
-          showStatus();
-          emit('progress', { loaded: state.loaded, failed: state.failed, count: state.count });
-          if (state.loaded + state.failed === state.count) allDone();
-          else pump();
+  // ---- loading the frames -------------------------------------------------
+  // SeriesFetch fetches the bytes (initial slice first, then nearest-first);
+  // each frame is decoded as soon as it lands (worker), in landing order.
+  function decode(index) {
+    const imageId = state.imageIds[index];
+    const p = imageLoader
+      .loadAndCacheImage(imageId, { requestType: csEnums.RequestType.Prefetch, priority: 0 })
+      .then(
+        () => {
+          state.loaded += 1;
+        },
+        (err) => {
+          state.failed += 1;
+          console.warn('[readerstudy viewer] slice failed to load', index, err);
+        },
+      )
+      .finally(() => {
+        frameBytes.delete(imageId);
+        state.inflight.delete(p);
+        if (state.destroyed) {
+          purgeImage(imageId);
+          return;
+        }
+        showStatus();
+        emit('progress', { loaded: state.loaded, failed: state.failed, count: state.count });
+        if (state.loaded + state.failed === state.count) allDone();
+      });
+    state.inflight.add(p);
+    return p;
+  }
+  let firstFrame = null;
+  const held = [];
+  function onFrame(index, res) {
+    if (state.destroyed) return;
+    const imageId = state.imageIds[index];
+    if (!res.error) {
+      try {
+        const part = extractMultipart(res.contentType, new Uint8Array(res.buffer));
+        frameBytes.set(imageId, {
+          pixelData: part.pixelData,
+          transferSyntaxUid: getTransferSyntaxForContentType(part.contentType),
         });
-      state.inflight.add(p);
-    }
+      } catch (err) {
+        console.warn('[readerstudy viewer] frame not understood, loading it again', index, err);
+      }
+    } // else: the wadors loader requests it itself (one more try)
+    if (index === session.first && firstFrame) firstFrame.resolve();
+    else if (state.stackSet) decode(index);
+    else held.push(index);
   }
   function allDone() {
     if (state.allLoadedMs !== null) return;
     if (state.loadDoneMs === undefined) state.loadDoneMs = performance.now() - t0;
     // A tiny series can be cached before its first frame is on screen: report
-    // once both happened, so onReady always carries both numbers.
-    if (state.firstImageMs === null) return;
+    // once both happened (and the mouse tools are attached), so onReady always
+    // carries both numbers and the viewer is fully interactive by then.
+    if (state.firstImageMs === null || !state.toolsReady) return;
     state.allLoadedMs = state.loadDoneMs;
     const info = {
       firstImageMs: state.firstImageMs,
@@ -339,9 +359,10 @@ export function mount(element, options = {}) {
       showWl();
     });
     const index = e.detail?.imageIdIndex ?? vp.getCurrentImageIdIndex();
+    session.setCurrent(index);
     showSlice(index);
     if (typeof opts.onSliceChange === 'function') opts.onSliceChange(index, state.count);
-    emit('slice', { index, count: state.count });
+    emit('slice', { index, count: state.count, position: state.sorted?.[index]?.position ?? null });
   }
   function onVoi() {
     if (!state.started) return; // the default DICOM window set by setStack, replaced below
@@ -441,28 +462,22 @@ export function mount(element, options = {}) {
   // ---- loading --------------------------------------------------------------
   async function start() {
     initCornerstone(opts);
-    const root = trimSlash(new URL(opts.dicomwebRoot, location.href).href);
-    const seriesUrl = `${root}/studies/${encodeURIComponent(opts.studyUID)}/series/${encodeURIComponent(opts.seriesUID)}`;
-    const fo = opts.fetchOptions || {};
-    const resp = await fetch(`${seriesUrl}/metadata`, {
-      credentials: 'same-origin',
-      ...fo,
-      headers: { Accept: 'application/dicom+json', ...(fo.headers || {}) },
-    });
-    if (!resp.ok) throw new Error(`series metadata: HTTP ${resp.status}`);
-    const instances = await resp.json();
+    const { sorted } = await session.metadata;
     if (state.destroyed) return;
-    const sorted = sortInstances(instances);
-    state.imageIds = sorted.map(
-      (s) => `wadors:${seriesUrl}/instances/${encodeURIComponent(s.sopInstanceUID)}/frames/${s.frame}`,
-    );
+    state.imageIds = session.urls.map((u) => `wadors:${u}`);
     state.sorted = sorted.map((s) => ({ sopInstanceUID: s.sopInstanceUID, frame: s.frame, position: s.position }));
     state.count = state.imageIds.length;
+    if (!state.count) throw new Error('the series has no images');
     sorted.forEach((s, i) => {
       if (s.frame === 1) wadors.metaDataManager.add(state.imageIds[i], s.instance);
     });
-    state.metadataMs = performance.now() - t0;
-    performance.mark(MARKS.metadata, { detail: { metadataMs: state.metadataMs, count: state.count } });
+    state.metadataMs = session.metadataMs; // MARKS.metadata is set by SeriesFetch
+
+    const first = session.first;
+    let resolveFirst;
+    firstFrame = { promise: new Promise((r) => (resolveFirst = r)) };
+    firstFrame.resolve = resolveFirst;
+    session.attach(onFrame);
 
     const engine = new RenderingEngine(state.renderingEngineId);
     state.renderingEngine = engine;
@@ -477,18 +492,6 @@ export function mount(element, options = {}) {
     layer.attach(vp, state.imageIds);
     for (const err of layer.revalidate()) fail(err);
 
-    const tg = ToolGroupManager.createToolGroup(state.toolGroupId);
-    tg.addTool(WindowLevelTool.toolName);
-    tg.addTool(ZoomTool.toolName);
-    tg.addTool(PanTool.toolName);
-    tg.addTool(StackScrollTool.toolName);
-    const MB = toolsEnums.MouseBindings;
-    tg.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: MB.Primary }] });
-    tg.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MB.Secondary }] });
-    tg.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MB.Auxiliary }] });
-    tg.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MB.Wheel }] });
-    tg.addViewport(state.viewportId, state.renderingEngineId);
-
     const E = csEnums.Events;
     listen(vpEl, E.IMAGE_RENDERED, onRendered);
     listen(vpEl, E.STACK_NEW_IMAGE, onNewImage);
@@ -496,26 +499,37 @@ export function mount(element, options = {}) {
     listen(vpEl, E.CAMERA_MODIFIED, showWl);
 
     const n = state.count;
-    let first = state.pendingSlice;
-    if (first === null) {
-      const s = opts.initialSlice;
-      first = s === 'first' ? 0 : s === 'last' ? n - 1 : Number.isInteger(s) ? s : Math.floor((n - 1) / 2);
-    }
-    first = Math.min(n - 1, Math.max(0, first));
-    state.pendingSlice = null;
-    for (let i = 0; i < n; i++) pending.add(i);
     showSlice(first);
     showStatus();
 
-    await vp.setStack(state.imageIds, first);
+    // The initial slice's bytes were requested first: wait for them, so the
+    // viewport's own load finds them instead of requesting the frame again.
+    await firstFrame.promise;
+    if (state.destroyed) return;
+    const stackSet = vp.setStack(state.imageIds, first);
+    state.stackSet = true;
+    for (const i of held.splice(0)) decode(i);
+    await stackSet;
     if (state.destroyed) return;
     state.started = true;
     vp.setProperties({ voiRange: voiRangeFor(PRESETS[state.preset] || PRESETS[DEFAULT_PRESET]), invert: state.invert });
     state.armedFirstImage = true;
     vp.render();
     showWl();
+    decode(first); // already cached by setStack: counts it
     if (typeof opts.onSliceChange === 'function') opts.onSliceChange(first, n);
-    pump();
+    if (state.pendingSlice !== null) {
+      const want = state.pendingSlice;
+      state.pendingSlice = null;
+      api.setSlice(want);
+    }
+    await ready;
+    if (state.destroyed) return;
+    const tools = await loadTools();
+    if (state.destroyed) return;
+    tools.attachTools(state.toolGroupId, state.viewportId, state.renderingEngineId, vpEl);
+    state.toolsReady = true;
+    if (state.loadDoneMs !== undefined) allDone();
   }
 
   start().catch((err) => {
@@ -549,6 +563,7 @@ export function mount(element, options = {}) {
       if (!Number.isFinite(i)) throw new TypeError('setSlice(index): index must be a number');
       if (!state.viewport) {
         state.pendingSlice = i;
+        if (!session.count) session.opts.pendingSlice = i;
         return Promise.resolve(i);
       }
       const c = Math.min(state.count - 1, Math.max(0, i));
@@ -595,7 +610,7 @@ export function mount(element, options = {}) {
       emit('invert', { on: false });
     },
     playCine(fps) {
-      if (fps) state.cineFps = Math.min(60, Math.max(1, Number(fps)));
+      if (fps) state.cineFps = clampFps(fps) || state.cineFps;
       api.stopCine(true);
       if (!state.viewport || state.count < 2) return;
       state.cineTimer = setInterval(() => {
@@ -617,6 +632,17 @@ export function mount(element, options = {}) {
       else api.playCine();
     },
     isCinePlaying: () => state.cineTimer !== null,
+    /** Cine speed in frames per second (1-60); takes effect at once while playing. */
+    setCineFps(fps) {
+      const f = clampFps(fps);
+      if (!f) throw new TypeError('setCineFps(fps): fps must be a number from 1 to 60');
+      if (f === state.cineFps) return f;
+      state.cineFps = f;
+      if (state.cineTimer !== null) api.playCine();
+      else emit('cine', { playing: false, fps: f });
+      return f;
+    },
+    getCineFps: () => state.cineFps,
 
     setOverlay(name, overlay) {
       layer.set(name, overlay);
@@ -651,6 +677,8 @@ export function mount(element, options = {}) {
         invert: state.invert,
         zoom: vp ? relZoom() : null,
         cine: state.cineTimer !== null,
+        cineFps: state.cineFps,
+        tools: Boolean(state.toolsReady),
         loaded: state.loaded,
         failed: state.failed,
         timings: { firstImageMs: state.firstImageMs, allLoadedMs: state.allLoadedMs, metadataMs: state.metadataMs },
@@ -666,15 +694,13 @@ export function mount(element, options = {}) {
       if (state.destroyed) return;
       api.stopCine(true);
       state.destroyed = true;
-      pending.clear();
+      session.destroy();
+      held.length = 0;
       clearTimeout(state.wlTimer);
       cancelAnimationFrame(resizeRaf);
       for (const fn of state.cleanups.splice(0)) fn();
-      try {
-        ToolGroupManager.destroyToolGroup(state.toolGroupId);
-      } catch {
-        /* never created */
-      }
+      if (toolsApi) toolsApi.destroyTools(state.toolGroupId);
+      if (firstFrame) firstFrame.resolve();
       try {
         state.renderingEngine?.destroy();
       } catch (e) {
@@ -688,6 +714,7 @@ export function mount(element, options = {}) {
         pool.filterRequests((r) => !idSet.has(r.additionalDetails?.imageId));
       }
       for (const imageId of ids) {
+        frameBytes.delete(imageId);
         purgeImage(imageId);
         wadors.metaDataManager.remove(imageId);
       }
@@ -707,6 +734,11 @@ export function mount(element, options = {}) {
   };
   mounted.add(api);
   return api;
+}
+
+function clampFps(fps) {
+  const f = Math.round(Number(fps));
+  return Number.isFinite(f) && f > 0 ? Math.min(60, Math.max(1, f)) : null;
 }
 
 /** Bytes currently held by the Cornerstone image cache (for tests/benchmarks). */

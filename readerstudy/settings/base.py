@@ -139,6 +139,11 @@ STORAGES = {
     "default": _media_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# The viewer's content-hashed files (frontend/build.mjs) never change under one name: browsers
+# keep them for good. Everything else gets WhiteNoise's short max-age (and gzip/brotli).
+WHITENOISE_IMMUTABLE_FILE_TEST = (
+    r"/reading/viewer/(viewer-core|viewer-chunk|worker-chunk)\.[A-Z0-9]{8}\.js$"
+)
 # Keys de-identification (UID remap, date shifts, pseudonyms). Set per site; keep it safe.
 DEID_SECRET = env_str("READERSTUDY_DEID_SECRET")
 READERSTUDY_UID_PREFIX = env_str("READERSTUDY_UID_PREFIX")

@@ -279,6 +279,57 @@ def test_cine_toggles_with_space(page):
     assert page.locator("button", has_text="Play").count() == 1
 
 
+def test_toolbar_slice_readout_and_cine_speed(page):
+    """The toolbar shows "Slice N / M · z mm" and has a keyboard-operable cine speed field."""
+    h = "window.__rsv.handle"
+    readout = page.locator(".rsv-toolbar .rsv-readout")
+
+    def expected(i: int) -> str:
+        pos = page.evaluate(f"{h}.getSliceInfo({i}).position")
+        return f"Slice {i + 1} / {SLICES} · {pos:.1f} mm"
+
+    cur = page.evaluate(f"{h}.getSlice()")
+    assert readout.inner_text() == expected(cur)
+    page.evaluate(f"{h}.setSlice(5)")
+    page.wait_for_function(f"{h}.getSlice() === 5")
+    _settle(page)
+    assert readout.inner_text() == expected(5)
+    page.locator(".rsv-viewport").click(button="middle")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(f"{h}.getSlice() === 6")
+    _settle(page)
+    assert readout.inner_text() == expected(6)
+
+    # Speed field: reachable by its label, arrow keys step it, and they do not
+    # change the slice while it has focus.
+    fps = page.get_by_label("Cine speed, frames per second")
+    assert fps.input_value() == "10"
+    fps.focus()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    assert fps.input_value() == "12"
+    assert page.evaluate(f"{h}.getCineFps()") == 12
+    assert page.evaluate(f"{h}.getSlice()") == 6
+    fps.fill("500")  # out of range: ignored, snapped back on change
+    fps.press("Tab")
+    assert page.evaluate(f"{h}.getCineFps()") == 12
+    assert fps.input_value() == "12"
+
+    def advanced(rate: int) -> int:
+        fps.fill(str(rate))
+        fps.press("Tab")
+        assert page.evaluate(f"{h}.getCineFps()") == rate
+        start = page.evaluate(f"{h}.getSlice()")
+        page.evaluate(f"{h}.playCine()")
+        page.wait_for_timeout(1000)  # < 36 frames even at 30 fps: no wrap-around
+        page.evaluate(f"{h}.stopCine()")
+        return (page.evaluate(f"{h}.getSlice()") - start) % SLICES
+
+    slow, fast = advanced(2), advanced(30)
+    assert slow <= 3 and fast >= slow + 4, (slow, fast)
+    assert ["cine", {"playing": True, "fps": 30}] in page.evaluate("window.__rsv.events")
+
+
 def test_heatmap_overlay_toggles_exactly_and_tracks_camera(page):
     h = "window.__rsv.handle"
     idx = _lesion_slice(page)
