@@ -18,7 +18,7 @@ def session_block_reason(assignment: Assignment, now=None) -> str | None:
         return f"{session.name} opens on {session.opens_at:%Y-%m-%d %H:%M} UTC"
     if session.index > 1:
         previous = Assignment.objects.filter(
-            reader=assignment.reader, session__index=session.index - 1
+            reader_id=assignment.reader_id, session__index=session.index - 1
         )
         if previous.exclude(state__in=DONE).exists():
             return "finish and lock the previous session first"
@@ -42,10 +42,32 @@ def block_reason(assignment: Assignment, now=None) -> str | None:
     if assignment.prerequisite_id and assignment.prerequisite.state not in DONE:
         return "lock the unaided read of this case first"
     earlier = Assignment.objects.filter(
-        reader=assignment.reader,
-        session=assignment.session,
+        reader_id=assignment.reader_id,
+        session_id=assignment.session_id,
         position__lt=assignment.position,
     ).exclude(state__in=DONE)
     if earlier.exists():
         return "cases are read in your assigned order: finish the earlier ones first"
+    return None
+
+
+def started_block_reason(assignment: Assignment, now=None) -> str | None:
+    """``block_reason`` for an assignment its reader has already started, without queries.
+
+    Starting checked the whole protocol (``block_reason``). What it checked against other rows
+    cannot change afterwards: locks are final, orders and prerequisites are frozen when the study
+    opens, and a washout that has passed stays passed. What can change is on the assignment, its
+    study and its session (loaded with it): the study closing, the assignment being locked, the
+    session's opening date.
+    """
+    if assignment.state == Assignment.State.PENDING:
+        return block_reason(assignment, now)
+    if assignment.study.status != ReaderStudy.Status.OPEN:
+        return "the study is not open for reading"
+    if assignment.state in DONE:
+        return "this read is locked"
+    now = now or timezone.now()
+    session = assignment.session
+    if session.opens_at and now < session.opens_at:
+        return f"{session.name} opens on {session.opens_at:%Y-%m-%d %H:%M} UTC"
     return None

@@ -3,19 +3,25 @@
 Every call locks the assignment row (SELECT ... FOR UPDATE) so that double clicks, retries and
 concurrent requests are serialised; a submission carries a client request id, and a repeated id
 returns the revision already recorded instead of writing another.
+
+A submission is one transaction of four statements: lock the assignment (with its study,
+session and case), read the revision with this request id and the last revision number (one
+query, after the lock, so it sees every committed revision), insert the submission and, with
+``lock``, the lock row (one INSERT), and update the assignment's state.
 """
 
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q, Subquery
 from django.utils import timezone
 
 from readerstudy.studies.errors import NotAvailable, ProtocolConflict, StudyError
 from readerstudy.studies.models import Assignment
-from readerstudy.studies.questions import AnswerError, validate_answers
+from readerstudy.studies.questions import AnswerError
+from readerstudy.studies.selectors import answer_validator
 
-from .availability import block_reason
+from .availability import block_reason, started_block_reason
 from .models import AnswerRevision
 
 State = Assignment.State
@@ -31,7 +37,7 @@ def _locked_assignment(user, assignment_id: int) -> Assignment:
     try:
         assignment = (
             Assignment.objects.select_for_update(of=("self",))
-            .select_related("study", "session", "reader", "prerequisite")
+            .select_related("study", "session", "prerequisite", "study_case__case")
             .get(pk=assignment_id, reader__user=user)
         )
     except Assignment.DoesNotExist:
@@ -45,6 +51,12 @@ def _check_workable(assignment: Assignment) -> None:
         raise ProtocolConflict("not_available", reason)
 
 
+def _check_started_workable(assignment: Assignment) -> None:
+    reason = started_block_reason(assignment)
+    if reason:
+        raise ProtocolConflict("not_available", reason)
+
+
 def _next_number(assignment: Assignment) -> int:
     last = assignment.revisions.aggregate(n=Max("number"))["n"]
     return (last or 0) + 1
@@ -52,7 +64,7 @@ def _next_number(assignment: Assignment) -> int:
 
 def _validate(assignment: Assignment, answers, *, complete: bool) -> None:
     try:
-        validate_answers(list(assignment.study.questions.all()), answers, complete=complete)
+        answer_validator(assignment.study).validate(answers, complete=complete)
     except AnswerError as exc:
         raise StudyError("invalid_answer", str(exc)) from None
 
@@ -81,7 +93,7 @@ def _require_started(assignment: Assignment) -> None:
 def save_draft(user, assignment_id: int, answers: dict, *, active_ms: int | None = None):
     assignment = _locked_assignment(user, assignment_id)
     _require_started(assignment)
-    _check_workable(assignment)
+    _check_started_workable(assignment)
     _validate(assignment, answers, complete=False)
     return AnswerRevision.objects.create(
         assignment=assignment,
@@ -116,7 +128,11 @@ def submit(
 @transaction.atomic
 def _submit(user, assignment_id, answers, client_request_id, active_ms, lock) -> SubmitResult:
     assignment = _locked_assignment(user, assignment_id)
-    existing = assignment.revisions.filter(client_request_id=client_request_id).first()
+    # One query: the revision already recorded for this request id (if any) and the last one.
+    revisions = AnswerRevision.objects.filter(assignment=assignment)
+    last_number = Subquery(revisions.order_by("-number").values("number")[:1])
+    rows = list(revisions.filter(Q(client_request_id=client_request_id) | Q(number=last_number)))
+    existing = next((r for r in rows if r.client_request_id == client_request_id), None)
     if existing is not None:
         if existing.answers != answers:
             raise ProtocolConflict(
@@ -124,21 +140,29 @@ def _submit(user, assignment_id, answers, client_request_id, active_ms, lock) ->
             )
         return SubmitResult(existing, False)
     _require_started(assignment)
-    _check_workable(assignment)
+    _check_started_workable(assignment)
     _validate(assignment, answers, complete=True)
-    revision = AnswerRevision.objects.create(
+    number = max((r.number for r in rows), default=0) + 1
+    revision = AnswerRevision(
         assignment=assignment,
-        number=_next_number(assignment),
+        number=number,
         kind=AnswerRevision.Kind.SUBMIT,
         answers=answers,
         client_request_id=client_request_id,
         client_active_ms=active_ms,
     )
+    now = timezone.now()
     assignment.state = State.SUBMITTED
-    assignment.submitted_at = timezone.now()
-    assignment.save(update_fields=["state", "submitted_at"])
+    assignment.submitted_at = now
+    fields = ["state", "submitted_at"]
+    new_rows = [revision]
     if lock:
-        _lock(assignment)
+        new_rows.append(_lock_row(assignment, revision, number + 1))
+        assignment.state = State.LOCKED
+        assignment.locked_at = now
+        fields.append("locked_at")
+    AnswerRevision.objects.bulk_create(new_rows)
+    assignment.save(update_fields=fields)
     return SubmitResult(revision, True)
 
 
@@ -152,16 +176,22 @@ def lock(user, assignment_id: int) -> AnswerRevision:
     return _lock(assignment)
 
 
-def _lock(assignment: Assignment) -> AnswerRevision:
-    final = assignment.revisions.filter(kind=AnswerRevision.Kind.SUBMIT).order_by("-number").first()
-    revision = AnswerRevision.objects.create(
+def _lock_row(assignment: Assignment, final: AnswerRevision, number: int) -> AnswerRevision:
+    """The lock revision: a copy of the final submission, after which nothing is accepted."""
+    return AnswerRevision(
         assignment=assignment,
-        number=_next_number(assignment),
+        number=number,
         kind=AnswerRevision.Kind.LOCK,
         answers=final.answers,
         client_request_id="",
         client_active_ms=final.client_active_ms,
     )
+
+
+def _lock(assignment: Assignment) -> AnswerRevision:
+    final = assignment.revisions.filter(kind=AnswerRevision.Kind.SUBMIT).order_by("-number").first()
+    revision = _lock_row(assignment, final, _next_number(assignment))
+    revision.save(force_insert=True)
     assignment.state = State.LOCKED
     assignment.locked_at = timezone.now()
     assignment.save(update_fields=["state", "locked_at"])

@@ -76,7 +76,11 @@ TEMPLATES = [
 
 
 def _database_from_url(url: str) -> dict:
-    config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
+    # Connections are kept (no connect per request) and checked before reuse, so a database
+    # restart or a dropped idle connection costs one reconnect instead of a failed request.
+    config = dj_database_url.parse(
+        url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # The demo's web server and worker share one SQLite file: wait for locks instead of
         # failing, take write locks up front, and let readers run beside the writer (WAL).

@@ -73,19 +73,43 @@ class AnswerError(Exception):
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
+def _answer_error(exc: jsonschema.ValidationError) -> AnswerError:
+    field = ".".join(str(p) for p in exc.absolute_path)
+    if exc.validator == "required":
+        field = exc.message.split("'")[1] if "'" in exc.message else ""
+        return AnswerError(field, "this question requires an answer")
+    if exc.validator == "additionalProperties":
+        return AnswerError("", f"unknown question in answer: {exc.message}")
+    return AnswerError(field, exc.message)
+
+
+class AnswerValidator:
+    """The compiled answer schemas of one question set (drafts: partial; submissions: complete).
+
+    Building and checking a JSON schema costs far more than validating an answer against it, so
+    a frozen study's validator is built once per process and reused (see
+    ``selectors.answer_validator``).
+    """
+
+    def __init__(self, questions) -> None:
+        questions = list(questions)
+        self._validators = {}
+        for complete in (False, True):
+            schema = answers_schema(questions, require=complete)
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            self._validators[complete] = cls(schema)
+
+    def validate(self, answers, *, complete: bool) -> None:
+        """Raise AnswerError naming the first problem; ``complete`` enforces required questions."""
+        error = jsonschema.exceptions.best_match(self._validators[complete].iter_errors(answers))
+        if error is not None:
+            raise _answer_error(error)
+
+
 def validate_answers(questions, answers, *, complete: bool) -> None:
     """Raise AnswerError naming the first problem; ``complete`` enforces required questions."""
-    schema = answers_schema(questions, require=complete)
-    try:
-        jsonschema.validate(answers, schema)
-    except jsonschema.ValidationError as exc:
-        field = ".".join(str(p) for p in exc.absolute_path)
-        if exc.validator == "required":
-            field = exc.message.split("'")[1] if "'" in exc.message else ""
-            raise AnswerError(field, "this question requires an answer") from None
-        if exc.validator == "additionalProperties":
-            raise AnswerError("", f"unknown question in answer: {exc.message}") from None
-        raise AnswerError(field, exc.message) from None
+    AnswerValidator(questions).validate(answers, complete=complete)
 
 
 def seed000_questions(positive: str = "cvst_ich", negative: str = "sich") -> list[dict]:

@@ -1,8 +1,11 @@
 """Read paths of the study design (coordinators)."""
 
+import threading
+
 from django.db.models import Count, Q
 
 from .models import Assignment, ReaderStudy
+from .questions import AnswerValidator
 
 
 def studies_for_coordinator():
@@ -68,3 +71,29 @@ def inference_progress(study: ReaderStudy) -> dict:
         "running_progress": round(sum(running) / len(running), 1) if running else None,
         "failed": failed,
     }
+
+
+_VALIDATORS: dict[tuple, AnswerValidator] = {}
+_VALIDATORS_LOCK = threading.Lock()
+_VALIDATORS_MAX = 256
+
+
+def answer_validator(study: ReaderStudy) -> AnswerValidator:
+    """The compiled answer validator of a study's questions.
+
+    Questions can only change while a study is a draft (``services.set_questions``); once it is
+    open they are frozen, so the validator is built once per process, keyed by the study and the
+    moment it was opened, and reused by every autosave and submission. Draft studies are always
+    read fresh.
+    """
+    if not study.is_frozen or study.opened_at is None:
+        return AnswerValidator(study.questions.all())
+    key = (study.pk, study.opened_at)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        validator = AnswerValidator(study.questions.all())
+        with _VALIDATORS_LOCK:
+            if len(_VALIDATORS) >= _VALIDATORS_MAX:
+                _VALIDATORS.clear()
+            _VALIDATORS[key] = validator
+    return validator

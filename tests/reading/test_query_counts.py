@@ -1,0 +1,121 @@
+"""Round trips of the reader's write paths: pinned, so that a regression fails here.
+
+Savepoint statements are left out of the service-level counts: on PostgreSQL the outermost
+``atomic`` is BEGIN/COMMIT, under pytest's test transaction it is SAVEPOINT/RELEASE.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from readerstudy.reading import services
+from readerstudy.studies import services as study_services
+from readerstudy.studies.errors import ProtocolConflict, StudyError
+from readerstudy.studies.models import Assignment, Design
+from readerstudy.studies.questions import AnswerError
+from readerstudy.studies.selectors import answer_validator
+
+pytestmark = pytest.mark.django_db
+
+ANSWER = {"diagnosis": "cvst_ich", "confidence": 80}
+
+
+def _statements(ctx) -> list[str]:
+    return [
+        q["sql"]
+        for q in ctx.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+
+
+@pytest.fixture
+def started(make_study):
+    study, (reader, _) = make_study(Design.UNAIDED_ONLY, n_cases=2)
+    assignment = Assignment.objects.filter(study=study, reader__user=reader).order_by("position")[0]
+    services.start(reader, assignment.pk)
+    answer_validator(study)  # built once per process; every later request reuses it
+    return study, reader, assignment
+
+
+def test_submit_and_lock_is_four_statements(started):
+    _, reader, assignment = started
+    with CaptureQueriesContext(connection) as ctx:
+        result = services.submit(reader, assignment.pk, ANSWER, client_request_id="r1", lock=True)
+    statements = _statements(ctx)
+    # lock the assignment; request id + last number; INSERT submit and lock rows; UPDATE state
+    assert len(statements) <= 4, "\n".join(statements)
+    assert result.created
+    assert list(assignment.revisions.values_list("number", "kind")) == [(1, "submit"), (2, "lock")]
+    assert all(r.server_time for r in assignment.revisions.all())
+    assignment.refresh_from_db()
+    assert assignment.state == Assignment.State.LOCKED
+    assert assignment.submitted_at and assignment.locked_at
+
+
+def test_duplicate_submit_is_two_statements_and_writes_nothing(started):
+    _, reader, assignment = started
+    services.save_draft(reader, assignment.pk, {"diagnosis": "sich"})
+    first = services.submit(reader, assignment.pk, ANSWER, client_request_id="r1", lock=True)
+    with CaptureQueriesContext(connection) as ctx:
+        again = services.submit(reader, assignment.pk, ANSWER, client_request_id="r1", lock=True)
+    statements = _statements(ctx)
+    assert len(statements) <= 2, "\n".join(statements)
+    assert not again.created and again.revision.pk == first.revision.pk
+    assert list(assignment.revisions.values_list("number", "kind")) == [
+        (1, "draft"), (2, "submit"), (3, "lock"),
+    ]  # fmt: skip
+
+
+def test_draft_is_three_statements(started):
+    _, reader, assignment = started
+    with CaptureQueriesContext(connection) as ctx:
+        services.save_draft(reader, assignment.pk, {"diagnosis": "sich"}, active_ms=10)
+    statements = _statements(ctx)
+    assert len(statements) <= 3, "\n".join(statements)
+
+
+def test_submit_request_query_budget(started, client):
+    _, reader, assignment = started
+    client.force_login(reader)
+    url = f"/api/reading/assignments/{assignment.pk}/submit/"
+    body = {"answers": ANSWER, "client_request_id": "r1", "lock": True, "active_ms": 5}
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(url, body, content_type="application/json")
+    assert response.status_code == 201
+    # the user (session from the cache) + the four statements of the submission
+    assert len(_statements(ctx)) <= 5, "\n".join(_statements(ctx))
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(url, body, content_type="application/json")
+    assert response.status_code == 200 and response.json()["created"] is False
+    assert len(_statements(ctx)) <= 3, "\n".join(_statements(ctx))
+
+
+def test_a_started_read_is_refused_once_the_study_closes(started):
+    study, reader, assignment = started
+    study_services.close_study(study)
+    with pytest.raises(ProtocolConflict, match="not open"):
+        services.submit(reader, assignment.pk, ANSWER, client_request_id="late")
+    with pytest.raises(ProtocolConflict, match="not open"):
+        services.save_draft(reader, assignment.pk, ANSWER)
+    assert assignment.revisions.count() == 0
+
+
+def test_cached_validator_still_rejects_bad_answers(started):
+    _, reader, assignment = started
+    with pytest.raises(StudyError, match="diagnosis: this question requires an answer"):
+        services.submit(reader, assignment.pk, {"confidence": 5}, client_request_id="a")
+    with pytest.raises(StudyError, match="unknown question"):
+        services.save_draft(reader, assignment.pk, {"nope": 1})
+    assert assignment.revisions.count() == 0
+
+
+def test_draft_study_questions_are_not_cached(make_study):
+    study, _ = make_study(Design.UNAIDED_ONLY, n_cases=1, open_it=False)
+    answer_validator(study).validate({"diagnosis": "sich"}, complete=False)
+    study_services.set_questions(
+        study,
+        [{"code": "grade", "type": "scale_5", "text": "Grade", "is_primary": False}],
+    )
+    with pytest.raises(AnswerError, match="unknown question"):
+        answer_validator(study).validate({"diagnosis": "sich"}, complete=False)
+    answer_validator(study).validate({"grade": 3}, complete=True)
