@@ -62,9 +62,16 @@ from harness import (  # noqa: E402
 
 def session_like(template=None):
     import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
 
     s = requests.Session()
     s.headers["Accept-Encoding"] = "identity"
+    # A kept-alive connection that sat idle while the other server had its turn may be closed
+    # by the server (gunicorn's keep-alive is 2 s) just as it is reused: retry such a GET once
+    # on a new connection instead of ending the run (both servers get the same client).
+    retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods={"GET"})
+    s.mount("http://", HTTPAdapter(max_retries=retry))
     if template is not None:
         s.cookies.update(template.cookies)
     return s
