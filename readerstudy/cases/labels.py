@@ -53,7 +53,7 @@ class _Row:
     values: dict
 
 
-def _find_case(row: dict, remapper: UIDRemapper) -> Case | None:
+def find_case(row: dict, remapper: UIDRemapper) -> Case | None:
     if row.get("case_code"):
         return Case.objects.filter(code=row["case_code"].strip()).first()
     uid = (row.get("study_instance_uid") or "").strip()
@@ -142,7 +142,7 @@ def import_labels(csv_path: Path, *, require_all: bool = True) -> int:
                 ["the CSV needs a 'label' column and 'case_code' or 'study_instance_uid'"]
             )
         for number, row in enumerate(reader, start=2):
-            case = _find_case(row, remapper)
+            case = find_case(row, remapper)
             if case is None:
                 if require_all:
                     errors.append(f"row {number}: no imported case matches this row")

@@ -9,6 +9,7 @@ from readerstudy.cases.errors import ImportFailed, LabelError
 from readerstudy.cases.ingest import import_study
 from readerstudy.cases.labels import import_labels
 from readerstudy.cases.models import Collection
+from readerstudy.cases.slice_labels import import_slice_labels
 from readerstudy.cases.units import import_units
 
 
@@ -20,12 +21,17 @@ class Command(BaseCommand):
         parser.add_argument("--collection", help="collection name (created if missing)")
         parser.add_argument("--labels", type=Path, help="labels CSV (see docs)")
         parser.add_argument(
+            "--slice-labels", type=Path, help="slice-level labels CSV (one row per slice)"
+        )
+        parser.add_argument(
             "--primary-series",
             help="SeriesInstanceUID (original or de-identified) to use instead of the automatic choice",
         )
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, paths, collection, labels, no_progress, primary_series, **options):
+    def handle(
+        self, *args, paths, collection, labels, slice_labels, no_progress, primary_series, **options
+    ):
         try:
             units = import_units(paths)
         except FileNotFoundError as exc:
@@ -60,6 +66,12 @@ class Command(BaseCommand):
             except LabelError as exc:
                 raise CommandError("labels not imported:\n" + "\n".join(exc.errors)) from None
             self.stdout.write(self.style.SUCCESS(f"labelled {n} cases"))
+        if slice_labels:
+            try:
+                n = import_slice_labels(slice_labels)
+            except LabelError as exc:
+                raise CommandError("slice labels not imported:\n" + "\n".join(exc.errors)) from None
+            self.stdout.write(self.style.SUCCESS(f"slice labels for {n} cases"))
         if failed:
             raise CommandError(
                 f"{failed} of {len(units)} studies failed (see above); the others were imported"
