@@ -125,6 +125,17 @@ const lazyCodecs = {
   },
 };
 
+// Uncompressed frames are decoded on the main thread (src/decode.js), the rest
+// in the worker: the image loader's createImage imports our decodeImageFrame.
+const rawDecodeOnMainThread = {
+  name: 'raw-decode-on-main-thread',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/decodeImageFrame\.js$/ }, (args) =>
+      args.importer.endsWith(join('imageLoader', 'createImage.js')) ? { path: join(here, 'src', 'decode.js') } : undefined,
+    );
+  },
+};
+
 // Keep the ES-module worker entry (which runs comlink's expose() on import) and
 // its decoders out of the main-thread bundle: the package barrel imports it, but
 // the main thread only needs init, wadors and the multipart helpers.
@@ -198,11 +209,16 @@ async function main() {
     chunkNames: 'viewer-chunk.[hash]',
     format: 'esm',
     splitting: true,
-    plugins: [nodeStubs],
+    plugins: [rawDecodeOnMainThread, droppedCodecs, lazyCodecs, nodeStubs],
   });
   const coreFile = Object.entries(core.metafile.outputs)
     .filter(([, o]) => o.entryPoint)
     .map(([f]) => f.split('/').pop())[0];
+  // The core and the chunks it imports statically: the loader asks for all of
+  // them at once (<link rel=modulepreload>), instead of discovering the chunk
+  // only after the core has been fetched and parsed.
+  const coreOut = Object.entries(core.metafile.outputs).find(([, o]) => o.entryPoint);
+  const preload = [coreFile, ...coreOut[1].imports.filter((i) => i.kind === 'import-statement').map((i) => i.path.split('/').pop())];
 
   // 3. The loader (classic script, no Cornerstone inside): window.ReaderstudyViewer.
   const main = await esbuild.build({
@@ -212,6 +228,7 @@ async function main() {
     format: 'iife',
     define: {
       __READERSTUDY_VIEWER_CORE__: JSON.stringify(coreFile),
+      __READERSTUDY_VIEWER_PRELOAD__: JSON.stringify(preload),
       __READERSTUDY_CORNERSTONE_VERSION__: JSON.stringify(
         JSON.parse(readFileSync(join(nm, '@cornerstonejs', 'core', 'package.json'), 'utf8')).version,
       ),
@@ -261,7 +278,7 @@ async function main() {
     version: JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')).version,
     build: 'cd frontend && npm ci && node build.mjs',
     packages,
-    entry: { loader: 'viewer.js', core: coreFile, worker: 'decodeImageFrameWorker.js' },
+    entry: { loader: 'viewer.js', core: coreFile, preload, worker: 'decodeImageFrameWorker.js' },
     codecs: {
       bundled: WASM.map(([, name]) => `wasm/${name}`),
       dropped: Object.values(DROPPED_CODECS),

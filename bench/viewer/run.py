@@ -23,7 +23,11 @@ performance marks that viewer.js sets itself (no page instrumentation needed):
 
   readerstudy-viewer:mount        ReaderstudyViewer.mount() called
   readerstudy-viewer:metadata     series metadata fetched and sorted
-  readerstudy-viewer:first-image  first slice rendered with the initial window
+  readerstudy-viewer:first-paint  first slice on screen (the loader's 2D preview from the
+                                  raw frame, or the Cornerstone render if that came first)
+  readerstudy-viewer:core         Cornerstone core module loaded
+  readerstudy-viewer:first-image  first Cornerstone render with the initial window: the
+                                  viewer is interactive (mouse tools follow right after)
   readerstudy-viewer:all-loaded   every slice decoded and cached (detail = onReady info)
 
 Times are reported both from navigation start (what a reader waits after clicking) and
@@ -44,7 +48,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dicomweb"))
 
-MARKS = ("mount", "metadata", "first-image", "all-loaded")
+MARKS = ("mount", "metadata", "first-paint", "core", "first-image", "all-loaded")
 ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -58,7 +62,13 @@ ARGS = [
 # take the compiled code from it (Chromium's code-cache heuristic; on-disk profiles only),
 # as for a reader's later cases
 WARM_WARMUP = 2
-GOALS_36 = {"first_image_ms_from_nav": 500, "all_loaded_ms_from_nav": 1500}
+# first image <= 0.5 s: checked both for the first paint (what the reader sees first) and
+# for the interactive Cornerstone render
+GOALS_36 = {
+    "first_paint_ms_from_nav": 500,
+    "first_image_ms_from_nav": 500,
+    "all_loaded_ms_from_nav": 1500,
+}
 
 READ_MARKS = """() => {
   const out = {};
@@ -166,13 +176,20 @@ def one_run(
     mount = m["mount"]["t"]
     done = m["all-loaded"]
     detail = done["detail"] or {}
+    # viewer < 0.3 has no first-paint mark: its first paint is the Cornerstone render
+    paint = m.get("first-paint") or m["first-image"]
+    core = m.get("core")
     return {
         "slices": detail.get("count"),
         "failed": detail.get("failed"),
         "renderer": detail.get("renderer"),
+        "first_paint_source": (paint.get("detail") or {}).get("source", "cornerstone"),
+        "first_paint_ms_from_nav": round(paint["t"], 1),
         "first_image_ms_from_nav": round(m["first-image"]["t"], 1),
         "all_loaded_ms_from_nav": round(done["t"], 1),
+        "first_paint_ms_from_mount": round(paint["t"] - mount, 1),
         "first_image_ms_from_mount": round(m["first-image"]["t"] - mount, 1),
+        "core_ms_from_nav": round(core["t"], 1) if core else None,
         "all_loaded_ms_from_mount": round(done["t"] - mount, 1),
         "metadata_ms_from_mount": round(m["metadata"]["t"] - mount, 1),
         "mount_ms_from_nav": round(mount, 1),
@@ -238,7 +255,8 @@ def warm_context(p, args, profile: Path, cookies: list):
 def report(r: dict, i: int, warmup: int, label: str, runs: list) -> None:
     tag = "warmup" if i < warmup else f"run {i - warmup + 1}"
     print(
-        f"{label}{tag:>7}: {r['slices']} slices ({r['renderer']}), first image "
+        f"{label}{tag:>7}: {r['slices']} slices ({r['renderer']}), first paint "
+        f"{r['first_paint_ms_from_nav']:.0f} ms ({r['first_paint_source']}), interactive "
         f"{r['first_image_ms_from_nav']:.0f} ms (mount +{r['first_image_ms_from_mount']:.0f}), "
         f"all loaded {r['all_loaded_ms_from_nav']:.0f} ms "
         f"(mount +{r['all_loaded_ms_from_mount']:.0f}), {r['frame_requests']} frame requests",
@@ -395,7 +413,8 @@ def run_live(args) -> int:
         "browser cache",
         "renderer",
         "runs",
-        "first image from nav",
+        "first image painted, from nav",
+        "interactive (Cornerstone rendered), from nav",
         "from mount",
         "all slices from nav",
         "from mount",
@@ -411,7 +430,8 @@ def run_live(args) -> int:
         print(
             f"| {res['slices']} x 512x512 ({mb:.0f} MB) | {res['cache']} | "
             f"{res['runs'][0]['renderer']} | "
-            f"{len(res['runs'])} | {fmt(s['first_image_ms_from_nav'])} | "
+            f"{len(res['runs'])} | {fmt(s['first_paint_ms_from_nav'])} | "
+            f"{fmt(s['first_image_ms_from_nav'])} | "
             f"{fmt(s['first_image_ms_from_mount'])} | {fmt(s['all_loaded_ms_from_nav'])} | "
             f"{fmt(s['all_loaded_ms_from_mount'])} | {fmt(s['mount_ms_from_nav'])} | "
             f"{res['load_start']} -> {res['load_end']} |"

@@ -34,6 +34,7 @@ export class SeriesFetch {
     this.inflight = 0;
     this.arrived = new Map(); // index -> {buffer, contentType} | {error}, until attach()
     this.sink = null;
+    this.observer = null;
     this.destroyed = false;
     this.t0 = performance.now();
     this.metadata = this.fetchMetadata();
@@ -111,8 +112,14 @@ export class SeriesFetch {
 
   deliver(index, res) {
     if (this.destroyed) return;
+    if (this.observer) this.observer(index, res);
     if (this.sink) this.sink(index, res);
     else this.arrived.set(index, res);
+  }
+
+  /** Also show every frame from now on to fn(index, res) first (the loader's preview); null: stop. */
+  observe(fn) {
+    this.observer = fn;
   }
 
   /** Hand every frame (arrived so far and later) to sink(index, {buffer, contentType} | {error}). */
@@ -128,6 +135,7 @@ export class SeriesFetch {
     this.pending.clear();
     this.arrived.clear();
     this.sink = null;
+    this.observer = null;
     this.controller.abort();
   }
 }

@@ -8,29 +8,55 @@ import { buildColorbar } from './colorbar.js';
 import { METHOD_LABELS, SIGNED_LABELS } from './colormaps.js';
 import { METHODS, normaliseOverlay } from './overlaydata.js';
 import { buildToolbar } from './toolbar.js';
-import { DEFAULT_PRESET, PRESET_ORDER, PRESETS, resolvePreset } from './presets.js';
+import { DEFAULT_PRESET, PRESET_ORDER, PRESETS, resolvePreset, voiRangeFor } from './presets.js';
 import { sortInstances } from './sort.js';
 import { SeriesFetch } from './boot.js';
+import { fitRect, frameInfo, framePixels, paint, windowed } from './preview.js';
 
-/* global __READERSTUDY_VIEWER_CORE__, __READERSTUDY_CORNERSTONE_VERSION__ */
-const VERSION = '0.2.0';
+/* global __READERSTUDY_VIEWER_CORE__, __READERSTUDY_VIEWER_PRELOAD__, __READERSTUDY_CORNERSTONE_VERSION__ */
+const VERSION = '0.3.0';
 const SCRIPT_URL =
   (typeof document !== 'undefined' && document.currentScript && document.currentScript.src) ||
   (typeof location !== 'undefined' ? location.href : '');
 const CORE_URL = new URL(__READERSTUDY_VIEWER_CORE__, SCRIPT_URL).href;
+// The core and the chunks it imports statically (build.mjs).
+const PRELOAD = __READERSTUDY_VIEWER_PRELOAD__.map((f) => new URL(f, SCRIPT_URL).href);
 
 export const MARKS = {
   mount: 'readerstudy-viewer:mount',
   metadata: 'readerstudy-viewer:metadata',
+  core: 'readerstudy-viewer:core',
+  firstPaint: 'readerstudy-viewer:first-paint',
   firstImage: 'readerstudy-viewer:first-image',
   allLoaded: 'readerstudy-viewer:all-loaded',
 };
 
 let coreModule = null;
 let corePromise = null;
+// <link rel=modulepreload> for the core and its shared chunk, before the import:
+// the browser fetches all of them in parallel (not the chunk only once the core
+// is parsed), compiles them off the main thread and uses its code cache for them
+// from a reader's second case on, as it did for the single classic script.
+function preloadCore() {
+  if (typeof document === 'undefined' || !document.head) return;
+  const have = new Set([...document.querySelectorAll('link[rel="modulepreload"]')].map((l) => l.href));
+  for (const href of PRELOAD) {
+    if (have.has(href)) continue;
+    const link = document.createElement('link');
+    link.rel = 'modulepreload';
+    link.href = href;
+    if (document.currentScript && document.currentScript.crossOrigin !== null) link.crossOrigin = document.currentScript.crossOrigin;
+    document.head.appendChild(link);
+  }
+}
 function loadCore() {
   if (!corePromise) {
-    corePromise = import(CORE_URL).then((m) => (coreModule = m));
+    preloadCore();
+    corePromise = import(CORE_URL).then((m) => {
+      coreModule = m;
+      performance.mark(MARKS.core);
+      return m;
+    });
     corePromise.catch(() => {});
   }
   return corePromise;
@@ -78,11 +104,16 @@ function mount(element, options = {}) {
 
   const placeholder = document.createElement('div');
   placeholder.className = 'rsv-root rsv-placeholder';
+  const pvp = document.createElement('div');
+  pvp.className = 'rsv-viewport';
+  placeholder.appendChild(pvp);
   const msg = document.createElement('div');
   msg.className = 'rsv-message';
   msg.textContent = 'Loading…';
-  placeholder.appendChild(msg);
+  pvp.appendChild(msg);
   element.appendChild(placeholder);
+  const preview = startPreview(session, pvp, msg, opts);
+  session.preview = preview;
 
   let real = null;
   let destroyed = false;
@@ -103,11 +134,15 @@ function mount(element, options = {}) {
     return new Promise((resolve, reject) => queue.push({ name, args, resolve, reject }));
   }
 
+  preview.onSlice = (i) => handle.setSlice(i);
+  preview.getPreset = () => local.preset;
+
   loadCore().then(
     (core) => {
       if (destroyed) return;
-      placeholder.remove();
+      // The core's viewport takes over the preview canvas (shown until its own first render).
       real = core.mount(element, options, session);
+      placeholder.remove();
       real.ready.then(resolveReady, rejectReady);
       real.loaded.then(resolveLoaded);
       for (const s of subs) s.off = real.on(s.type, s.fn);
@@ -137,6 +172,8 @@ function mount(element, options = {}) {
     },
     ready,
     loaded,
+    /** Resolves when the first image is on screen: the loader's preview, else Cornerstone's render. */
+    painted: preview.painted,
     presets: PRESETS,
     getSliceCount: () => (real ? real.getSliceCount() : session.count),
     getSliceInfo: (index) => (real ? real.getSliceInfo(index) : null),
@@ -148,6 +185,7 @@ function mount(element, options = {}) {
       local.slice = i;
       if (!session.count) session.opts.pendingSlice = i;
       later('setSlice', [i]);
+      preview.show(i);
       return Promise.resolve(i);
     },
     setPreset(name) {
@@ -156,6 +194,7 @@ function mount(element, options = {}) {
       if (!key) throw new Error(`unknown preset "${name}" (known: ${PRESET_ORDER.join(', ')})`);
       local.preset = key;
       later('setPreset', [key]);
+      preview.repaint();
       return key;
     },
     getPreset: () => (real ? real.getPreset() : local.preset),
@@ -212,6 +251,7 @@ function mount(element, options = {}) {
       if (destroyed) return;
       destroyed = true;
       session.destroy();
+      preview.destroy();
       queue.length = 0;
       subs.clear();
       placeholder.remove();
@@ -222,6 +262,114 @@ function mount(element, options = {}) {
     handle[name] = (...args) => (real ? real[name](...args) : (later(name, args), undefined));
   }
   return handle;
+}
+
+/**
+ * The preview of one mount: paints the slice on screen from its raw frame as soon
+ * as that arrives (see preview.js), repaints on slice/preset changes and resizes
+ * until the core takes over. The core moves `canvas` into its viewport and calls
+ * `done()` after its own first render.
+ */
+function startPreview(session, vp, msg, opts) {
+  const canvas = document.createElement('canvas');
+  canvas.className = 'rsv-preview';
+  canvas.setAttribute('aria-hidden', 'true');
+  vp.appendChild(canvas);
+  const label = document.createElement('div');
+  label.className = 'rsv-text rsv-tl rsv-slice';
+  vp.appendChild(label);
+  const wl = document.createElement('div');
+  wl.className = 'rsv-text rsv-br rsv-wl';
+  vp.appendChild(wl);
+  const frames = new Map(); // index -> {pixelData, transferSyntax}, until the core takes over
+  let info = null;
+  let instances = null;
+  let resolvePainted;
+  let over = false;
+  const p = {
+    canvas,
+    slice: null,
+    paintedMs: null,
+    painted: new Promise((r) => (resolvePainted = r)),
+    onSlice: null,
+    getPreset: () => opts.initialPreset,
+    image: null,
+    show(i) {
+      if (over || !session.count) return;
+      p.slice = Math.min(session.count - 1, Math.max(0, i));
+      label.textContent = `Slice ${p.slice + 1} / ${session.count}`;
+      p.repaint();
+    },
+    repaint() {
+      if (over || p.slice === null) return false;
+      const frame = frames.get(p.slice);
+      const inst = instances && instances[p.slice];
+      info = inst ? frameInfo(inst) : null;
+      if (!frame || !info) return false;
+      const key = resolvePreset(p.getPreset()) || DEFAULT_PRESET;
+      const image = windowed(info, frame, voiRangeFor(PRESETS[key]));
+      if (!image || !paint(canvas, info, image)) return false;
+      p.image = image;
+      const w = PRESETS[key];
+      wl.textContent = `${w.label}  W ${w.width} L ${w.center}  100%`;
+      msg.hidden = true;
+      if (p.paintedMs === null) {
+        p.paintedMs = performance.now() - session.t0;
+        performance.mark(MARKS.firstPaint, { detail: { firstPaintMs: p.paintedMs, slice: p.slice, source: 'preview' } });
+        resolvePainted({ firstPaintMs: p.paintedMs, source: 'preview' });
+      }
+      return true;
+    },
+    /** Where the image is drawn (CSS px in the viewport), for tests. */
+    rect: () => (info ? fitRect(info, canvas.clientWidth, canvas.clientHeight) : null),
+    /** The core's first render is on screen: drop the preview. */
+    done(firstImageMs) {
+      if (p.paintedMs === null) {
+        p.paintedMs = firstImageMs;
+        performance.mark(MARKS.firstPaint, { detail: { firstPaintMs: firstImageMs, source: 'cornerstone' } });
+        resolvePainted({ firstPaintMs: firstImageMs, source: 'cornerstone' });
+      }
+      p.destroy();
+    },
+    destroy() {
+      over = true;
+      frames.clear();
+      ro.disconnect();
+      session.observe(null);
+      canvas.remove();
+    },
+  };
+  session.metadata.then(
+    ({ sorted }) => {
+      instances = sorted.map((s) => (s.frame === 1 ? s.instance : null));
+      p.show(session.first);
+    },
+    () => {},
+  );
+  session.observe((index, res) => {
+    if (over || res.error || !res.buffer) return;
+    try {
+      const f = framePixels(res.buffer, res.contentType);
+      if (f) frames.set(index, f);
+    } catch {
+      return;
+    }
+    if (index === p.slice) p.repaint();
+  });
+  const ro = new ResizeObserver(() => p.repaint());
+  ro.observe(vp);
+  // Wheel before the core is there: change the slice (queued for the core).
+  vp.addEventListener(
+    'wheel',
+    (e) => {
+      if (over || p.slice === null || !e.deltaY) return;
+      e.preventDefault();
+      const next = Math.min(session.count - 1, Math.max(0, p.slice + (e.deltaY > 0 ? 1 : -1)));
+      if (next !== p.slice && p.onSlice) p.onSlice(next);
+    },
+    { passive: false },
+  );
+  return p;
 }
 
 /** Bytes currently held by the Cornerstone image cache (for tests/benchmarks). */

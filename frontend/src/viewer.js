@@ -16,7 +16,11 @@ import {
 } from '@cornerstonejs/core';
 import { Enums as metadataEnums } from '@cornerstonejs/metadata';
 // Deep imports: the package barrel also pulls in the worker entry and every codec.
-import dicomImageLoaderInit from '../node_modules/@cornerstonejs/dicom-image-loader/dist/esm/init.js';
+// Not the loader's init(): that starts the decode workers at once, which raw
+// frames never need (src/decode.js decodes them here and starts workers on demand).
+import { setOptions as setLoaderOptions } from '../node_modules/@cornerstonejs/dicom-image-loader/dist/esm/imageLoader/internal/options.js';
+import registerLoaders from '../node_modules/@cornerstonejs/dicom-image-loader/dist/esm/imageLoader/registerLoaders.js';
+import { configureWorkers, ensureWorkers, UNCOMPRESSED_LE_SYNTAXES } from './decode.js';
 import metaDataManager from '@cornerstonejs/dicom-image-loader/wadors/metaDataManager';
 import extractMultipart from '@cornerstonejs/dicom-image-loader/wadors/extractMultipart';
 import { getTransferSyntaxForContentType } from '@cornerstonejs/dicom-image-loader/wadors/loadImage';
@@ -38,6 +42,7 @@ function frameBytesProvider(type, imageId) {
 export const MARKS = {
   mount: 'readerstudy-viewer:mount',
   metadata: 'readerstudy-viewer:metadata',
+  firstPaint: 'readerstudy-viewer:first-paint',
   firstImage: 'readerstudy-viewer:first-image',
   allLoaded: 'readerstudy-viewer:all-loaded',
 };
@@ -65,11 +70,14 @@ function baseUrl() {
 function initCornerstone(options) {
   if (!csReady) {
     csInit();
-    dicomImageLoaderInit({
+    const loaderOptions = {
       maxWebWorkers:
         options.maxWebWorkers || Math.max(1, Math.floor((navigator.hardwareConcurrency || 2) / 2)),
       wasmBasePath: new URL('wasm/', baseUrl()).href,
-    });
+    };
+    setLoaderOptions(loaderOptions);
+    registerLoaders(loaderOptions);
+    configureWorkers(loaderOptions.maxWebWorkers);
     metaData.addProvider(frameBytesProvider, 100000);
     csReady = true;
   }
@@ -175,6 +183,15 @@ export function mount(element, options = {}, session = null) {
   ui.slice.setAttribute('aria-live', 'polite');
   ui.thumb = el('div', 'rsv-scrollbar-thumb', ui.scrollbar);
   ui.message.textContent = 'Loading…';
+  // The loader's preview (first slice painted from its raw frame) stays on top of
+  // the Cornerstone canvas until the first Cornerstone render.
+  const preview = session.preview || null;
+  if (preview) {
+    vpEl.appendChild(preview.canvas);
+    preview.painted.then(() => {
+      if (state.firstImageMs === null) ui.message.hidden = true;
+    });
+  }
   const layer = new OverlayLayer(vpEl, ui.colorbars);
 
   // ---- events to the page ------------------------------------------------
@@ -284,10 +301,10 @@ export function mount(element, options = {}, session = null) {
     if (!res.error) {
       try {
         const part = extractMultipart(res.contentType, new Uint8Array(res.buffer));
-        frameBytes.set(imageId, {
-          pixelData: part.pixelData,
-          transferSyntaxUid: getTransferSyntaxForContentType(part.contentType),
-        });
+        const transferSyntaxUid = getTransferSyntaxForContentType(part.contentType);
+        // A compressed frame: start the decode worker(s) now, not at its decode.
+        if (!UNCOMPRESSED_LE_SYNTAXES.has(transferSyntaxUid)) ensureWorkers();
+        frameBytes.set(imageId, { pixelData: part.pixelData, transferSyntaxUid });
       } catch (err) {
         console.warn('[readerstudy viewer] frame not understood, loading it again', index, err);
       }
@@ -339,6 +356,8 @@ export function mount(element, options = {}, session = null) {
       performance.mark(MARKS.firstImage, { detail: { firstImageMs: state.firstImageMs, count: state.count } });
       ui.message.textContent = '';
       ui.message.hidden = true;
+      if (preview) preview.done(state.firstImageMs);
+      else performance.mark(MARKS.firstPaint, { detail: { firstPaintMs: state.firstImageMs, source: 'cornerstone' } });
       resolveReady({ firstImageMs: state.firstImageMs, count: state.count });
       emit('firstImage', { firstImageMs: state.firstImageMs });
       if (state.loadDoneMs !== undefined) allDone();
@@ -555,15 +574,17 @@ export function mount(element, options = {}, session = null) {
       return s ? { index: i, ...s } : null;
     },
     getSlice() {
-      if (!state.viewport) return state.pendingSlice ?? null;
+      if (!state.started) return state.pendingSlice ?? (state.count ? session.first : null);
       return state.viewport.getCurrentImageIdIndex();
     },
     setSlice(index) {
       const i = Math.round(Number(index));
       if (!Number.isFinite(i)) throw new TypeError('setSlice(index): index must be a number');
-      if (!state.viewport) {
+      if (!state.started) {
+        // Before the stack is set (the viewport may exist already): applied then.
         state.pendingSlice = i;
         if (!session.count) session.opts.pendingSlice = i;
+        if (preview) preview.show(i);
         return Promise.resolve(i);
       }
       const c = Math.min(state.count - 1, Math.max(0, i));
@@ -574,6 +595,7 @@ export function mount(element, options = {}, session = null) {
       const key = resolvePreset(name);
       if (!key) throw new Error(`unknown preset "${name}" (known: ${PRESET_ORDER.join(', ')})`);
       state.preset = key;
+      if (preview && !state.started) preview.repaint();
       if (state.viewport) {
         state.viewport.setProperties({ voiRange: voiRangeFor(PRESETS[key]) });
         state.viewport.render();
@@ -701,6 +723,7 @@ export function mount(element, options = {}, session = null) {
       for (const fn of state.cleanups.splice(0)) fn();
       if (toolsApi) toolsApi.destroyTools(state.toolGroupId);
       if (firstFrame) firstFrame.resolve();
+      if (preview) preview.destroy();
       try {
         state.renderingEngine?.destroy();
       } catch (e) {

@@ -189,6 +189,16 @@ def test_first_image_renders(page):
     assert bright > 0.1 * img.width * img.height, "canvas looks empty"
     marks = page.evaluate("performance.getEntriesByType('mark').map(m => m.name)")
     assert "readerstudy-viewer:first-image" in marks and "readerstudy-viewer:all-loaded" in marks
+    t = page.evaluate(
+        "Object.fromEntries(performance.getEntriesByType('mark').map(m => [m.name.split(':')[1], m.startTime]))"
+    )
+    assert t["first-paint"] <= t["first-image"], t
+    assert page.locator(".rsv-preview").count() == 0  # replaced by the Cornerstone render
+    # Raw little-endian frames are decoded on the main thread: no decode worker started.
+    workers = page.evaluate(
+        "performance.getEntriesByType('resource').filter(r => r.name.includes('decodeImageFrameWorker')).length"
+    )
+    assert workers == 0
 
 
 def test_slices_sorted_inferior_first(page):
@@ -461,3 +471,62 @@ def test_compressed_frames_decode_like_raw(browser, harness):
         assert _diff_pixels(shots["raw"], shots[kind]) == 0, kind
     if "jpegls" in shots:
         assert any(u.endswith("/static/viewer/wasm/charlswasm_decode.wasm") for u in wasm), wasm
+
+
+def test_preview_paints_first_slice_before_core(browser, harness):
+    """With the Cornerstone core held back, the loader paints the initial slice from its
+    raw frame (right slice, window and fit); the core's first render then replaces it
+    with (nearly) the same pixels."""
+    import time
+
+    from PIL import ImageChops
+
+    pg = browser.new_page(viewport={"width": 1000, "height": 900}, bypass_csp=True)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    held = []
+    pg.route("**/viewer-core.*.js", lambda route: held.append(route))
+    pg.goto(f"{harness['base']}/dev/?series={harness['info']['series']}", wait_until="commit")
+    deadline = time.monotonic() + 30
+    mark = "() => performance.getEntriesByName('readerstudy-viewer:first-paint').map(m => m.detail)"
+    while not pg.evaluate(mark):
+        assert time.monotonic() < deadline, f"no first paint without the core: {errors}"
+        pg.wait_for_timeout(50)
+    detail = pg.evaluate(mark)[0]
+    assert detail["source"] == "preview" and detail["slice"] == (SLICES - 1) // 2
+    assert not pg.evaluate("() => performance.getEntriesByName('readerstudy-viewer:core').length")
+    pg.renderer = browser.renderer
+    assert (
+        pg.locator(".rsv-placeholder .rsv-slice").inner_text() == f"Slice {SLICES // 2} / {SLICES}"
+    )
+    brain = _shot(pg, "13-preview-brain", "#viewer")
+    assert sum(brain.convert("L").histogram()[41:]) > 0.1 * brain.width * brain.height
+    # A preset chosen before the core is there repaints the preview (and is queued).
+    pg.evaluate("() => window.__rsv.handle.setPreset('bone')")
+    bone = _shot(pg, "14-preview-bone", "#viewer")
+    assert _diff_pixels(brain, bone) > 1000
+    pg.evaluate("() => window.__rsv.handle.setPreset('brain')")
+    preview = _shot(pg, "15-preview", "#viewer")
+    assert _diff_pixels(brain, preview) == 0
+    for route in held:
+        route.continue_()
+    pg.unroute("**/viewer-core.*.js")
+    pg.wait_for_function("window.__rsv && window.__rsv.ready", timeout=60_000)
+    _settle(pg)
+    assert pg.locator(".rsv-preview").count() == 0
+    assert pg.evaluate("window.__rsv.handle.getState().window") == {"center": 40, "width": 80}
+    final = _shot(pg, "16-cornerstone", "#viewer")
+    assert final.size == preview.size
+    # Same slice, window and geometry: only interpolation at edges differs.
+    hist = ImageChops.difference(preview, final).convert("L").histogram()
+    n = final.width * final.height
+    mean = sum(i * v for i, v in enumerate(hist)) / n
+    assert mean < 3 and sum(hist[33:]) < 0.02 * n, (mean, sum(hist[33:]) / n)
+    for x, y in [(0.5, 0.5), (0.35, 0.45), (0.5, 0.2), (0.65, 0.6)]:
+        px = (int(x * final.width), int(y * final.height))
+        a, b = preview.convert("L").getpixel(px), final.convert("L").getpixel(px)
+        assert abs(a - b) <= 40, (px, a, b)
+    # (Brain vs bone differ a lot, so this also pins the window.)
+    assert _diff_pixels(bone, final) > 1000
+    assert not errors, errors
+    pg.close()
