@@ -19,3 +19,11 @@ class LabelError(DomainError):
     def __init__(self, errors: list[str]):
         super().__init__("invalid_labels", "invalid labels: " + "; ".join(errors[:10]))
         self.errors = errors
+
+
+class UploadRefused(DomainError):
+    """An upload to an import job that cannot take it; the job is left as it was."""
+
+    def __init__(self, code: str, message: str, status: int):
+        super().__init__(code, message)
+        self.status = status

@@ -6,6 +6,9 @@ fails after files were written, the files this call created are deleted again, s
 import leaves database and storage as they were. The same study imported again (same
 de-identified StudyInstanceUID, which is a keyed function of the original) returns the existing
 case instead of a duplicate.
+
+``progress(phase, done, total)``, when given, hears the core's ``validating`` and
+``de-identifying`` counts and then ``storing`` (files written, then the rows).
 """
 
 import hashlib
@@ -20,7 +23,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from .dicom import IngestOptions, prepare_upload
+from .dicom import IngestOptions, Progress, prepare_upload
 from .errors import ImportFailed
 from .models import Case, Collection, DeidentificationLog, Instance, Series
 from .secrets import deid_secret, keyed_code
@@ -28,6 +31,7 @@ from .storage import content_name, save_content_addressed
 
 log = logging.getLogger(__name__)
 PIXEL_DATA = 0x7FE00010
+PHASE_STORING = "storing"
 
 
 @dataclass
@@ -93,6 +97,7 @@ def import_study(
     *,
     collection: Collection | None = None,
     primary_series: str | None = None,
+    progress: Progress | None = None,
 ) -> ImportOutcome:
     """Import one study (files, a folder or a zip). Raises ImportFailed; stores nothing then."""
     prepared = prepare_upload(
@@ -100,6 +105,7 @@ def import_study(
         pseudonym_for=_patient_pseudonym,
         secret=deid_secret(),
         options=_options(primary_series),
+        progress=progress,
     )
     if not prepared.ok:
         fatal = [e.as_dict() for e in prepared.fatal_errors] or [
@@ -111,13 +117,17 @@ def import_study(
     primary = prepared.primary
     excluded = [e.as_dict() for e in prepared.errors if e not in prepared.fatal_errors]
     source_key = hashlib.sha256(primary.study_uid.encode()).hexdigest()
+    n_files = len(primary.datasets)
+    report = progress or (lambda phase, done, total: None)
     existing = Case.objects.filter(source_key=source_key).first()
     if existing is not None:
+        report(PHASE_STORING, n_files, n_files)
         return ImportOutcome(existing, False, excluded)
 
     created_files: list[str] = []
     try:
         files = []
+        report(PHASE_STORING, 0, n_files)
         for ds, deid_log in zip(primary.datasets, primary.deid_logs):
             data = _encode_uncompressed(ds)
             offset, length = _pixel_location(data)
@@ -126,6 +136,8 @@ def import_study(
                 created_files.append(name)
             stored, digest = save_content_addressed("dicom", data, ".dcm")
             files.append((ds, deid_log, stored, digest, len(data), offset, length))
+            # the last step is counted once the rows are in
+            report(PHASE_STORING, min(len(files), n_files - 1), n_files)
         with tempfile.TemporaryDirectory() as tmp:
             volume_path = primary.write_nifti(Path(tmp) / "volume.nii.gz")
             volume_bytes = volume_path.read_bytes()
@@ -134,6 +146,7 @@ def import_study(
             created_files.append(volume_name)
         save_content_addressed("volumes", volume_bytes, ".nii.gz")
         case = _store_rows(primary, files, volume_name, source_key, collection)
+        report(PHASE_STORING, n_files, n_files)
     except IntegrityError:
         # Another process imported the same study at the same moment: theirs stands.
         _delete(created_files)

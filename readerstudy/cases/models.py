@@ -140,7 +140,12 @@ class HematomaMask(models.Model):
 
 
 class ImportJob(models.Model):
-    """One import (upload, folder or PACS) with its progress and per-item errors."""
+    """One import (upload, folder or PACS) with its progress and per-item errors.
+
+    While it runs, ``phase`` says what it is doing and ``done``/``total`` count the files of
+    that phase (they start again at 0 in the next one); ``updated_at`` is the last change.
+    Progress is written on a connection of its own, so pollers see it during the import.
+    """
 
     class Source(models.TextChoices):
         UPLOAD = "upload"
@@ -148,14 +153,25 @@ class ImportJob(models.Model):
         PACS = "pacs"
 
     class Status(models.TextChoices):
+        WAITING = "waiting", "waiting for files"
         PENDING = "pending"
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
 
+    class Phase(models.TextChoices):
+        NONE = "", "not started"
+        RECEIVED = "received"
+        VALIDATING = "validating"
+        DEIDENTIFYING = "de-identifying", "De-identifying"
+        STORING = "storing"
+        DONE = "done"
+        FAILED = "failed"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     source = models.CharField(max_length=16, choices=Source.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.NONE, blank=True)
     collection = models.ForeignKey(Collection, null=True, blank=True, on_delete=models.SET_NULL)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -165,6 +181,7 @@ class ImportJob(models.Model):
     errors = models.JSONField(default=list, blank=True, help_text="[{item, code, message}]")
     cases = models.ManyToManyField(Case, blank=True, related_name="import_jobs")
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     @property

@@ -12,16 +12,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import cache_control
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.accounts.permissions import IsCoordinator
 
-from .errors import ImportFailed
-from .models import Case, ImportJob
+from .errors import ImportFailed, UploadRefused
+from .models import Case
+from .selectors import import_job, import_job_state, recent_import_jobs
 from .storage import local_copy
-from .uploads import import_upload
+from .uploads import create_upload_job, import_upload, refuse_upload, upload_to_job
 
 coordinator_required = user_passes_test(lambda u: u.is_authenticated and u.is_coordinator)
 
@@ -30,14 +31,15 @@ def _too_large(request) -> bool:
     return int(request.META.get("CONTENT_LENGTH") or 0) > settings.MAX_UPLOAD_BYTES
 
 
-def _job_json(job: ImportJob) -> dict:
-    return {
-        "id": str(job.pk),
-        "status": job.status,
-        "progress": job.progress,
-        "cases": list(job.cases.values_list("code", flat=True)),
-        "errors": job.errors,
-    }
+def _too_large_detail() -> str:
+    return f"uploads are limited to {settings.MAX_UPLOAD_BYTES // 2**20} MB"
+
+
+def _failed(exc: ImportFailed, job=None) -> Response:
+    body = {"code": exc.code, "detail": exc.message, "errors": exc.errors}
+    if job is not None:
+        body["job"] = import_job_state(job)
+    return Response(body, status=400)
 
 
 class UploadApi(APIView):
@@ -50,10 +52,7 @@ class UploadApi(APIView):
     def post(self, request):
         if _too_large(request):
             return Response(
-                {
-                    "code": "upload_too_large",
-                    "detail": f"uploads are limited to {settings.MAX_UPLOAD_BYTES // 2**20} MB",
-                },
+                {"code": "upload_too_large", "detail": _too_large_detail()},
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
         files = request.FILES.getlist("files")
@@ -66,18 +65,60 @@ class UploadApi(APIView):
                 files, user=request.user, collection_name=request.data.get("collection") or None
             )
         except ImportFailed as exc:
-            return Response(
-                {"code": exc.code, "detail": exc.message, "errors": exc.errors}, status=400
+            return _failed(exc)
+        return Response(import_job_state(job), status=status.HTTP_201_CREATED)
+
+
+class ImportJobCreateApi(APIView):
+    """POST [``collection``]: a job waiting for one study's files; poll it while they import."""
+
+    permission_classes = [IsCoordinator]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(request=dict, responses={201: dict})
+    def post(self, request):
+        job = create_upload_job(
+            user=request.user, collection_name=request.data.get("collection") or None
+        )
+        return Response(import_job_state(job), status=status.HTTP_201_CREATED)
+
+
+class ImportJobUploadApi(APIView):
+    """POST multipart ``files`` to a waiting job of yours (once); answers when it finished."""
+
+    permission_classes = [IsCoordinator]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": dict}, responses={200: dict, 400: dict})
+    def post(self, request, job_id):
+        if _too_large(request):
+            refuse_upload(
+                job_id, user=request.user, code="upload_too_large", message=_too_large_detail()
             )
-        return Response(_job_json(job), status=status.HTTP_201_CREATED)
+            return Response(
+                {"code": "upload_too_large", "detail": _too_large_detail()},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        try:
+            job = upload_to_job(job_id, request.FILES.getlist("files"), user=request.user)
+        except UploadRefused as exc:
+            return Response({"code": exc.code, "detail": exc.message}, status=exc.status)
+        except ImportFailed as exc:
+            return _failed(exc, import_job(job_id))
+        return Response(import_job_state(job))
 
 
 class ImportJobApi(APIView):
+    """GET: status, phase, done/total of the phase, cases and errors of an import job."""
+
     permission_classes = [IsCoordinator]
 
     @extend_schema(responses={200: dict})
     def get(self, request, job_id):
-        return Response(_job_json(get_object_or_404(ImportJob, pk=job_id)))
+        job = import_job(job_id)
+        if job is None:
+            return Response({"code": "not_found", "detail": "no such import job"}, status=404)
+        return Response(import_job_state(job), headers={"Cache-Control": "no-store"})
 
 
 @login_required
@@ -104,7 +145,7 @@ def case_list(request):
     cases = Case.objects.select_related("primary_series", "collection").order_by("-created_at")[
         :500
     ]
-    jobs = ImportJob.objects.order_by("-created_at")[:20]
+    jobs = recent_import_jobs()
     return render(request, "cases/case_list.html", {"cases": cases, "jobs": jobs})
 
 

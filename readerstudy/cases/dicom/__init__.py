@@ -23,11 +23,21 @@ from .errors import (
     Severity,
     safe_file_label,
 )
-from .ingest import IngestOptions, PreparedImport, PreparedSeries, prepare_upload
+from .ingest import (
+    PHASE_DEIDENTIFYING,
+    PHASE_VALIDATING,
+    IngestOptions,
+    PreparedImport,
+    PreparedSeries,
+    Progress,
+    prepare_upload,
+)
 from .series import SeriesInfo, SeriesLimits
 from .uids import UIDRemapper
 
 __all__ = [
+    "PHASE_DEIDENTIFYING",
+    "PHASE_VALIDATING",
     "ArchiveError",
     "ArchiveLimits",
     "DeidLog",
@@ -39,6 +49,7 @@ __all__ = [
     "IngestOptions",
     "PreparedImport",
     "PreparedSeries",
+    "Progress",
     "QuarantineError",
     "SeriesInfo",
     "SeriesLimits",

@@ -14,6 +14,11 @@ Pipeline (nothing is written outside a temporary folder, which is removed before
    ``options.load="all"``): parse again, check truncation, de-identify (deterministic, so the
    UIDs equal those of pass 1) and decode the pixels to a HU volume (``undecodable_pixels``).
 
+Progress: ``progress(phase, done, total)``, a plain callable, is called once per file in pass 1
+(phase ``"validating"``) and pass 2 (phase ``"de-identifying"``), first with ``done=0``; the
+counts only grow within a phase. It must be cheap (the caller throttles any writes) and must not
+raise; it receives counts only, never a file name or any header value.
+
 Severity: problems that make the import unusable are ``error`` (:attr:`PreparedImport.ok` is
 False; the caller stores nothing); files and series left out while a valid primary series
 remains (a dose screen, a scout with 2 slices, a README in the zip) are ``excluded`` and only
@@ -52,9 +57,24 @@ from .series import (
     write_nifti,
 )
 
-__all__ = ["IngestOptions", "PreparedImport", "PreparedSeries", "prepare_upload"]
+__all__ = [
+    "PHASE_DEIDENTIFYING",
+    "PHASE_VALIDATING",
+    "IngestOptions",
+    "PreparedImport",
+    "PreparedSeries",
+    "Progress",
+    "prepare_upload",
+]
 
 Source = str | Path | Sequence[str | Path] | Sequence[tuple[str, bytes]]
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+PHASE_VALIDATING = "validating"
+PHASE_DEIDENTIFYING = "de-identifying"
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -212,6 +232,7 @@ def prepare_upload(
     pseudonym_for: Callable[[str], str],
     secret: bytes,
     options: IngestOptions | None = None,
+    progress: Progress | None = None,
 ) -> PreparedImport:
     """Validate, de-identify and assemble an upload (see module doc).
 
@@ -219,8 +240,10 @@ def prepare_upload(
     identity (never the PatientID itself) and returns the pseudonym written to PatientName and
     PatientID (e.g. the case code).  ``secret`` keys UIDs, date offsets, patient keys and
     hashed file labels (>= 16 bytes; keep it per site, never in the database next to the data).
+    ``progress(phase, done, total)`` is told how far passes 1 and 2 are (see module doc).
     """
     opts = options or IngestOptions()
+    report = progress or _no_progress
     deid = Deidentifier(
         DeidOptions(
             secret=secret,
@@ -250,7 +273,10 @@ def prepare_upload(
         headers: list[tuple[str, Dataset]] = []
         by_label: dict[str, _File] = {}
         patient_of: dict[str, str] = {}
-        for f in files:
+        report(PHASE_VALIDATING, 0, len(files))
+        for index, f in enumerate(files, 1):
+            if index > 1:
+                report(PHASE_VALIDATING, index - 1, len(files))
             try:
                 ds = read_dicom(f.source, label=f.label, stop_before_pixels=True)
                 key = deid.patient_key(ds)
@@ -266,6 +292,7 @@ def prepare_upload(
             headers.append((f.label, ds))
             by_label[f.label] = f
             patient_of[f.label] = key
+        report(PHASE_VALIDATING, len(files), len(files))
 
         if not headers:
             errors.append(
@@ -310,9 +337,10 @@ def prepare_upload(
             to_load += [s for s in series if s.ok and s is not primary_info]
         loaded: list[PreparedSeries] = []
         primary: PreparedSeries | None = None
+        counter = _Counter(report, PHASE_DEIDENTIFYING, sum(len(s.labels) for s in to_load))
         for info in to_load:
             is_primary = info is primary_info
-            prepared = _load_series(info, by_label, patient_of, deid, pseudonym, opts)
+            prepared = _load_series(info, by_label, patient_of, deid, pseudonym, opts, counter)
             if isinstance(prepared, IngestError):
                 errors.append(prepared if is_primary else prepared.excluded())
                 continue
@@ -320,6 +348,23 @@ def prepare_upload(
             if is_primary:
                 primary = prepared
         return PreparedImport(series, primary, loaded, _finalize(errors, opts), len(files), keys)
+
+
+class _Counter:
+    """Counts files of a phase for the progress callback; ``done`` never goes down."""
+
+    def __init__(self, report: Progress, phase: str, total: int):
+        self.report, self.phase, self.total, self.done = report, phase, total, 0
+        report(phase, 0, total)
+
+    def step(self) -> None:
+        self.done = min(self.done + 1, self.total)
+        self.report(self.phase, self.done, self.total)
+
+    def skip(self, n: int) -> None:
+        """Files of a series that stopped early count as handled."""
+        self.done = min(self.done + n, self.total)
+        self.report(self.phase, self.done, self.total)
 
 
 def _finalize(errors: list[IngestError], opts: IngestOptions) -> list[IngestError]:
@@ -338,6 +383,7 @@ def _load_series(
     deid: Deidentifier,
     pseudonym: Callable[[str], str],
     opts: IngestOptions,
+    counter: _Counter,
 ) -> PreparedSeries | IngestError:
     full: list[Dataset] = []
     logs: list[DeidLog] = []
@@ -347,7 +393,9 @@ def _load_series(
             ds = read_dicom(by_label[label].source, label=label)
             logs.append(deid.deidentify(ds, pseudonym=pseudonym(key), label=label))
             full.append(ds)
+            counter.step()
     except DicomIngestError as exc:
+        counter.skip(len(info.labels) - len(full))
         e = exc.error
         return IngestError(
             e.code, e.message, e.file, info.series_uid, e.slices, e.severity, e.extra

@@ -1,0 +1,90 @@
+"""The case library's upload form in Debian chromium: bytes sent, then the import's phases."""
+
+import io
+import zipfile
+
+import pytest
+
+from readerstudy.cases.models import Case, ImportJob
+from tests.factories import PASSWORD, CoordinatorFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+RECORD_PHASES = """() => {
+  window.phasesSeen = [];
+  const live = document.getElementById('upload-live');
+  new MutationObserver(() => {
+    const phase = live.dataset.phase;
+    if (phase && window.phasesSeen[window.phasesSeen.length - 1] !== phase) {
+      window.phasesSeen.push(phase);
+    }
+  }).observe(live, { attributes: true, attributeFilter: ['data-phase'] });
+}"""
+
+
+@pytest.fixture
+def phantom_zip(tmp_path):
+    from phantoms import generate_dataset
+
+    records = generate_dataset(tmp_path / "ph", 1, 7, matrix=128)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for p in sorted((tmp_path / "ph" / records[0]["case_id"]).glob("*.dcm")):
+            zf.write(p, f"study/{p.name}")
+    path = tmp_path / "study.zip"
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def _login(page, live_server, user):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_upload_shows_progress_then_the_case_code(live_server, page, phantom_zip, artifacts):
+    _login(page, live_server, CoordinatorFactory())
+    requests_seen: list[str] = []
+    page.on("request", lambda r: requests_seen.append(f"{r.method} {r.url}"))
+    page.goto(f"{live_server.url}/cases/")
+    assert page.locator("#upload-live").is_hidden()
+    page.evaluate(RECORD_PHASES)
+    page.set_input_files("#files", str(phantom_zip))
+    page.fill("#collection", "browser uploads")
+    page.click("#upload-form button[type=submit]")
+
+    page.wait_for_selector("#upload-case", timeout=60000)
+    case = Case.objects.get()
+    assert page.locator("#upload-case").inner_text().startswith(f"Imported case {case.code}")
+    bar = page.locator("#upload-progress")
+    assert bar.get_attribute("data-phase") == "done"
+    assert page.evaluate("() => { const b = document.getElementById('upload-progress');"
+                         " return b.value === b.max; }")  # fmt: skip
+    assert page.locator("#upload-progress-label").inner_text() == "Done"
+    assert page.locator("#upload-status").get_attribute("aria-live") == "polite"
+    assert page.locator("#upload-status").inner_text() == "Import finished."
+    page.screenshot(path=str(artifacts / "case-upload-done.png"))
+
+    phases = page.evaluate("() => window.phasesSeen")
+    assert phases[0] == "sending" and phases[-1] == "done", phases
+    job = ImportJob.objects.get()
+    assert job.status == "succeeded" and job.collection.name == "browser uploads"
+    assert f"POST {live_server.url}/api/cases/imports/" in requests_seen
+    assert f"POST {live_server.url}/api/cases/imports/{job.pk}/upload/" in requests_seen
+    polls = [r for r in requests_seen if r == f"GET {live_server.url}/api/cases/imports/{job.pk}/"]
+    assert polls, requests_seen  # the page polled the job once the bytes were sent
+
+
+def test_bad_upload_lists_the_errors(live_server, page, tmp_path):
+    _login(page, live_server, CoordinatorFactory())
+    page.goto(f"{live_server.url}/cases/")
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not an image")
+    page.set_input_files("#files", str(junk))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#upload-errors li", timeout=30000)
+    assert "[no_series]" in page.locator("#upload-errors").inner_text()
+    assert page.locator("#upload-progress").get_attribute("data-phase") == "failed"
+    assert Case.objects.count() == 0
+    assert ImportJob.objects.get().status == "failed"
