@@ -61,7 +61,22 @@ function loadCore() {
   }
   return corePromise;
 }
-if (typeof document !== 'undefined') loadCore();
+// The core's files are fetched and compiled from the start (modulepreload), but
+// evaluating it (~0.5 s of main thread on a slow machine: vtk.js, dcmjs, ...)
+// waits until the first mount has painted its preview, so that it does not hold
+// up that first paint. A page that mounts nothing right away gets the core
+// evaluated once it has loaded, ready for a later mount().
+let waitingMounts = 0;
+if (typeof document !== 'undefined') {
+  preloadCore();
+  const idle = () => {
+    if (!waitingMounts) loadCore();
+  };
+  if (document.readyState === 'complete') setTimeout(idle, 0);
+  else window.addEventListener('load', () => setTimeout(idle, 0), { once: true });
+}
+// At most this long (ms from mount) the core waits for the preview to be painted.
+const PREVIEW_WAIT_MS = 1500;
 
 function injectCss() {
   const href = new URL('viewer.css', SCRIPT_URL).href;
@@ -137,7 +152,10 @@ function mount(element, options = {}) {
   preview.onSlice = (i) => handle.setSlice(i);
   preview.getPreset = () => local.preset;
 
-  loadCore().then(
+  // The core is evaluated once this mount's preview is on screen (see above).
+  waitingMounts += 1;
+  preview.settled.then(() => (waitingMounts -= 1));
+  (corePromise ? loadCore() : preview.settled.then(loadCore)).then(
     (core) => {
       if (destroyed) return;
       // The core's viewport takes over the preview canvas (shown until its own first render).
@@ -284,13 +302,18 @@ function startPreview(session, vp, msg, opts) {
   const frames = new Map(); // index -> {pixelData, transferSyntax}, until the core takes over
   let info = null;
   let instances = null;
-  let resolvePainted;
+  let resolvePainted, resolveSettled;
   let over = false;
+  const settled = new Promise((r) => (resolveSettled = r));
+  // The preview is on screen, or will not be (nothing it can draw): the core may go on.
+  const settle = () => resolveSettled();
+  setTimeout(settle, PREVIEW_WAIT_MS);
   const p = {
     canvas,
     slice: null,
     paintedMs: null,
     painted: new Promise((r) => (resolvePainted = r)),
+    settled,
     onSlice: null,
     getPreset: () => opts.initialPreset,
     image: null,
@@ -317,6 +340,8 @@ function startPreview(session, vp, msg, opts) {
         p.paintedMs = performance.now() - session.t0;
         performance.mark(MARKS.firstPaint, { detail: { firstPaintMs: p.paintedMs, slice: p.slice, source: 'preview' } });
         resolvePainted({ firstPaintMs: p.paintedMs, source: 'preview' });
+        // After the browser has shown it (next frame), not before.
+        requestAnimationFrame(() => setTimeout(settle, 0));
       }
       return true;
     },
@@ -333,6 +358,7 @@ function startPreview(session, vp, msg, opts) {
     },
     destroy() {
       over = true;
+      settle();
       frames.clear();
       ro.disconnect();
       session.observe(null);
@@ -343,18 +369,20 @@ function startPreview(session, vp, msg, opts) {
     ({ sorted }) => {
       instances = sorted.map((s) => (s.frame === 1 ? s.instance : null));
       p.show(session.first);
+      if (!session.count || !frameInfo(sorted[session.first].instance)) settle();
     },
-    () => {},
+    settle,
   );
   session.observe((index, res) => {
-    if (over || res.error || !res.buffer) return;
+    if (over) return;
+    let f = null;
     try {
-      const f = framePixels(res.buffer, res.contentType);
-      if (f) frames.set(index, f);
+      if (!res.error && res.buffer) f = framePixels(res.buffer, res.contentType);
     } catch {
-      return;
+      f = null;
     }
-    if (index === p.slice) p.repaint();
+    if (f) frames.set(index, f);
+    if (index === p.slice && !p.repaint()) settle(); // e.g. a compressed frame: the core draws it
   });
   const ro = new ResizeObserver(() => p.repaint());
   ro.observe(vp);

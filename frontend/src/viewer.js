@@ -310,8 +310,8 @@ export function mount(element, options = {}, session = null) {
       }
     } // else: the wadors loader requests it itself (one more try)
     if (index === session.first && firstFrame) firstFrame.resolve();
-    else if (state.stackSet) decode(index);
-    else held.push(index);
+    else if (state.decoding) decode(index);
+    else held.push(index); // decoded after the first render (main-thread decodes would delay it)
   }
   function allDone() {
     if (state.allLoadedMs !== null) return;
@@ -320,7 +320,7 @@ export function mount(element, options = {}, session = null) {
     // once both happened (and the mouse tools are attached), so onReady always
     // carries both numbers and the viewer is fully interactive by then.
     if (state.firstImageMs === null || !state.toolsReady) return;
-    state.allLoadedMs = state.loadDoneMs;
+    state.allLoadedMs = Math.max(state.loadDoneMs, state.firstImageMs);
     const info = {
       firstImageMs: state.firstImageMs,
       allLoadedMs: state.allLoadedMs,
@@ -526,8 +526,6 @@ export function mount(element, options = {}, session = null) {
     await firstFrame.promise;
     if (state.destroyed) return;
     const stackSet = vp.setStack(state.imageIds, first);
-    state.stackSet = true;
-    for (const i of held.splice(0)) decode(i);
     await stackSet;
     if (state.destroyed) return;
     state.started = true;
@@ -544,6 +542,8 @@ export function mount(element, options = {}, session = null) {
     }
     await ready;
     if (state.destroyed) return;
+    state.decoding = true;
+    for (const i of held.splice(0)) decode(i);
     const tools = await loadTools();
     if (state.destroyed) return;
     tools.attachTools(state.toolGroupId, state.viewportId, state.renderingEngineId, vpEl);
