@@ -75,6 +75,28 @@ if (typeof document !== 'undefined') {
   if (document.readyState === 'complete') setTimeout(idle, 0);
   else window.addEventListener('load', () => setTimeout(idle, 0), { once: true });
 }
+// The decode worker(s), started by the first mount() so that they are up by the
+// time the core needs them (it evaluates after the first paint); the core takes
+// them over (src/decode.js) instead of starting its own.
+let workers = null;
+function startWorkers(opts) {
+  if (workers || typeof Worker === 'undefined') return;
+  const n = Number(opts.maxWebWorkers) || Math.max(1, Math.floor((navigator.hardwareConcurrency || 2) / 2));
+  workers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      workers.push(new Worker(new URL('decodeImageFrameWorker.js', SCRIPT_URL), { type: 'module' }));
+    }
+  } catch (e) {
+    console.warn('[readerstudy viewer] decode worker not started early', e);
+  }
+}
+function takeWorkers() {
+  const w = workers || [];
+  workers = [];
+  return w;
+}
+
 // At most this long (ms from mount) the core waits for the preview to be painted.
 const PREVIEW_WAIT_MS = 1500;
 
@@ -129,6 +151,8 @@ function mount(element, options = {}) {
   element.appendChild(placeholder);
   const preview = startPreview(session, pvp, msg, opts);
   session.preview = preview;
+  if (!coreModule) startWorkers(opts);
+  session.takeWorkers = takeWorkers;
 
   let real = null;
   let destroyed = false;

@@ -16,11 +16,11 @@ import {
 } from '@cornerstonejs/core';
 import { Enums as metadataEnums } from '@cornerstonejs/metadata';
 // Deep imports: the package barrel also pulls in the worker entry and every codec.
-// Not the loader's init(): that starts the decode workers at once, which raw
-// frames never need (src/decode.js decodes them here and starts workers on demand).
+// Not the loader's init(): src/decode.js decides where each frame is decoded
+// and registers the workers itself.
 import { setOptions as setLoaderOptions } from '../node_modules/@cornerstonejs/dicom-image-loader/dist/esm/imageLoader/internal/options.js';
 import registerLoaders from '../node_modules/@cornerstonejs/dicom-image-loader/dist/esm/imageLoader/registerLoaders.js';
-import { configureWorkers, ensureWorkers, UNCOMPRESSED_LE_SYNTAXES } from './decode.js';
+import { configureWorkers, ensureWorkers, setPrefetchOnMainThread } from './decode.js';
 import metaDataManager from '@cornerstonejs/dicom-image-loader/wadors/metaDataManager';
 import extractMultipart from '@cornerstonejs/dicom-image-loader/wadors/extractMultipart';
 import { getTransferSyntaxForContentType } from '@cornerstonejs/dicom-image-loader/wadors/loadImage';
@@ -67,7 +67,8 @@ function baseUrl() {
   return new URL('.', SCRIPT_URL).href;
 }
 
-function initCornerstone(options) {
+function initCornerstone(options, startedWorkers) {
+  if (csReady) for (const w of startedWorkers) w.terminate();
   if (!csReady) {
     csInit();
     const loaderOptions = {
@@ -78,6 +79,9 @@ function initCornerstone(options) {
     setLoaderOptions(loaderOptions);
     registerLoaders(loaderOptions);
     configureWorkers(loaderOptions.maxWebWorkers);
+    // Started by the loader at mount() (or now): up in parallel with the first
+    // image, which itself is decoded here.
+    ensureWorkers(startedWorkers);
     metaData.addProvider(frameBytesProvider, 100000);
     csReady = true;
   }
@@ -302,16 +306,14 @@ export function mount(element, options = {}, session = null) {
       try {
         const part = extractMultipart(res.contentType, new Uint8Array(res.buffer));
         const transferSyntaxUid = getTransferSyntaxForContentType(part.contentType);
-        // A compressed frame: start the decode worker(s) now, not at its decode.
-        if (!UNCOMPRESSED_LE_SYNTAXES.has(transferSyntaxUid)) ensureWorkers();
         frameBytes.set(imageId, { pixelData: part.pixelData, transferSyntaxUid });
       } catch (err) {
         console.warn('[readerstudy viewer] frame not understood, loading it again', index, err);
       }
     } // else: the wadors loader requests it itself (one more try)
     if (index === session.first && firstFrame) firstFrame.resolve();
-    else if (state.decoding) decode(index);
-    else held.push(index); // decoded after the first render (main-thread decodes would delay it)
+    else if (state.stackSet) decode(index);
+    else held.push(index);
   }
   function allDone() {
     if (state.allLoadedMs !== null) return;
@@ -480,7 +482,7 @@ export function mount(element, options = {}, session = null) {
 
   // ---- loading --------------------------------------------------------------
   async function start() {
-    initCornerstone(opts);
+    initCornerstone(opts, session.takeWorkers ? session.takeWorkers() : []);
     const { sorted } = await session.metadata;
     if (state.destroyed) return;
     state.imageIds = session.urls.map((u) => `wadors:${u}`);
@@ -525,7 +527,12 @@ export function mount(element, options = {}, session = null) {
     // viewport's own load finds them instead of requesting the frame again.
     await firstFrame.promise;
     if (state.destroyed) return;
+    // Until the first render is done and the mouse tools are loaded (main thread
+    // busy), prefetched frames are decoded in the worker (decode.js).
+    setPrefetchOnMainThread(false);
     const stackSet = vp.setStack(state.imageIds, first);
+    state.stackSet = true;
+    for (const i of held.splice(0)) decode(i);
     await stackSet;
     if (state.destroyed) return;
     state.started = true;
@@ -542,12 +549,11 @@ export function mount(element, options = {}, session = null) {
     }
     await ready;
     if (state.destroyed) return;
-    state.decoding = true;
-    for (const i of held.splice(0)) decode(i);
     const tools = await loadTools();
     if (state.destroyed) return;
     tools.attachTools(state.toolGroupId, state.viewportId, state.renderingEngineId, vpEl);
     state.toolsReady = true;
+    setPrefetchOnMainThread(true);
     if (state.loadDoneMs !== undefined) allDone();
   }
 
