@@ -183,7 +183,8 @@ def naive_explainers(model, x, background, ig_steps_timed: int):
     occ = OcclusionSensitivity(_Counted(model, as_2d=True))  # defaults
     mask = [16] * 3
     size = list(x.shape[2:])
-    interval = _get_scan_interval(size, mask, 3, occ.overlap)
+    overlap = occ.overlap if isinstance(occ.overlap, (list, tuple)) else [occ.overlap] * 3
+    interval = _get_scan_interval(size, mask, 3, overlap)
     n_windows = len(dense_patch_slices(size, mask, interval))
     box = [0, 15, 0, 39, 0, 39]  # a corner region: a few batches of windows
     counted = occ.nn_module
