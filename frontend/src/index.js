@@ -12,6 +12,7 @@ import { DEFAULT_PRESET, PRESET_ORDER, PRESETS, resolvePreset, voiRangeFor } fro
 import { sortInstances } from './sort.js';
 import { SeriesFetch } from './boot.js';
 import { fitRect, frameInfo, framePixels, paint, windowed } from './preview.js';
+import { injectViewerCss } from './css.js';
 
 /* global __READERSTUDY_VIEWER_CORE__, __READERSTUDY_VIEWER_PRELOAD__, __READERSTUDY_CORNERSTONE_VERSION__ */
 const VERSION = '0.3.0';
@@ -101,16 +102,7 @@ function takeWorkers() {
 const PREVIEW_WAIT_MS = 1500;
 
 function injectCss() {
-  const href = new URL('viewer.css', SCRIPT_URL).href;
-  if (document.querySelector('link[data-readerstudy-viewer-css]')) return;
-  for (const l of document.querySelectorAll('link[rel="stylesheet"]')) {
-    if (l.href === href || /\/viewer(\.[0-9a-f]+)?\.css$/.test(l.href)) return;
-  }
-  const link = document.createElement('link');
-  link.rel = 'stylesheet';
-  link.href = href;
-  link.dataset.readerstudyViewerCss = '1';
-  document.head.appendChild(link);
+  injectViewerCss(new URL('viewer.css', SCRIPT_URL).href);
 }
 
 const QUEUED = [

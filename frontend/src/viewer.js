@@ -27,6 +27,7 @@ import { getTransferSyntaxForContentType } from '@cornerstonejs/dicom-image-load
 import { SeriesFetch } from './boot.js';
 import { OverlayLayer } from './overlay.js';
 import { DEFAULT_PRESET, PRESET_ORDER, PRESETS, presetForRange, resolvePreset, voiRangeFor } from './presets.js';
+import { injectViewerCss } from './css.js';
 
 const wadors = { metaDataManager };
 const SCRIPT_URL = import.meta.url;
@@ -95,16 +96,7 @@ function loadTools() {
 }
 
 function injectCss() {
-  const href = new URL('viewer.css', baseUrl()).href;
-  if (document.querySelector('link[data-readerstudy-viewer-css]')) return;
-  for (const l of document.querySelectorAll('link[rel="stylesheet"]')) {
-    if (l.href === href || /\/viewer(\.[0-9a-f]+)?\.css$/.test(l.href)) return;
-  }
-  const link = document.createElement('link');
-  link.rel = 'stylesheet';
-  link.href = href;
-  link.dataset.readerstudyViewerCss = '1';
-  document.head.appendChild(link);
+  injectViewerCss(new URL('viewer.css', baseUrl()).href);
 }
 
 function el(tag, className, parent) {

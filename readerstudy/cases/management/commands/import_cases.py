@@ -60,18 +60,17 @@ class Command(BaseCommand):
                 f"imported {created} new, {existing} already present, {failed} failed"
             )
         )
-        if labels:
+        for path, importer, done, what in (
+            (labels, import_labels, "labelled {n} cases", "labels"),
+            (slice_labels, import_slice_labels, "slice labels for {n} cases", "slice labels"),
+        ):
+            if not path:
+                continue
             try:
-                n = import_labels(labels)
+                n = importer(path)
             except LabelError as exc:
-                raise CommandError("labels not imported:\n" + "\n".join(exc.errors)) from None
-            self.stdout.write(self.style.SUCCESS(f"labelled {n} cases"))
-        if slice_labels:
-            try:
-                n = import_slice_labels(slice_labels)
-            except LabelError as exc:
-                raise CommandError("slice labels not imported:\n" + "\n".join(exc.errors)) from None
-            self.stdout.write(self.style.SUCCESS(f"slice labels for {n} cases"))
+                raise CommandError(f"{what} not imported:\n" + "\n".join(exc.errors)) from None
+            self.stdout.write(self.style.SUCCESS(done.format(n=n)))
         if failed:
             raise CommandError(
                 f"{failed} of {len(units)} studies failed (see above); the others were imported"
