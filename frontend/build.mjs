@@ -27,7 +27,7 @@
 // package-lock.json gives byte-identical files, which
 // tests/frontend/test_bundle_manifest.py checks via manifest.json.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync, renameSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -205,19 +205,22 @@ async function main() {
     ...common,
     entryPoints: { 'viewer-core': join(here, 'src', 'core.js') },
     outdir: outDir,
-    entryNames: '[name].[hash]',
+    entryNames: '[name]',
     chunkNames: 'viewer-chunk.[hash]',
     format: 'esm',
     splitting: true,
     plugins: [rawDecodeOnMainThread, droppedCodecs, lazyCodecs, nodeStubs],
   });
-  const coreFile = Object.entries(core.metafile.outputs)
-    .filter(([, o]) => o.entryPoint)
-    .map(([f]) => f.split('/').pop())[0];
+  // The core's name carries a hash of its bytes, computed here: esbuild's own [hash]
+  // of an entry also depends on where the source tree lies, so a clone elsewhere would
+  // name identical bytes differently.
+  const coreOut = Object.entries(core.metafile.outputs).find(([, o]) => o.entryPoint);
+  const coreBytes = readFileSync(join(outDir, 'viewer-core.js'));
+  const coreFile = `viewer-core.${createHash('sha256').update(coreBytes).digest('hex').slice(0, 8).toUpperCase()}.js`;
+  renameSync(join(outDir, 'viewer-core.js'), join(outDir, coreFile));
   // The core and the chunks it imports statically: the loader asks for all of
   // them at once (<link rel=modulepreload>), instead of discovering the chunk
   // only after the core has been fetched and parsed.
-  const coreOut = Object.entries(core.metafile.outputs).find(([, o]) => o.entryPoint);
   const preload = [coreFile, ...coreOut[1].imports.filter((i) => i.kind === 'import-statement').map((i) => i.path.split('/').pop())];
 
   // 3. The loader (classic script, no Cornerstone inside): window.ReaderstudyViewer.
