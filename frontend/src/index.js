@@ -13,6 +13,7 @@ import { sortInstances } from './sort.js';
 import { SeriesFetch } from './boot.js';
 import { fitRect, frameInfo, framePixels, paint, windowed } from './preview.js';
 import { injectViewerCss } from './css.js';
+import { deferred } from './deferred.js';
 
 /* global __READERSTUDY_VIEWER_CORE__, __READERSTUDY_VIEWER_PRELOAD__, __READERSTUDY_CORNERSTONE_VERSION__ */
 const VERSION = '0.3.0';
@@ -151,14 +152,8 @@ function mount(element, options = {}) {
   const queue = [];
   const subs = new Set();
   const local = { preset: resolvePreset(opts.initialPreset) || DEFAULT_PRESET, fps: opts.cineFps, slice: null };
-  let resolveReady, rejectReady, resolveLoaded;
-  const ready = new Promise((res, rej) => {
-    resolveReady = res;
-    rejectReady = rej;
-  });
-  const loaded = new Promise((res) => {
-    resolveLoaded = res;
-  });
+  const { promise: ready, resolve: resolveReady, reject: rejectReady } = deferred();
+  const { promise: loaded, resolve: resolveLoaded } = deferred();
   ready.catch(() => {});
 
   function later(name, args) {

@@ -28,6 +28,7 @@ import { SeriesFetch } from './boot.js';
 import { OverlayLayer } from './overlay.js';
 import { DEFAULT_PRESET, PRESET_ORDER, PRESETS, presetForRange, resolvePreset, voiRangeFor } from './presets.js';
 import { injectViewerCss } from './css.js';
+import { deferred } from './deferred.js';
 
 const wadors = { metaDataManager };
 const SCRIPT_URL = import.meta.url;
@@ -215,14 +216,8 @@ export function mount(element, options = {}, session = null) {
     return error;
   }
 
-  let resolveReady, rejectReady, resolveLoaded;
-  const ready = new Promise((res, rej) => {
-    resolveReady = res;
-    rejectReady = rej;
-  });
-  const loaded = new Promise((res) => {
-    resolveLoaded = res;
-  });
+  const { promise: ready, resolve: resolveReady, reject: rejectReady } = deferred();
+  const { promise: loaded, resolve: resolveLoaded } = deferred();
   ready.catch(() => {});
 
   // ---- text overlays -----------------------------------------------------
