@@ -7,30 +7,18 @@ listing models is cheap; weights are verified (sha256) and loaded on ``load()`` 
 
 from __future__ import annotations
 
-import copy
 import threading
 from pathlib import Path
 
-from .manifest import load_manifest
+from .manifest import ManifestIdentity, load_manifest
 
 
-class BundleModel:
+class BundleModel(ManifestIdentity):
     def __init__(self, bundle_dir: str | Path):
         self.bundle_dir = Path(bundle_dir)
         self._manifest = load_manifest(self.bundle_dir)
         self._pipeline = None
         self._lock = threading.Lock()
-
-    @property
-    def id(self) -> str:
-        return self._manifest["id"]
-
-    @property
-    def version(self) -> str:
-        return self._manifest["version"]
-
-    def manifest(self) -> dict:
-        return copy.deepcopy(self._manifest)
 
     def load(self):
         """Verify the weights against the manifest and build the networks (once)."""

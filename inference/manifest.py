@@ -7,6 +7,7 @@ file, so an operator can fix a bundle without reading code.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -130,3 +131,20 @@ def verify_weights(bundle_dir: str | Path, manifest: dict) -> dict[str, Path]:
             )
         out[entry["role"]] = path
     return out
+
+
+class ManifestIdentity:
+    """``id``, ``version`` and a copy of the manifest, for a model object holding ``_manifest``."""
+
+    _manifest: dict
+
+    @property
+    def id(self) -> str:
+        return self._manifest["id"]
+
+    @property
+    def version(self) -> str:
+        return self._manifest["version"]
+
+    def manifest(self) -> dict:
+        return copy.deepcopy(self._manifest)

@@ -9,7 +9,6 @@ random explainer (SHAP) draws from a local generator seeded by ``options.seed``.
 from __future__ import annotations
 
 import contextlib
-import copy
 import platform
 import time
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from . import preprocess as pp
 from .explain import EXPLAINERS
 from .explain.common import Attribution
 from .geometry import input_image, to_grid
-from .manifest import ModelLoadError, load_manifest, verify_weights
+from .manifest import ManifestIdentity, ModelLoadError, load_manifest, verify_weights
 from .networks import ARCHITECTURES
 from .networks.classifier import CBAMClassifier, build_classifier, build_segmenter
 from .networks.unet import UNet3D
@@ -116,7 +115,7 @@ def segment_volume(net: UNet3D, ct: np.ndarray, cfg: pp.PreprocessConfig) -> np.
         return torch.sigmoid(logits)[0, 0].numpy()
 
 
-class CVSTICHPipeline:
+class CVSTICHPipeline(ManifestIdentity):
     """The loaded two-stage model (segmenter + classifier) of one bundle."""
 
     def __init__(
@@ -162,18 +161,6 @@ class CVSTICHPipeline:
                 ) from exc
         sha = {w["role"]: w["sha256"] for w in manifest["weights"]}
         return cls(manifest, nets["segmentation"], nets["classifier"], sha)
-
-    # -- identity ---------------------------------------------------------------------------
-    @property
-    def id(self) -> str:
-        return self._manifest["id"]
-
-    @property
-    def version(self) -> str:
-        return self._manifest["version"]
-
-    def manifest(self) -> dict:
-        return copy.deepcopy(self._manifest)
 
     # -- stages -----------------------------------------------------------------------------
     def segment(self, ct: np.ndarray) -> np.ndarray:
