@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 
@@ -16,4 +18,19 @@ def storage_files(root) -> set[str]:
         {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
         if root.exists()
         else set()
+    )
+
+
+def library_snapshot():
+    """Rows and stored files of the case library: equal before and after a refused import."""
+    from django.conf import settings
+
+    from readerstudy.cases.models import Case, Instance, Series
+
+    media = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
+    return (
+        Case.objects.count(),
+        Series.objects.count(),
+        Instance.objects.count(),
+        storage_files(media),
     )

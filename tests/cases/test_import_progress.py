@@ -14,9 +14,9 @@ from django.db import connection
 from readerstudy.cases import uploads
 from readerstudy.cases.dicom import prepare_upload
 from readerstudy.cases.ingest import import_study
-from readerstudy.cases.models import Case, ImportJob, Instance, Series
+from readerstudy.cases.models import Case, ImportJob
 from readerstudy.cases.progress import JobProgress
-from tests.cases.conftest import storage_files
+from tests.cases.conftest import library_snapshot
 from tests.factories import PASSWORD, AdminFactory, CoordinatorFactory, ReaderFactory
 
 MEDIA = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
@@ -60,15 +60,6 @@ def _zip(paths, name="study.zip") -> io.BytesIO:
     buffer.seek(0)
     buffer.name = name
     return buffer
-
-
-def _snapshot():
-    return (
-        Case.objects.count(),
-        Series.objects.count(),
-        Instance.objects.count(),
-        storage_files(MEDIA),
-    )
 
 
 # -- the callback --------------------------------------------------------------------------
@@ -289,7 +280,7 @@ def test_bad_input_fails_the_job_and_stores_nothing(phantom_dir, client, bad):
         payload = {"files": [io.BytesIO(d) for d in data]}
     else:
         payload = {}
-    before = _snapshot()
+    before = library_snapshot()
     response = client.post(f"/api/cases/imports/{job_id}/upload/", payload)
     assert response.status_code == 400, response.content
     body = response.json()
@@ -305,4 +296,4 @@ def test_bad_input_fails_the_job_and_stores_nothing(phantom_dir, client, bad):
         "no_files": "no_files",
     }[bad]
     assert expected in codes, codes
-    assert _snapshot() == before
+    assert library_snapshot() == before

@@ -18,10 +18,9 @@ from readerstudy.cases.models import (
     DeidentificationLog,
     GroundTruth,
     HematomaMask,
-    Instance,
     Series,
 )
-from tests.cases.conftest import storage_files
+from tests.cases.conftest import library_snapshot
 from tests.factories import PASSWORD, CoordinatorFactory, ReaderFactory
 
 pytestmark = pytest.mark.django_db
@@ -130,15 +129,6 @@ def test_no_planted_identifier_reaches_storage_rows_logs_or_api(phantom_dir, cli
         assert stored.PatientIdentityRemoved == "YES"
 
 
-def _snapshot():
-    return (
-        Case.objects.count(),
-        Series.objects.count(),
-        Instance.objects.count(),
-        storage_files(MEDIA),
-    )
-
-
 @pytest.mark.parametrize(
     ("builder", "code"),
     [
@@ -171,12 +161,12 @@ def test_bad_input_is_refused_with_a_clear_error_and_nothing_is_stored(phantom_d
         pairs = changed
     elif builder == "missing_slice":
         del pairs[len(pairs) // 2]
-    before = _snapshot()
+    before = library_snapshot()
     with pytest.raises(ImportFailed) as info:
         import_study(pairs)
     codes = {e["code"] for e in info.value.errors}
     assert code in codes, codes
-    assert _snapshot() == before
+    assert library_snapshot() == before
 
 
 def test_upload_api_accepts_a_zip_and_refuses_path_traversal(phantom_dir, client):
@@ -192,7 +182,7 @@ def test_upload_api_accepts_a_zip_and_refuses_path_traversal(phantom_dir, client
     r = client.post("/api/cases/uploads/", {"files": [good], "collection": "uploads"})
     assert r.status_code == 201, r.content
     assert len(r.json()["cases"]) == 1
-    before = _snapshot()
+    before = library_snapshot()
     evil = io.BytesIO()
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("../../etc/passwd.dcm", b"x")
@@ -201,7 +191,7 @@ def test_upload_api_accepts_a_zip_and_refuses_path_traversal(phantom_dir, client
     r = client.post("/api/cases/uploads/", {"files": [evil]})
     assert r.status_code == 400
     assert r.json()["errors"][0]["code"] == "unsafe_path"
-    assert _snapshot() == before
+    assert library_snapshot() == before
 
 
 def test_readers_cannot_upload(client, phantom_dir):
