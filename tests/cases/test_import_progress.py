@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from readerstudy.cases import uploads
@@ -19,7 +18,6 @@ from readerstudy.cases.progress import JobProgress
 from tests.cases.conftest import library_snapshot
 from tests.factories import PASSWORD, AdminFactory, CoordinatorFactory, ReaderFactory
 
-MEDIA = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
 SECRET = b"test-site-secret-0123456789abcdef"
 PHASE_ORDER = ["received", "validating", "de-identifying", "storing"]
 
