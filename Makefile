@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint unit integration venv vendor clean help
+.PHONY: demo test lint unit unit-postgres integration venv vendor clean help
 
 help:
 	@echo "make demo   install into .venv, seed a demo study, serve it with a worker"
@@ -46,6 +46,14 @@ lint: $(VENV)/.installed-test
 unit: $(VENV)/.installed-test
 	$(PY) -m pytest -m "not integration" -q
 
+# The database-backed unit tests again on PostgreSQL (as deployed: server-side binding and
+# prepared statements), beside the SQLite run.
+PG_UNIT_DIRS = tests/accounts tests/ai tests/cases tests/core tests/exports tests/reading tests/studies
+
+unit-postgres: $(VENV)/.installed-test
+	set -a; eval "$$(bash scripts/ensure-services.sh)"; set +a; \
+	  $(PY) -m pytest -m "not integration" -q $(PG_UNIT_DIRS)
+
 integration: $(VENV)/.installed-test
 	set -a; eval "$$(bash scripts/ensure-services.sh)"; set +a; \
 	  READERSTUDY_REAL_CELERY=1 $(PY) -m pytest -m integration -q
@@ -58,6 +66,7 @@ test:
 	$(MAKE) $(VENV)/.installed-r frontend/node_modules/.package-lock.json
 	$(MAKE) lint
 	$(MAKE) unit
+	$(MAKE) unit-postgres
 	$(MAKE) integration
 
 vendor:

@@ -10,6 +10,7 @@ def active_model_versions():
 
 
 def latest_output(*, series, model_version) -> InferenceOutput | None:
+    """The newest succeeded output of ``model_version`` for ``series`` (a Series or its id)."""
     if series is None:
         return None
     return (

@@ -74,7 +74,7 @@ class Series(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["case", "series_number", "id"]
+        ordering = ["case_id", "series_number", "id"]
         verbose_name_plural = "series"
 
     def __str__(self) -> str:
@@ -98,7 +98,7 @@ class Instance(models.Model):
     metadata = models.JSONField(help_text="DICOM JSON of the de-identified header, no bulk data")
 
     class Meta:
-        ordering = ["series", "position"]
+        ordering = ["series_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["series", "position"], name="unique_slice_position")
         ]

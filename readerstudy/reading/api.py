@@ -25,8 +25,8 @@ from .serializers import (
 class ReaderView(APIView):
     permission_classes = [IsReader]
 
-    def assignment_or_404(self, request, pk):
-        assignment = selectors.get_my_assignment(request.user, pk)
+    def assignment_or_404(self, request, pk, **options):
+        assignment = selectors.get_my_assignment(request.user, pk, **options)
         if assignment is None:
             raise NotAvailable("not_found", "no such assignment")
         return assignment
@@ -38,7 +38,7 @@ class MyStudies(ReaderView):
         rows = [
             {"id": s.id, "title": s.title, "status": s.status, "design": s.design,
              "total": s.total, "locked": s.locked}
-            for s in selectors.my_studies(request.user)
+            for s in selectors.my_study_progress(request.user)
         ]  # fmt: skip
         return Response(rows)
 
@@ -69,7 +69,8 @@ class AssignmentList(ReaderView):
 class AssignmentDetail(ReaderView):
     @extend_schema(responses=AssignmentDetailSerializer)
     def get(self, request, pk: int):
-        return Response(AssignmentDetailSerializer(self.assignment_or_404(request, pk)).data)
+        assignment = self.assignment_or_404(request, pk, with_images=True)
+        return Response(AssignmentDetailSerializer(assignment).data)
 
 
 class StartAssignment(ReaderView):
@@ -119,8 +120,10 @@ class Lock(ReaderView):
 class Revisions(ReaderView):
     @extend_schema(responses=RevisionSerializer(many=True))
     def get(self, request, pk: int):
-        assignment = self.assignment_or_404(request, pk)
-        return Response(RevisionSerializer(assignment.revisions.all(), many=True).data)
+        revisions = selectors.my_revisions(request.user, pk)
+        if revisions is None:
+            raise NotAvailable("not_found", "no such assignment")
+        return Response(RevisionSerializer(revisions, many=True).data)
 
 
 def _assistance_url(kind: str, assignment_id: int, method: str | None) -> str:

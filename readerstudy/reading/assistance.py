@@ -36,9 +36,9 @@ def assistance_gate(user, assignment_id: int) -> Assignment:
 
 
 def _output_for(assignment: Assignment):
-    case = assignment.study_case.case
     output = ai_selectors.latest_output(
-        series=case.primary_series, model_version=assignment.study.assistance.model_version
+        series=assignment.study_case.case.primary_series_id,
+        model_version=assignment.study.assistance.model_version,
     )
     if output is None:
         raise NOT_AVAILABLE
@@ -68,7 +68,7 @@ def assistance_payload(user, assignment_id: int, *, url_for) -> dict:
             "label": output.decisions.get(config.operating_point),
         }
         shown["decision"] = config.operating_point
-    available = {h.method: h for h in output.heatmaps.all()}
+    available = {h.method: h for h in output.heatmaps.all()} if config.heatmaps else {}
     methods = [m for m in config.heatmaps if m in available]
     payload["heatmaps"] = [
         {

@@ -10,8 +10,11 @@ from readerstudy.studies.models import Assignment, ReaderStudy
 DONE = (Assignment.State.LOCKED,)
 
 
-def session_block_reason(assignment: Assignment, now=None) -> str | None:
-    """Why the assignment's session is not open to its reader yet, or None."""
+def session_block_reason(assignment: Assignment, now=None, *, earlier_locked=False) -> str | None:
+    """Why the assignment's session is not open to its reader yet, or None.
+
+    ``earlier_locked``: the caller knows every earlier assignment of the reader is locked.
+    """
     now = now or timezone.now()
     session = assignment.session
     if session.opens_at and now < session.opens_at:
@@ -20,27 +23,35 @@ def session_block_reason(assignment: Assignment, now=None) -> str | None:
         previous = Assignment.objects.filter(
             reader_id=assignment.reader_id, session__index=session.index - 1
         )
-        if previous.exclude(state__in=DONE).exists():
+        if not earlier_locked and previous.exclude(state__in=DONE).exists():
             return "finish and lock the previous session first"
-        last_lock = previous.aggregate(last=Max("locked_at"))["last"]
-        if last_lock and session.washout_days:
+        last_lock = (
+            previous.aggregate(last=Max("locked_at"))["last"] if session.washout_days else None
+        )
+        if last_lock:
             opens = last_lock + timedelta(days=session.washout_days)
             if now < opens:
                 return f"washout: {session.name} opens for you on {opens:%Y-%m-%d} UTC"
     return None
 
 
-def block_reason(assignment: Assignment, now=None) -> str | None:
-    """Why the reader cannot work on this assignment now, or None if they can."""
+def block_reason(assignment: Assignment, now=None, *, earlier_locked=False) -> str | None:
+    """Why the reader cannot work on this assignment now, or None if they can.
+
+    ``earlier_locked``: the caller found this assignment as the first unlocked one of the
+    reader's order, so the order checks against earlier rows are already answered.
+    """
     if assignment.study.status != ReaderStudy.Status.OPEN:
         return "the study is not open for reading"
     if assignment.state in DONE:
         return "this read is locked"
-    reason = session_block_reason(assignment, now)
+    reason = session_block_reason(assignment, now, earlier_locked=earlier_locked)
     if reason:
         return reason
     if assignment.prerequisite_id and assignment.prerequisite.state not in DONE:
         return "lock the unaided read of this case first"
+    if earlier_locked:
+        return None
     earlier = Assignment.objects.filter(
         reader_id=assignment.reader_id,
         session_id=assignment.session_id,

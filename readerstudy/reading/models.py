@@ -30,7 +30,7 @@ class AnswerRevision(models.Model):
     server_time = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["assignment", "number"]
+        ordering = ["assignment_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["assignment", "number"], name="unique_revision_number"),
             models.UniqueConstraint(
@@ -55,4 +55,4 @@ class AssistanceExposure(models.Model):
     served_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["assignment", "served_at"]
+        ordering = ["assignment_id", "served_at"]

@@ -2,9 +2,11 @@
 
 from django.db.models import Count, Q
 
+from readerstudy.core.compiled import CompiledQuery, int_param
 from readerstudy.studies.models import Assignment, ReaderStudy
 
 from .availability import block_reason
+from .models import AnswerRevision
 
 
 def my_assignments(user, study_id: int | None = None):
@@ -19,24 +21,68 @@ def my_assignments(user, study_id: int | None = None):
     return qs
 
 
-def get_my_assignment(user, assignment_id: int) -> Assignment | None:
-    return my_assignments(user).filter(pk=assignment_id).first()
+# The reading page's lookups, compiled once per process (see readerstudy.core.compiled).
+_MY_ASSIGNMENT = CompiledQuery(
+    lambda user, pk: my_assignments(user).filter(pk=pk)[:1], user=int_param(), pk=int_param()
+)
+_MY_ASSIGNMENT_WITH_IMAGES = CompiledQuery(
+    lambda user, pk: (
+        my_assignments(user).filter(pk=pk).select_related("study_case__case__primary_series")[:1]
+    ),
+    user=int_param(),
+    pk=int_param(),
+)
+_NEXT_ASSIGNMENT = CompiledQuery(
+    lambda user, study: (
+        my_assignments(user, study)
+        .filter(study__status=ReaderStudy.Status.OPEN)
+        .exclude(state=Assignment.State.LOCKED)[:1]
+    ),
+    user=int_param(),
+    study=int_param(),
+)
+_OWNED = CompiledQuery(
+    lambda user, pk: (
+        Assignment.objects.filter(pk=pk, reader__user=user)
+        .exclude(study__status=ReaderStudy.Status.DRAFT)
+        .only("pk")[:1]
+    ),
+    user=int_param(),
+    pk=int_param(),
+)
+_REVISIONS = CompiledQuery(
+    lambda pk: AnswerRevision.objects.filter(assignment_id=pk).order_by("number"), pk=int_param()
+)
+
+
+def get_my_assignment(user, assignment_id: int, *, with_images=False) -> Assignment | None:
+    query = _MY_ASSIGNMENT_WITH_IMAGES if with_images else _MY_ASSIGNMENT
+    return query.first(user=user.pk, pk=assignment_id)
+
+
+def is_my_assignment(user, assignment_id: int) -> bool:
+    """Whether the reader may see this assignment (ownership only, one narrow query)."""
+    return _OWNED.first(user=user.pk, pk=assignment_id) is not None
+
+
+def my_revisions(user, assignment_id: int) -> list[AnswerRevision] | None:
+    """The assignment's answer revisions in order, or None if it is not the reader's."""
+    if not is_my_assignment(user, assignment_id):
+        return None
+    return _REVISIONS.all(pk=assignment_id)
 
 
 def next_assignment(user, study_id: int) -> tuple[Assignment | None, str | None]:
     """The first unlocked assignment of the reader's order, and why it is blocked (if it is)."""
-    candidate = (
-        my_assignments(user, study_id)
-        .filter(study__status=ReaderStudy.Status.OPEN)
-        .exclude(state=Assignment.State.LOCKED)
-        .first()
-    )
+    candidate = _NEXT_ASSIGNMENT.first(user=user.pk, study=study_id)
     if candidate is None:
         return None, None
-    return candidate, block_reason(candidate)
+    # The first unlocked assignment of the order: everything before it is locked.
+    return candidate, block_reason(candidate, earlier_locked=True)
 
 
 def my_studies(user):
+    """The reader's studies (not drafts), newest first, with ``total`` and ``locked`` counts."""
     return (
         ReaderStudy.objects.filter(readers__user=user)
         .exclude(status=ReaderStudy.Status.DRAFT)
@@ -51,3 +97,11 @@ def my_studies(user):
         )
         .order_by("-opened_at")
     )
+
+
+_MY_STUDIES = CompiledQuery(my_studies, user=int_param())
+
+
+def my_study_progress(user) -> list[ReaderStudy]:
+    """``my_studies`` for the reading page's progress line (polled), compiled once."""
+    return _MY_STUDIES.all(user=user.pk)

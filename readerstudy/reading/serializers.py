@@ -1,37 +1,45 @@
+"""Reader-facing representations. Plain serializers: every reading request builds one, and a
+ModelSerializer re-derives its fields from the model on each instantiation."""
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from readerstudy.studies.models import Assignment, Question
+from readerstudy.studies.models import Assignment, Condition
+from readerstudy.studies.selectors import question_rows
 
 
-class QuestionSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Question
-        fields = ["code", "type", "text", "help_text", "options", "required", "order"]
+class ReaderQuestionSerializer(serializers.Serializer):
+    """A question as the reading workspace shows it."""
+
+    code = serializers.CharField()
+    type = serializers.CharField()
+    text = serializers.CharField()
+    help_text = serializers.CharField()
+    options = serializers.JSONField()
+    required = serializers.BooleanField()
+    order = serializers.IntegerField()
 
 
-class AssignmentListSerializer(serializers.ModelSerializer):
+class AssignmentListSerializer(serializers.Serializer):
     """What a worklist shows: no answers of others, no truth, no model output."""
 
+    id = serializers.IntegerField()
+    study = serializers.IntegerField(source="study_id")
+    study_title = serializers.CharField(source="study.title")
     case_code = serializers.CharField(source="study_case.case.code")
     session = serializers.CharField(source="session.name")
     session_index = serializers.IntegerField(source="session.index")
-    study_title = serializers.CharField(source="study.title")
-
-    class Meta:
-        model = Assignment
-        fields = [
-            "id", "study", "study_title", "case_code", "session", "session_index", "condition",
-            "position", "state", "started_at", "locked_at",
-        ]  # fmt: skip
+    condition = serializers.ChoiceField(choices=Condition.choices)
+    position = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=Assignment.State.choices)
+    started_at = serializers.DateTimeField(allow_null=True)
+    locked_at = serializers.DateTimeField(allow_null=True)
 
 
 class AssignmentDetailSerializer(AssignmentListSerializer):
+    prerequisite = serializers.IntegerField(source="prerequisite_id", allow_null=True)
     images = serializers.SerializerMethodField()
     questions = serializers.SerializerMethodField()
-    prerequisite = serializers.PrimaryKeyRelatedField(read_only=True)
-
-    class Meta(AssignmentListSerializer.Meta):
-        fields = [*AssignmentListSerializer.Meta.fields, "prerequisite", "images", "questions"]
 
     def get_images(self, obj) -> dict | None:
         series = obj.study_case.case.primary_series
@@ -44,8 +52,9 @@ class AssignmentDetailSerializer(AssignmentListSerializer):
             "num_slices": series.num_slices,
         }
 
+    @extend_schema_field(ReaderQuestionSerializer(many=True))
     def get_questions(self, obj) -> list:
-        return QuestionSerializer(obj.study.questions.all(), many=True).data
+        return list(question_rows(obj.study))
 
 
 class AnswerInputSerializer(serializers.Serializer):

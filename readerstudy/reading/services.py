@@ -4,8 +4,8 @@ Every call locks the assignment row (SELECT ... FOR UPDATE) so that double click
 concurrent requests are serialised; a submission carries a client request id, and a repeated id
 returns the revision already recorded instead of writing another.
 
-A submission is one transaction of four statements: lock the assignment (with its study,
-session and case), read the revision with this request id and the last revision number (one
+A submission is one transaction of four statements: lock the assignment (with its study and
+session), read the revision with this request id and the last revision number (one
 query, after the lock, so it sees every committed revision), insert the submission and, with
 ``lock``, the lock row (one INSERT), and update the assignment's state.
 """
@@ -13,9 +13,10 @@ query, after the lock, so it sees every committed revision), insert the submissi
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q, Subquery
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
+from readerstudy.core.compiled import CompiledQuery, int_param, str_param
 from readerstudy.studies.errors import NotAvailable, ProtocolConflict, StudyError
 from readerstudy.studies.models import Assignment
 from readerstudy.studies.questions import AnswerError
@@ -33,15 +34,54 @@ class SubmitResult:
     created: bool
 
 
-def _locked_assignment(user, assignment_id: int) -> Assignment:
-    try:
-        assignment = (
+# What the checks of a started read need (study status and validator, session opening); start
+# also answers with the worklist row (case code) and checks the prerequisite.
+STARTED_RELATED = ("study", "session")
+START_RELATED = (*STARTED_RELATED, "prerequisite", "study_case__case")
+
+
+def _locked_query(related) -> CompiledQuery:
+    return CompiledQuery(
+        lambda user, pk: (
             Assignment.objects.select_for_update(of=("self",))
-            .select_related("study", "session", "prerequisite", "study_case__case")
-            .get(pk=assignment_id, reader__user=user)
+            .select_related(*related)
+            .filter(pk=pk, reader__user=user)[:1]
+        ),
+        user=int_param(),
+        pk=int_param(),
+    )
+
+
+_LOCKED_STARTED = _locked_query(STARTED_RELATED)
+_LOCKED_START = _locked_query(START_RELATED)
+# The revision already recorded for a request id (if any) and the last one: read after the lock,
+# so it sees every committed revision.
+_REQUEST_AND_LAST = CompiledQuery(
+    lambda pk, request_id: AnswerRevision.objects.filter(assignment_id=pk).filter(
+        Q(client_request_id=request_id)
+        | Q(
+            number=Subquery(
+                AnswerRevision.objects.filter(assignment_id=pk)
+                .order_by("-number")
+                .values("number")[:1]
+            )
         )
-    except Assignment.DoesNotExist:
-        raise NotAvailable("not_found", "no such assignment") from None
+    ),
+    pk=int_param(),
+    request_id=str_param("request_id"),
+)
+_LAST = CompiledQuery(
+    lambda pk: (
+        AnswerRevision.objects.filter(assignment_id=pk).order_by("-number").only("number")[:1]
+    ),
+    pk=int_param(),
+)
+
+
+def _locked_assignment(user, assignment_id: int, query=_LOCKED_STARTED) -> Assignment:
+    assignment = query.first(user=user.pk, pk=assignment_id)
+    if assignment is None:
+        raise NotAvailable("not_found", "no such assignment")
     return assignment
 
 
@@ -58,8 +98,8 @@ def _check_started_workable(assignment: Assignment) -> None:
 
 
 def _next_number(assignment: Assignment) -> int:
-    last = assignment.revisions.aggregate(n=Max("number"))["n"]
-    return (last or 0) + 1
+    last = _LAST.first(pk=assignment.pk)
+    return (last.number if last else 0) + 1
 
 
 def _validate(assignment: Assignment, answers, *, complete: bool) -> None:
@@ -71,7 +111,7 @@ def _validate(assignment: Assignment, answers, *, complete: bool) -> None:
 
 @transaction.atomic
 def start(user, assignment_id: int) -> Assignment:
-    assignment = _locked_assignment(user, assignment_id)
+    assignment = _locked_assignment(user, assignment_id, _LOCKED_START)
     if assignment.state == State.PENDING:
         _check_workable(assignment)
         assignment.state = State.IN_PROGRESS
@@ -128,10 +168,7 @@ def submit(
 @transaction.atomic
 def _submit(user, assignment_id, answers, client_request_id, active_ms, lock) -> SubmitResult:
     assignment = _locked_assignment(user, assignment_id)
-    # One query: the revision already recorded for this request id (if any) and the last one.
-    revisions = AnswerRevision.objects.filter(assignment=assignment)
-    last_number = Subquery(revisions.order_by("-number").values("number")[:1])
-    rows = list(revisions.filter(Q(client_request_id=client_request_id) | Q(number=last_number)))
+    rows = _REQUEST_AND_LAST.all(pk=assignment.pk, request_id=client_request_id)
     existing = next((r for r in rows if r.client_request_id == client_request_id), None)
     if existing is not None:
         if existing.answers != answers:

@@ -55,6 +55,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "readerstudy.urls"
 WSGI_APPLICATION = "readerstudy.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["readerstudy.accounts.backends.CachedUserBackend"]
+# Seconds a logged-in user is kept in the cache between requests (0: load it every request).
+USER_CACHE_SECONDS = env_int("READERSTUDY_USER_CACHE_SECONDS", 10)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -81,6 +84,13 @@ def _database_from_url(url: str) -> dict:
     config = dj_database_url.parse(
         url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
     )
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # The reading API's queries join up to seven tables; planning them took longer than
+        # running them. Server-side binding lets psycopg prepare a statement once it has run
+        # this many times on the connection, and PostgreSQL then reuses its plan.
+        prepare_after = env_int("DATABASE_PREPARE_THRESHOLD", 5)
+        if prepare_after >= 0:
+            config["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": prepare_after}
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # The demo's web server and worker share one SQLite file: wait for locks instead of
         # failing, take write locks up front, and let readers run beside the writer (WAL).

@@ -77,7 +77,7 @@ class StudyCase(models.Model):
     group = models.CharField(max_length=1, blank=True, help_text="crossover case group")
 
     class Meta:
-        ordering = ["study", "case__code"]
+        ordering = ["study_id", "case__code"]
         constraints = [models.UniqueConstraint(fields=["study", "case"], name="unique_study_case")]
 
 
@@ -88,7 +88,7 @@ class Arm(models.Model):
     name = models.CharField(max_length=32)
 
     class Meta:
-        ordering = ["study", "name"]
+        ordering = ["study_id", "name"]
         constraints = [models.UniqueConstraint(fields=["study", "name"], name="unique_arm_name")]
 
     def __str__(self) -> str:
@@ -107,7 +107,7 @@ class ReadingSession(models.Model):
     )
 
     class Meta:
-        ordering = ["study", "index"]
+        ordering = ["study_id", "index"]
         constraints = [
             models.UniqueConstraint(fields=["study", "index"], name="unique_session_index")
         ]
@@ -128,7 +128,7 @@ class ScheduleEntry(models.Model):
     )
 
     class Meta:
-        ordering = ["arm", "session__index", "step"]
+        ordering = ["arm_id", "session__index", "step"]
 
 
 class StudyReader(models.Model):
@@ -141,7 +141,7 @@ class StudyReader(models.Model):
     enrolled_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["study", "user__username"]
+        ordering = ["study_id", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["study", "user"], name="unique_study_reader")
         ]
@@ -176,7 +176,7 @@ class Assignment(models.Model):
     locked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["reader", "session__index", "position"]
+        ordering = ["reader_id", "session__index", "position"]
         constraints = [
             models.UniqueConstraint(
                 fields=["reader", "study_case", "session", "condition"], name="unique_read"
@@ -218,7 +218,7 @@ class Question(models.Model):
     )
 
     class Meta:
-        ordering = ["study", "order", "id"]
+        ordering = ["study_id", "order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["study", "code"], name="unique_question_code")
         ]

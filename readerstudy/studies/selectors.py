@@ -73,27 +73,42 @@ def inference_progress(study: ReaderStudy) -> dict:
     }
 
 
-_VALIDATORS: dict[tuple, AnswerValidator] = {}
-_VALIDATORS_LOCK = threading.Lock()
-_VALIDATORS_MAX = 256
+_FROZEN: dict[tuple, object] = {}
+_FROZEN_LOCK = threading.Lock()
+_FROZEN_MAX = 512
 
 
-def answer_validator(study: ReaderStudy) -> AnswerValidator:
-    """The compiled answer validator of a study's questions.
+def _per_frozen_study(study: ReaderStudy, kind: str, build):
+    """``build()``, kept per process for a study whose design is frozen.
 
     Questions can only change while a study is a draft (``services.set_questions``); once it is
-    open they are frozen, so the validator is built once per process, keyed by the study and the
-    moment it was opened, and reused by every autosave and submission. Draft studies are always
+    open they are frozen, so what is derived from them is built once per process, keyed by the
+    study and the moment it was opened, and reused by every request. Draft studies are always
     read fresh.
     """
     if not study.is_frozen or study.opened_at is None:
-        return AnswerValidator(study.questions.all())
-    key = (study.pk, study.opened_at)
-    validator = _VALIDATORS.get(key)
-    if validator is None:
-        validator = AnswerValidator(study.questions.all())
-        with _VALIDATORS_LOCK:
-            if len(_VALIDATORS) >= _VALIDATORS_MAX:
-                _VALIDATORS.clear()
-            _VALIDATORS[key] = validator
-    return validator
+        return build()
+    key = (kind, study.pk, study.opened_at)
+    value = _FROZEN.get(key)
+    if value is None:
+        value = build()
+        with _FROZEN_LOCK:
+            if len(_FROZEN) >= _FROZEN_MAX:
+                _FROZEN.clear()
+            _FROZEN[key] = value
+    return value
+
+
+def answer_validator(study: ReaderStudy) -> AnswerValidator:
+    """The compiled answer validator of a study's questions (autosaves and submissions)."""
+    return _per_frozen_study(study, "validator", lambda: AnswerValidator(study.questions.all()))
+
+
+QUESTION_FIELDS = ("code", "type", "text", "help_text", "options", "required", "order")
+
+
+def question_rows(study: ReaderStudy) -> tuple[dict, ...]:
+    """The study's questions as the reading workspace shows them, in their order."""
+    return _per_frozen_study(
+        study, "questions", lambda: tuple(study.questions.values(*QUESTION_FIELDS))
+    )

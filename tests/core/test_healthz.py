@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 
 pytestmark = pytest.mark.django_db
 
@@ -10,7 +11,7 @@ def test_healthz_reports_each_dependency(client):
     assert body["status"] == "ok"
     assert set(body["checks"]) == {"database", "broker", "storage"}
     assert all(check["ok"] for check in body["checks"].values())
-    assert body["checks"]["database"]["detail"] == "sqlite"
+    assert body["checks"]["database"]["detail"] == connection.vendor
 
 
 def test_healthz_fails_with_503_when_the_broker_is_unreachable(client, monkeypatch):

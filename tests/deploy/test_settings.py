@@ -108,3 +108,20 @@ def test_every_environment_variable_read_by_settings_is_documented():
     assert len(names) > 15
     missing = sorted(n for n in names if f"`{n}`" not in readme)
     assert not missing, f"document these in README.md: {missing}"
+
+
+def _database_options(env_extra, tmp_path) -> str:
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    result = _run(["shell", "-c", code], env_extra, tmp_path)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_postgresql_prepares_repeated_statements_unless_turned_off(tmp_path):
+    pg = {"DATABASE_URL": "postgres://u:p@db.example.org:5432/readerstudy"}
+    assert _database_options(pg, tmp_path) == (
+        "{'server_side_binding': True, 'prepare_threshold': 5}"
+    )
+    off = _database_options({**pg, "DATABASE_PREPARE_THRESHOLD": "-1"}, tmp_path)
+    assert off == "{}"
+    assert "'timeout': 30" in _database_options({}, tmp_path)  # SQLite keeps its own

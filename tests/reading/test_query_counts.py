@@ -119,3 +119,42 @@ def test_draft_study_questions_are_not_cached(make_study):
     with pytest.raises(AnswerError, match="unknown question"):
         answer_validator(study).validate({"diagnosis": "sich"}, complete=False)
     answer_validator(study).validate({"grade": 3}, complete=True)
+
+
+def _request_statements(client, method, url) -> tuple[int, list[str]]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = getattr(client, method)(url)
+    return response.status_code, _statements(ctx)
+
+
+def test_reading_page_requests_query_budget(started, client):
+    """What the reading page loads for a case, once the session's user is cached."""
+    study, reader, assignment = started
+    client.force_login(reader)
+    base = f"/api/reading/assignments/{assignment.pk}"
+    client.get("/api/reading/studies/")  # the first request of a session loads the user
+    budgets = {
+        f"/api/reading/studies/{study.pk}/next/": 1,  # the first unlocked read: nothing before
+        f"{base}/": 1,  # assignment, case and series; questions are cached per frozen study
+        f"{base}/revisions/": 2,  # ownership, then the rows (no joins for ordering)
+        "/api/reading/studies/": 1,
+    }
+    for url, budget in budgets.items():
+        client.get(url)  # builds the per-process caches
+        status, statements = _request_statements(client, "get", url)
+        assert status == 200, url
+        assert len(statements) <= budget, f"{url}\n" + "\n".join(statements)
+    _, statements = _request_statements(client, "get", f"{base}/revisions/")
+    assert all(" JOIN " not in s for s in statements if "reading_answerrevision" in s)
+
+
+def test_detail_questions_come_from_the_cache_and_match_the_study(started, client):
+    study, reader, assignment = started
+    client.force_login(reader)
+    body = client.get(f"/api/reading/assignments/{assignment.pk}/").json()
+    expected = list(study.questions.order_by("order", "id").values_list("code", flat=True))
+    assert [q["code"] for q in body["questions"]] == expected
+    assert set(body["questions"][0]) == {
+        "code", "type", "text", "help_text", "options", "required", "order",
+    }  # fmt: skip
+    assert body["images"]["num_slices"] > 0

@@ -1,0 +1,32 @@
+"""Authentication backend that keeps a logged-in user in the cache for a few seconds.
+
+Every request of a session loads its user; for the reading API that lookup is a tenth of the
+request. The user is kept in the default cache for ``USER_CACHE_SECONDS`` (0 turns it off) and
+dropped whenever the user row is saved or deleted through the ORM (see ``signals``). With a
+process-local cache another process may serve the old row until it expires, so a deactivation
+or role change takes effect within that many seconds everywhere; logging out (the session) is
+immediate.
+"""
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.core.cache import cache
+
+
+def user_cache_key(user_id) -> str:
+    return f"readerstudy:user:{user_id}"
+
+
+class CachedUserBackend(ModelBackend):
+    def get_user(self, user_id):
+        ttl = getattr(settings, "USER_CACHE_SECONDS", 0)
+        if ttl <= 0:
+            return super().get_user(user_id)
+        key = user_cache_key(user_id)
+        user = cache.get(key)
+        if user is None:
+            user = super().get_user(user_id)
+            if user is None:
+                return None
+            cache.set(key, user, ttl)
+        return user if self.user_can_authenticate(user) else None
