@@ -2,8 +2,8 @@
 
 Each simulated reader is its own OS process (no shared client GIL) with its own HTTP session,
 and runs the reading workspace's request sequence (``reader.js``) for every assignment of its
-order: load (next, start, detail, revisions, the prerequisite's revisions and the assistance
-for an aided read, progress), think, autosave a draft, think, autosave again, think, then
+order: load (next, start, which answers with the workspace, the assistance for an aided read,
+progress), think, autosave a draft, think, autosave again, think, then
 submit-and-lock plus a duplicate of the same submission (same client request id) sent from a
 second connection a few milliseconds later: a double click or a retry racing the original.
 Think times are exponential with mean ``--think`` seconds (default 2 s: far faster than a real
@@ -250,13 +250,9 @@ class Reader:
 
     def read(self, aid):
         a = f"/api/reading/assignments/{aid}"
-        self.call("start", "POST", f"{a}/start/")
-        _, detail = self.call("detail", "GET", f"{a}/")
-        self.call("revisions", "GET", f"{a}/revisions/")
+        # Starting answers with the workspace: detail, revisions, the answers to prefill.
+        _, detail = self.call("start", "POST", f"{a}/start/")
         aided = detail and detail.get("condition") == "aided"
-        if aided and detail.get("prerequisite"):
-            pre = detail["prerequisite"]
-            self.call("revisions", "GET", f"/api/reading/assignments/{pre}/revisions/")
         if aided:
             self.call("assistance", "GET", f"{a}/assistance/")
         self.call("progress", "GET", "/api/reading/studies/")

@@ -4,19 +4,20 @@ Django compiles a queryset to SQL every time it is evaluated. For the reading AP
 row by primary key and owner, with two to six joined tables) that compilation cost about four
 times the CPU of running the statement: ~2 ms against ~0.4 ms per request and lookup.
 
-A ``CompiledQuery`` is declared with a function that builds the queryset from its parameters.
-On first use (per thread and database connection) it builds the queryset once with placeholder
-values, lets Django compile it, and records where each placeholder lands among the statement's
-parameters. Later calls only bind the real values, run the statement through the connection's
-cursor (so query logging and wrappers see it), and turn the rows into model instances with
-their ``select_related`` objects and annotations, as the queryset itself would.
+A ``CompiledQuery`` is declared with a function that builds the queryset from its (typed)
+parameters. On first use (per thread and database connection) it builds and compiles the
+queryset twice, with two sets of stand-in values, and records which statement parameters
+differ: those are where the caller's values go. Later calls only bind the real values, run the
+statement through the connection's cursor (so query logging and wrappers see it), and turn the
+rows into model instances with their ``select_related`` objects and annotations, as the
+queryset itself would.
 
-Placeholders must reach the SQL unchanged: use them with exact lookups on plain columns
-(``pk=``, ``reader__user_id=``, ``client_request_id=``). A placeholder that cannot be found in
-the compiled parameters is an error at first use, never a silent wrong query.
+Parameters must reach the SQL unchanged: use them with exact or comparison lookups on plain
+columns (``pk=``, ``reader__user=``, ``position__lt=``, ``client_request_id=``). A parameter
+that changes the SQL, is transformed on its way (``__icontains``) or does not reach it is an
+error at first use, never a silent wrong query.
 """
 
-import itertools
 import threading
 from dataclasses import dataclass
 
@@ -24,18 +25,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.models.query import ModelIterable, get_related_populators
 
-_PLACEHOLDER_INTS = itertools.count(start=-(10**15), step=-1)
 _BIGINT = range(-(2**63), 2**63)
 
 
-def int_param() -> int:
-    """A placeholder for an integer parameter (a value no row can have)."""
-    return next(_PLACEHOLDER_INTS)
-
-
-def str_param(name: str) -> str:
-    """A placeholder for a text parameter."""
-    return f"\x00compiled-query-placeholder:{name}"
+def _sample(kind: type, name: str, index: int, variant: int):
+    """A stand-in value for compiling: small enough for any integer column, distinct per
+    parameter and per variant."""
+    if kind is int:
+        return 20_000 + 1_000 * variant + index
+    if kind is str:
+        return f"compiled-query-{variant}-{name}"
+    raise ImproperlyConfigured(f"parameter {name!r}: only int and str parameters are supported")
 
 
 @dataclass
@@ -53,16 +53,23 @@ class _Plan:
 
 
 class CompiledQuery:
-    """``build(**params)`` -> queryset, compiled once; ``.all(**params)`` -> model instances."""
+    """``build(**params)`` -> queryset, compiled once; ``.all(**params)`` -> model instances.
 
-    def __init__(self, build, **placeholders):
-        if not placeholders:
+    Declare each parameter with its type: ``CompiledQuery(build, user=int, request_id=str)``.
+    """
+
+    def __init__(self, build, **parameters: type):
+        if not parameters:
             raise ImproperlyConfigured("a CompiledQuery needs at least one parameter")
-        values = list(placeholders.values())
-        if len(set(values)) != len(values):
-            raise ImproperlyConfigured("placeholders must be distinct")
         self.build = build
-        self.placeholders = placeholders
+        self.parameters = parameters
+        self.samples = [
+            {
+                name: _sample(kind, name, i, variant)
+                for i, (name, kind) in enumerate(parameters.items())
+            }
+            for variant in (0, 1)
+        ]
         self._local = threading.local()
 
     def _plan(self, db: str) -> _Plan:
@@ -75,19 +82,35 @@ class CompiledQuery:
         return plan
 
     def _compile(self, db: str) -> _Plan:
-        queryset = self.build(**self.placeholders).using(db)
-        if queryset._iterable_class is not ModelIterable:
-            raise ImproperlyConfigured("a CompiledQuery must select model instances")
-        compiler = queryset.query.get_compiler(using=db)
-        sql, params = compiler.as_sql()
-        params = list(params)
-        slots = {}
-        for name, value in self.placeholders.items():
-            slots[name] = [i for i, p in enumerate(params) if type(p) is type(value) and p == value]
-            if not slots[name]:
+        # Compiled twice with different stand-ins: the parameters that differ are the slots.
+        compiled = []
+        for sample in self.samples:
+            queryset = self.build(**sample).using(db)
+            if queryset._iterable_class is not ModelIterable:
+                raise ImproperlyConfigured("a CompiledQuery must select model instances")
+            compiler = queryset.query.get_compiler(using=db)
+            sql, params = compiler.as_sql()
+            compiled.append((sql, list(params), compiler))
+        (sql, params, compiler), (other_sql, other_params, _) = compiled
+        if sql != other_sql or len(params) != len(other_params):
+            raise ImproperlyConfigured("the parameters change the shape of the SQL")
+        slots: dict[str, list[int]] = {name: [] for name in self.parameters}
+        by_sample = {(v, self.samples[1][name]): name for name, v in self.samples[0].items()}
+        for i, pair in enumerate(zip(params, other_params, strict=True)):
+            if pair[0] == pair[1]:
+                continue  # a constant of the query
+            name = by_sample.get(pair)
+            if name is None:
+                raise ImproperlyConfigured(
+                    f"parameter value {pair[0]!r} was transformed on its way to the SQL; use "
+                    "parameters with exact or comparison lookups on plain columns"
+                )
+            slots[name].append(i)
+        for name, positions in slots.items():
+            if not positions:
                 raise ImproperlyConfigured(
                     f"parameter {name!r} does not reach the SQL unchanged; use it with an exact "
-                    "lookup on a plain column"
+                    "or comparison lookup on a plain column"
                 )
         klass_info, select = compiler.klass_info, compiler.select
         first, last = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
@@ -105,14 +128,9 @@ class CompiledQuery:
         )
 
     def all(self, *, using: str = "default", **values) -> list:
-        if values.keys() != self.placeholders.keys():
-            raise TypeError(
-                f"expected parameters {sorted(self.placeholders)}, got {sorted(values)}"
-            )
-        if any(
-            type(self.placeholders[name]) is int and value not in _BIGINT
-            for name, value in values.items()
-        ):
+        if values.keys() != self.parameters.keys():
+            raise TypeError(f"expected parameters {sorted(self.parameters)}, got {sorted(values)}")
+        if any(self.parameters[name] is int and v not in _BIGINT for name, v in values.items()):
             return []  # as Django answers an integer lookup out of the column's range
         plan = self._plan(using)
         params = list(plan.params)

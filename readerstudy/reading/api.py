@@ -19,6 +19,7 @@ from .serializers import (
     AssignmentListSerializer,
     RevisionSerializer,
     SubmitInputSerializer,
+    WorkspaceSerializer,
 )
 
 
@@ -74,10 +75,17 @@ class AssignmentDetail(ReaderView):
 
 
 class StartAssignment(ReaderView):
-    @extend_schema(request=None, responses=AssignmentListSerializer)
+    """Start (or resume) a read; answers with everything the reading page needs to show it."""
+
+    @extend_schema(request=None, responses=WorkspaceSerializer)
     def post(self, request, pk: int):
         assignment = services.start(request.user, pk)
-        return Response(AssignmentListSerializer(assignment).data)
+        revisions = selectors.revisions_of(assignment)
+        context = {
+            "revisions": revisions,
+            "prefill": selectors.prefill_answers(assignment, revisions),
+        }
+        return Response(WorkspaceSerializer(assignment, context=context).data)
 
 
 class SaveDraft(ReaderView):

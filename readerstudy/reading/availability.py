@@ -5,9 +5,22 @@ from datetime import timedelta
 from django.db.models import Max
 from django.utils import timezone
 
+from readerstudy.core.compiled import CompiledQuery
 from readerstudy.studies.models import Assignment, ReaderStudy
 
 DONE = (Assignment.State.LOCKED,)
+
+# Checked on every start: compiled once per process (see readerstudy.core.compiled).
+_EARLIER_UNLOCKED = CompiledQuery(
+    lambda reader, session, position: (
+        Assignment.objects.filter(reader_id=reader, session_id=session, position__lt=position)
+        .exclude(state__in=DONE)
+        .only("pk")[:1]
+    ),
+    reader=int,
+    session=int,
+    position=int,
+)
 
 
 def session_block_reason(assignment: Assignment, now=None, *, earlier_locked=False) -> str | None:
@@ -52,12 +65,10 @@ def block_reason(assignment: Assignment, now=None, *, earlier_locked=False) -> s
         return "lock the unaided read of this case first"
     if earlier_locked:
         return None
-    earlier = Assignment.objects.filter(
-        reader_id=assignment.reader_id,
-        session_id=assignment.session_id,
-        position__lt=assignment.position,
-    ).exclude(state__in=DONE)
-    if earlier.exists():
+    earlier = _EARLIER_UNLOCKED.first(
+        reader=assignment.reader_id, session=assignment.session_id, position=assignment.position
+    )
+    if earlier is not None:
         return "cases are read in your assigned order: finish the earlier ones first"
     return None
 

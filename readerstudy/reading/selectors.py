@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Q
 
-from readerstudy.core.compiled import CompiledQuery, int_param
+from readerstudy.core.compiled import CompiledQuery
 from readerstudy.studies.models import Assignment, ReaderStudy
 
 from .availability import block_reason
@@ -23,14 +23,14 @@ def my_assignments(user, study_id: int | None = None):
 
 # The reading page's lookups, compiled once per process (see readerstudy.core.compiled).
 _MY_ASSIGNMENT = CompiledQuery(
-    lambda user, pk: my_assignments(user).filter(pk=pk)[:1], user=int_param(), pk=int_param()
+    lambda user, pk: my_assignments(user).filter(pk=pk)[:1], user=int, pk=int
 )
 _MY_ASSIGNMENT_WITH_IMAGES = CompiledQuery(
     lambda user, pk: (
         my_assignments(user).filter(pk=pk).select_related("study_case__case__primary_series")[:1]
     ),
-    user=int_param(),
-    pk=int_param(),
+    user=int,
+    pk=int,
 )
 _NEXT_ASSIGNMENT = CompiledQuery(
     lambda user, study: (
@@ -38,8 +38,8 @@ _NEXT_ASSIGNMENT = CompiledQuery(
         .filter(study__status=ReaderStudy.Status.OPEN)
         .exclude(state=Assignment.State.LOCKED)[:1]
     ),
-    user=int_param(),
-    study=int_param(),
+    user=int,
+    study=int,
 )
 _OWNED = CompiledQuery(
     lambda user, pk: (
@@ -47,11 +47,11 @@ _OWNED = CompiledQuery(
         .exclude(study__status=ReaderStudy.Status.DRAFT)
         .only("pk")[:1]
     ),
-    user=int_param(),
-    pk=int_param(),
+    user=int,
+    pk=int,
 )
 _REVISIONS = CompiledQuery(
-    lambda pk: AnswerRevision.objects.filter(assignment_id=pk).order_by("number"), pk=int_param()
+    lambda pk: AnswerRevision.objects.filter(assignment_id=pk).order_by("number"), pk=int
 )
 
 
@@ -65,11 +65,28 @@ def is_my_assignment(user, assignment_id: int) -> bool:
     return _OWNED.first(user=user.pk, pk=assignment_id) is not None
 
 
+def revisions_of(assignment: Assignment) -> list[AnswerRevision]:
+    """The revisions of an assignment the caller already holds (e.g. just started)."""
+    return _REVISIONS.all(pk=assignment.pk)
+
+
 def my_revisions(user, assignment_id: int) -> list[AnswerRevision] | None:
     """The assignment's answer revisions in order, or None if it is not the reader's."""
     if not is_my_assignment(user, assignment_id):
         return None
     return _REVISIONS.all(pk=assignment_id)
+
+
+def prefill_answers(assignment: Assignment, revisions: list[AnswerRevision]) -> dict | None:
+    """What the form opens with: the reader's last revision of this read, else (aided read)
+    the reader's own locked unaided answer of the same case, else nothing."""
+    if revisions:
+        return revisions[-1].answers
+    if assignment.prerequisite_id:
+        prior = _REVISIONS.all(pk=assignment.prerequisite_id)
+        if prior:
+            return prior[-1].answers
+    return None
 
 
 def next_assignment(user, study_id: int) -> tuple[Assignment | None, str | None]:
@@ -99,7 +116,7 @@ def my_studies(user):
     )
 
 
-_MY_STUDIES = CompiledQuery(my_studies, user=int_param())
+_MY_STUDIES = CompiledQuery(my_studies, user=int)
 
 
 def my_study_progress(user) -> list[ReaderStudy]:

@@ -57,6 +57,29 @@ class AssignmentDetailSerializer(AssignmentListSerializer):
         return list(question_rows(obj.study))
 
 
+class RevisionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    kind = serializers.CharField()
+    answers = serializers.DictField()
+    client_active_ms = serializers.IntegerField(allow_null=True)
+    server_time = serializers.DateTimeField()
+
+
+class WorkspaceSerializer(AssignmentDetailSerializer):
+    """What starting a read answers: the detail, the reader's revisions of it, and the answers
+    the form opens with (context ``revisions`` and ``prefill``, see ``selectors``)."""
+
+    revisions = serializers.SerializerMethodField()
+    prefill = serializers.SerializerMethodField()
+
+    @extend_schema_field(RevisionSerializer(many=True))
+    def get_revisions(self, obj) -> list:
+        return RevisionSerializer(self.context["revisions"], many=True).data
+
+    def get_prefill(self, obj) -> dict | None:
+        return self.context["prefill"]
+
+
 class AnswerInputSerializer(serializers.Serializer):
     answers = serializers.DictField()
     active_ms = serializers.IntegerField(min_value=0, required=False, allow_null=True)
@@ -65,11 +88,3 @@ class AnswerInputSerializer(serializers.Serializer):
 class SubmitInputSerializer(AnswerInputSerializer):
     client_request_id = serializers.CharField(max_length=64)
     lock = serializers.BooleanField(default=False)
-
-
-class RevisionSerializer(serializers.Serializer):
-    number = serializers.IntegerField()
-    kind = serializers.CharField()
-    answers = serializers.DictField()
-    client_active_ms = serializers.IntegerField(allow_null=True)
-    server_time = serializers.DateTimeField()

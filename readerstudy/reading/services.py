@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Subquery
 from django.utils import timezone
 
-from readerstudy.core.compiled import CompiledQuery, int_param, str_param
+from readerstudy.core.compiled import CompiledQuery
 from readerstudy.studies.errors import NotAvailable, ProtocolConflict, StudyError
 from readerstudy.studies.models import Assignment
 from readerstudy.studies.questions import AnswerError
@@ -35,9 +35,9 @@ class SubmitResult:
 
 
 # What the checks of a started read need (study status and validator, session opening); start
-# also answers with the worklist row (case code) and checks the prerequisite.
+# also checks the prerequisite and answers with the reading workspace (case, images).
 STARTED_RELATED = ("study", "session")
-START_RELATED = (*STARTED_RELATED, "prerequisite", "study_case__case")
+START_RELATED = (*STARTED_RELATED, "prerequisite", "study_case__case__primary_series")
 
 
 def _locked_query(related) -> CompiledQuery:
@@ -47,8 +47,8 @@ def _locked_query(related) -> CompiledQuery:
             .select_related(*related)
             .filter(pk=pk, reader__user=user)[:1]
         ),
-        user=int_param(),
-        pk=int_param(),
+        user=int,
+        pk=int,
     )
 
 
@@ -67,14 +67,14 @@ _REQUEST_AND_LAST = CompiledQuery(
             )
         )
     ),
-    pk=int_param(),
-    request_id=str_param("request_id"),
+    pk=int,
+    request_id=str,
 )
 _LAST = CompiledQuery(
     lambda pk: (
         AnswerRevision.objects.filter(assignment_id=pk).order_by("-number").only("number")[:1]
     ),
-    pk=int_param(),
+    pk=int,
 )
 
 

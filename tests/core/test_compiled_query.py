@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.test.utils import CaptureQueriesContext
 
-from readerstudy.core.compiled import CompiledQuery, int_param, str_param
+from readerstudy.core.compiled import CompiledQuery
 from readerstudy.reading import services
 from readerstudy.reading.models import AnswerRevision
 from readerstudy.reading.selectors import next_assignment
@@ -34,7 +34,7 @@ def two_studies(make_study):
 
 def test_rows_and_related_objects_match_the_queryset(two_studies):
     studies, users = two_studies
-    query = CompiledQuery(_assignments, user=int_param(), study=int_param())
+    query = CompiledQuery(_assignments, user=int, study=int)
     for user in users:
         for study in studies:
             expected = list(_assignments(user.pk, study.pk))
@@ -68,7 +68,7 @@ def test_annotations_and_repeated_parameters(two_studies):
             .order_by("pk")
         )
 
-    query = CompiledQuery(progress, user=int_param())
+    query = CompiledQuery(progress, user=int)
     reader = users[0]
     unaided, _ = next_assignment(reader, studies[0].pk)
     services.start(reader, unaided.pk)
@@ -87,8 +87,8 @@ def test_converters_are_applied_and_text_parameters_bind(two_studies):
     services.save_draft(reader, assignment.pk, {"diagnosis": "sich", "confidence": 7})
     query = CompiledQuery(
         lambda pk, rid: AnswerRevision.objects.filter(assignment_id=pk, client_request_id=rid),
-        pk=int_param(),
-        rid=str_param("rid"),
+        pk=int,
+        rid=str,
     )
     assert query.all(pk=assignment.pk, rid="nope") == []
     services.submit(reader, assignment.pk, ANSWER, client_request_id="r-1")
@@ -105,18 +105,34 @@ def test_the_queryset_is_built_and_compiled_once(two_studies):
         builds.append((user, study))
         return _assignments(user, study)
 
-    query = CompiledQuery(build, user=int_param(), study=int_param())
+    query = CompiledQuery(build, user=int, study=int)
     for user in users:
         query.all(user=user.pk, study=studies[0].pk)
-    assert len(builds) == 1
-    assert builds[0][0] < 0  # built with the placeholders, never with a caller's values
+    # Twice with stand-ins on first use (to find the parameters), never with a caller's values.
+    assert len(builds) == 2
+    assert all(value >= 20_000 for pair in builds for value in pair)
+
+
+def test_comparison_lookups_on_small_positive_columns(two_studies):
+    studies, users = two_studies
+    query = CompiledQuery(
+        lambda reader, position: Assignment.objects.filter(
+            reader__user=reader, position__lt=position
+        ).order_by("pk"),
+        reader=int,
+        position=int,
+    )
+    for position in (0, 1, 3):
+        expected = Assignment.objects.filter(reader__user=users[0], position__lt=position)
+        got = query.all(reader=users[0].pk, position=position)
+        assert [a.pk for a in got] == list(expected.order_by("pk").values_list("pk", flat=True))
 
 
 def test_select_for_update_keeps_its_lock_clause(two_studies):
     studies, users = two_studies
     query = CompiledQuery(
         lambda pk: Assignment.objects.select_for_update(of=("self",)).filter(pk=pk)[:1],
-        pk=int_param(),
+        pk=int,
     )
     target = Assignment.objects.filter(study=studies[0]).first()
     with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
@@ -126,7 +142,7 @@ def test_select_for_update_keeps_its_lock_clause(two_studies):
 
 
 def test_out_of_range_integers_find_nothing_without_a_query(two_studies):
-    query = CompiledQuery(lambda pk: Assignment.objects.filter(pk=pk), pk=int_param())
+    query = CompiledQuery(lambda pk: Assignment.objects.filter(pk=pk), pk=int)
     with CaptureQueriesContext(connection) as ctx:
         assert query.all(pk=2**70) == []
         assert query.first(pk=-(2**64)) is None
@@ -137,19 +153,25 @@ def test_out_of_range_integers_find_nothing_without_a_query(two_studies):
 def test_a_placeholder_that_does_not_reach_the_sql_is_refused(db):
     query = CompiledQuery(
         lambda code: Assignment.objects.filter(study_case__case__code__icontains=code),
-        code=str_param("code"),
+        code=str,
     )
-    with pytest.raises(ImproperlyConfigured, match="'code' does not reach the SQL unchanged"):
+    with pytest.raises(ImproperlyConfigured, match="was transformed on its way to the SQL"):
         query.all(code="B")
+    unused = CompiledQuery(lambda pk, other: Assignment.objects.filter(pk=pk), pk=int, other=int)
+    with pytest.raises(ImproperlyConfigured, match="'other' does not reach the SQL unchanged"):
+        unused.all(pk=1, other=2)
+    sliced = CompiledQuery(lambda n: Assignment.objects.all()[:n], n=int)
+    with pytest.raises(ImproperlyConfigured, match="change the shape of the SQL"):
+        sliced.all(n=3)
 
 
 def test_parameters_must_be_the_declared_ones(db):
-    query = CompiledQuery(lambda pk: Assignment.objects.filter(pk=pk), pk=int_param())
+    query = CompiledQuery(lambda pk: Assignment.objects.filter(pk=pk), pk=int)
     with pytest.raises(TypeError, match="expected parameters"):
         query.all(id=1)
+    with pytest.raises(ImproperlyConfigured, match="only int and str parameters"):
+        CompiledQuery(lambda pk: Assignment.objects.filter(pk=pk), pk=float)
     with pytest.raises(ImproperlyConfigured, match="at least one parameter"):
         CompiledQuery(lambda: Assignment.objects.all())
     with pytest.raises(ImproperlyConfigured, match="must select model instances"):
-        CompiledQuery(lambda pk: Assignment.objects.filter(pk=pk).values("pk"), pk=int_param()).all(
-            pk=1
-        )
+        CompiledQuery(lambda pk: Assignment.objects.filter(pk=pk).values("pk"), pk=int).all(pk=1)

@@ -144,6 +144,11 @@ def test_listings_never_carry_model_output(client, world):
     ]:
         body = c.get(url).content.decode()
         assert SECRET_PROBABILITY not in body and "heatmap" not in body, url
+    started = c.post(f"/api/reading/assignments/{world['aided'].pk}/start/")
+    assert started.status_code == 200
+    body = started.content.decode()
+    assert SECRET_PROBABILITY not in body and "heatmap" not in body
+    assert "ground_truth" not in body and "etiology" not in body
 
 
 def test_reader_b_cannot_write_to_a_s_assignment(client, world):

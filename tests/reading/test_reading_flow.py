@@ -121,3 +121,34 @@ def test_second_session_waits_for_the_washout(make_study):
         locked_at=timezone.now() - timedelta(days=15)
     )
     assert services.start(reader, nxt.pk).state == Assignment.State.IN_PROGRESS
+
+
+def test_start_answers_with_the_workspace_and_what_to_prefill(make_study, client):
+    study, (reader, other) = make_study(Design.SEQUENTIAL_PER_CASE, n_cases=2)
+    client.force_login(reader)
+    unaided = _first(study, reader)
+    aided = Assignment.objects.get(prerequisite=unaided)
+    url = "/api/reading/assignments/{}/start/"
+    body = client.post(url.format(unaided.pk)).json()
+    assert (body["id"], body["condition"], body["prefill"], body["revisions"]) == (
+        unaided.pk, "unaided", None, [],
+    )  # fmt: skip
+    assert body["images"]["num_slices"] > 0 and body["questions"]
+    assert body["case_code"] == unaided.study_case.case.code
+    # Resuming after an autosave reopens the form with the draft.
+    services.save_draft(reader, unaided.pk, {"diagnosis": "sich"}, active_ms=10)
+    body = client.post(url.format(unaided.pk)).json()
+    assert body["prefill"] == {"diagnosis": "sich"}
+    assert [r["kind"] for r in body["revisions"]] == ["draft"]
+    services.submit(reader, unaided.pk, ANSWER, client_request_id="u1", lock=True)
+    # The aided read of the same case opens with the reader's own locked unaided answer.
+    body = client.post(url.format(aided.pk)).json()
+    assert (body["condition"], body["prerequisite"], body["prefill"]) == (
+        "aided", unaided.pk, ANSWER,
+    )  # fmt: skip
+    assert body["revisions"] == []
+    # Another reader's start of these assignments is refused, with nothing in the body.
+    client.force_login(other)
+    response = client.post(url.format(aided.pk))
+    assert response.status_code == 404
+    assert "cvst_ich" not in response.content.decode()

@@ -285,8 +285,8 @@
       ui.form.replaceChildren();
       return;
     }
-    await api('POST', `/api/reading/assignments/${next.assignment.id}/start/`);
-    const detail = await api('GET', `/api/reading/assignments/${next.assignment.id}/`);
+    // Starting answers with the whole workspace: detail, own revisions and the answers to prefill.
+    const detail = await api('POST', `/api/reading/assignments/${next.assignment.id}/start/`);
     state.assignment = detail;
     state.questions = detail.questions;
     state.activeMs = 0;
@@ -297,12 +297,7 @@
     ui.phase.textContent = detail.condition === 'aided' ? 'Aided read: the model output is shown' : 'Unaided read';
     ui.phase.classList.toggle('aided', detail.condition === 'aided');
     renderForm(detail.questions);
-    const revisions = await api('GET', `/api/reading/assignments/${detail.id}/revisions/`);
-    if (revisions.length) fillForm(revisions[revisions.length - 1].answers);
-    else if (detail.condition === 'aided' && detail.prerequisite) {
-      const prior = await api('GET', `/api/reading/assignments/${detail.prerequisite}/revisions/`);
-      if (prior.length) fillForm(prior[prior.length - 1].answers);
-    }
+    if (detail.prefill) fillForm(detail.prefill);
     if (detail.images) showViewer(detail.images, detail.condition);
     if (detail.condition === 'aided') {
       try { await showAssistance(detail.id); } catch (err) { setStatus(`Assistance unavailable: ${err.message}`, true); }
