@@ -7,6 +7,7 @@ with the same message whatever the reason, so nothing about the output leaks.
 """
 
 from readerstudy.ai import selectors as ai_selectors
+from readerstudy.core.compiled import CompiledQuery
 from readerstudy.studies.errors import NotAvailable
 from readerstudy.studies.models import Assignment, Condition, ReaderStudy
 
@@ -15,14 +16,17 @@ from .models import AssistanceExposure
 NOT_AVAILABLE = NotAvailable("no_assistance", "no assistance is available for this assignment")
 
 
+_AIDED_ASSIGNMENT = CompiledQuery(
+    lambda user, pk: Assignment.objects.select_related(
+        "study__assistance__model_version", "prerequisite", "study_case__case"
+    ).filter(pk=pk, reader__user=user)[:1],
+    user=int,
+    pk=int,
+)
+
+
 def assistance_gate(user, assignment_id: int) -> Assignment:
-    assignment = (
-        Assignment.objects.select_related(
-            "study__assistance__model_version", "prerequisite", "study_case__case"
-        )
-        .filter(pk=assignment_id, reader__user=user)
-        .first()
-    )
+    assignment = _AIDED_ASSIGNMENT.first(user=user.pk, pk=assignment_id)
     if (
         assignment is None
         or assignment.condition != Condition.AIDED
