@@ -169,7 +169,7 @@ class Http:
     """A minimal HTTP/1.1 client (http.client): one connection, reused while the server keeps it.
 
     The simulated readers share the machine with the server, so the client is kept lean: about
-    a fifth of the CPU per request of ``requests``, which leaves the cores to the server.
+    a third of the CPU per request of ``requests``, which leaves the cores to the server.
     """
 
     def __init__(self, host, port, headers):
