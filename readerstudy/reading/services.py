@@ -18,12 +18,12 @@ from django.utils import timezone
 
 from readerstudy.core.compiled import CompiledQuery
 from readerstudy.studies.errors import NotAvailable, ProtocolConflict, StudyError
-from readerstudy.studies.models import Assignment
+from readerstudy.studies.models import Assignment, Condition
 from readerstudy.studies.questions import AnswerError
 from readerstudy.studies.selectors import answer_validator
 
 from .availability import block_reason, started_block_reason
-from .models import AnswerRevision
+from .models import AnswerRevision, AssistanceExposure
 
 State = Assignment.State
 
@@ -69,6 +69,10 @@ _REQUEST_AND_LAST = CompiledQuery(
     ),
     pk=int,
     request_id=str,
+)
+# Whether the aided view's model output was served for this read (its provenance record).
+_SHOWN = CompiledQuery(
+    lambda pk: AssistanceExposure.objects.filter(assignment_id=pk).only("pk")[:1], pk=int
 )
 _LAST = CompiledQuery(
     lambda pk: (
@@ -179,6 +183,12 @@ def _submit(user, assignment_id, answers, client_request_id, active_ms, lock) ->
     _require_started(assignment)
     _check_started_workable(assignment)
     _validate(assignment, answers, complete=True)
+    if assignment.condition == Condition.AIDED and _SHOWN.first(pk=assignment.pk) is None:
+        raise ProtocolConflict(
+            "assistance_not_shown",
+            "the model output has not been shown for this read yet; an aided answer is only "
+            "accepted after it was shown",
+        )
     number = max((r.number for r in rows), default=0) + 1
     revision = AnswerRevision(
         assignment=assignment,

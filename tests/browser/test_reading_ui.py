@@ -187,3 +187,60 @@ def test_network_error_on_submit_offers_retry_and_loses_nothing(live_server, pag
     assert lock.answers["diagnosis"] == "cvst_ich"
     assert lock.answers["confidence"] == 60
     assert AnswerRevision.objects.filter(assignment=unaided, kind="submit").count() == 1
+
+
+def test_aided_read_waits_for_the_model_output_before_it_can_be_submitted(
+    live_server, page, tmp_path
+):
+    from phantoms import generate_dataset
+
+    records = generate_dataset(tmp_path / "ph", 1, 5, matrix=128, positive_fraction=1.0)
+    case = import_study(tmp_path / "ph" / records[0]["case_id"]).case
+    model = ModelVersionFactory()
+    study = study_services.create_study(
+        title="not ready", design=Design.SEQUENTIAL_PER_CASE, randomization_seed=1
+    )
+    study_services.add_cases(study, [case])
+    reader = ReaderFactory()
+    study_services.enroll_reader(study, reader)
+    study_services.configure_assistance(study, model_version=model, heatmaps=["gradcampp"])
+    study = study_services.open_study(study)
+    page.add_init_script("window.readerstudyAssistanceRetryMs = 300;")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", reader.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/read/{study.pk}/")
+    page.wait_for_function(
+        "() => window.readerstudyWorkspace && window.readerstudyWorkspace.assignment", timeout=30000
+    )
+    page.get_by_role("radio", name="CVST-related ICH").check()
+    page.locator("input[type=number][name=confidence]").fill("40")
+    page.click("#rs-submit")
+    # The aided read opens without model output (the job has not run): submit stays disabled.
+    page.wait_for_function(
+        "() => document.getElementById('rs-status').textContent.includes('not available yet')",
+        timeout=30000,
+    )
+    assert page.locator("#rs-submit").is_disabled()
+    page.locator("input[type=number][name=confidence]").press("Control+Enter")
+    aided = Assignment.objects.get(study=study, condition="aided")
+    assert not AnswerRevision.objects.filter(assignment=aided, kind="submit").exists()
+    # The output arrives; the page shows it on its next try and the read can be submitted.
+    series = case.primary_series
+    make_inference_output(
+        case, model, shape=(series.num_slices, series.rows, series.columns), methods=("gradcampp",)
+    )
+    page.wait_for_function(
+        "() => window.readerstudyWorkspace.assistanceShown === true", timeout=30000
+    )
+    assert page.locator("#rs-submit").is_enabled()
+    assert page.locator("input[type=number][name=confidence]").input_value() == "40"
+    page.click("#rs-submit")
+    page.wait_for_function(
+        "() => document.getElementById('rs-case').textContent.includes('All reads are done')",
+        timeout=30000,
+    )
+    lock = AnswerRevision.objects.get(assignment=aided, kind="lock")
+    assert lock.answers["confidence"] == 40
+    assert aided.exposures.count() >= 1

@@ -4,10 +4,12 @@ import pytest
 from django.utils import timezone
 
 from readerstudy.reading import services
+from readerstudy.reading.assistance import assistance_payload
 from readerstudy.reading.models import AnswerRevision
 from readerstudy.reading.selectors import next_assignment
 from readerstudy.studies.errors import NotAvailable, ProtocolConflict, StudyError
 from readerstudy.studies.models import Assignment, Design
+from tests.factories import make_inference_output
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +36,17 @@ def test_full_sequential_case_unaided_lock_then_aided(make_study):
     nxt, reason = next_assignment(reader, study.pk)
     assert (nxt.pk, reason) == (aided.pk, None)
     services.start(reader, aided.pk)
+    # An aided answer is refused until the model output has been shown for this read.
+    with pytest.raises(ProtocolConflict, match="model output has not been shown"):
+        services.submit(reader, aided.pk, {**ANSWER, "confidence": 95}, client_request_id="r2")
+    assert aided.revisions.count() == 0
+    make_inference_output(aided.study_case.case, study.assistance.model_version)
+    assistance_payload(reader, aided.pk, url_for=lambda *args: "/x")
     services.submit(reader, aided.pk, {**ANSWER, "confidence": 95}, client_request_id="r2")
     services.lock(reader, aided.pk)
     kinds = list(unaided.revisions.values_list("kind", flat=True))
     assert kinds == ["draft", "submit", "lock"]
+    assert list(aided.revisions.values_list("kind", flat=True)) == ["submit", "lock"]
 
 
 def test_revisions_are_append_only_and_the_lock_copies_the_last_submission(make_study):

@@ -20,6 +20,8 @@
     activeMs: 0, activeSince: null, lastInput: Date.now(), requestId: null, autosaveTimer: null,
   };
   const IDLE_MS = 60000;
+  // How often an aided read asks again for a model output that is not ready (tests shorten it).
+  const ASSISTANCE_RETRY_MS = window.readerstudyAssistanceRetryMs || 10000;
 
   async function api(method, url, body) {
     const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
@@ -299,13 +301,26 @@
     renderForm(detail.questions);
     if (detail.prefill) fillForm(detail.prefill);
     if (detail.images) showViewer(detail.images, detail.condition);
-    if (detail.condition === 'aided') {
-      try { await showAssistance(detail.id); } catch (err) { setStatus(`Assistance unavailable: ${err.message}`, true); }
-    }
-    ui.submit.disabled = false;
     ui.submit.textContent = 'Submit and lock';
     state.autosaveTimer = setInterval(autosave, 5000);
     updateProgress();
+    // The server accepts an aided answer only once the model output was shown: wait for it.
+    if (detail.condition === 'aided' && !(await waitForAssistance(detail.id))) return;
+    ui.submit.disabled = false;
+  }
+
+  async function waitForAssistance(assignmentId) {
+    for (;;) {
+      try {
+        await showAssistance(assignmentId);
+        setStatus('');
+        return true;
+      } catch (err) {
+        setStatus(`The model output is not available yet (${err.message}); trying again shortly. Your answer is kept.`, true);
+      }
+      await new Promise((resolve) => setTimeout(resolve, ASSISTANCE_RETRY_MS));
+      if (!state.assignment || state.assignment.id !== assignmentId) return false;
+    }
   }
 
   async function updateProgress() {
@@ -351,7 +366,7 @@
   ui.submit.addEventListener('click', submit);
   ui.retry.addEventListener('click', submit);
   ui.form.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); if (!ui.submit.disabled) submit(); }
   });
   window.addEventListener('beforeunload', () => { if (state.dirty) autosave(); });
   // For browser tests and troubleshooting: the workspace state (no model output lives here).
