@@ -458,11 +458,13 @@ def main():
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "DJANGO_SETTINGS_MODULE": "readerstudy.settings.base",
            "READERSTUDY_DATA_DIR": data_dir}  # fmt: skip
-    # As docker/entrypoint.sh serves it (sync workers, WEB_CONCURRENCY, timeout, access log).
+    # As docker/entrypoint.sh serves it (sync workers, WEB_CONCURRENCY, timeout, heartbeat files
+    # in memory, access log).
     server_cmd = [
         sys.executable, "-m", "gunicorn", "readerstudy.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
         "--worker-class", args.worker_class, "--threads", str(args.threads), "--timeout", "120",
+        "--worker-tmp-dir", "/dev/shm",
         "--keep-alive", str(args.keep_alive),
         "--access-logfile", str(Path(data_dir) / "access.log"), "--log-level", "warning",
         "--access-logformat", '%(m)s %(U)s %(s)s %(D)s',
