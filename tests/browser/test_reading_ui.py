@@ -15,20 +15,16 @@ from tests.factories import PASSWORD, ModelVersionFactory, ReaderFactory, make_i
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def reading_world(tmp_path):
+def _build_world(tmp_path, *, matrix=256, with_output=True):
+    """One imported phantom case in an open sequential study with one reader; the model's
+    output for the case exists unless ``with_output`` is False (its job has not run)."""
     from phantoms import generate_dataset
 
-    records = generate_dataset(tmp_path / "ph", 1, 5, matrix=256, positive_fraction=1.0)
+    records = generate_dataset(tmp_path / "ph", 1, 5, matrix=matrix, positive_fraction=1.0)
     case = import_study(tmp_path / "ph" / records[0]["case_id"]).case
-    series = case.primary_series
     model = ModelVersionFactory()
-    make_inference_output(
-        case,
-        model,
-        shape=(series.num_slices, series.rows, series.columns),
-        methods=("gradcampp", "ig"),
-    )
+    if with_output:
+        _output_for(case, model)
     study = study_services.create_study(
         title="browser", design=Design.SEQUENTIAL_PER_CASE, randomization_seed=1
     )
@@ -38,6 +34,30 @@ def reading_world(tmp_path):
     study_services.configure_assistance(study, model_version=model, heatmaps=["gradcampp", "ig"])
     study = study_services.open_study(study)
     return study, reader, case
+
+
+def _output_for(case, model) -> None:
+    series = case.primary_series
+    make_inference_output(
+        case,
+        model,
+        shape=(series.num_slices, series.rows, series.columns),
+        methods=("gradcampp", "ig"),
+    )
+
+
+@pytest.fixture
+def reading_world(tmp_path):
+    return _build_world(tmp_path)
+
+
+def _open_workspace(page, live_server, reader, study) -> None:
+    """Log in as the reader and open the study's reading page."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", reader.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/read/{study.pk}/")
 
 
 def _pixels(page) -> np.ndarray:
@@ -59,11 +79,7 @@ def test_unaided_lock_then_aided_overlay(live_server, page, reading_world, artif
     study, reader, case = reading_world
     requests_seen: list[str] = []
     page.on("request", lambda r: requests_seen.append(r.url))
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", reader.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.goto(f"{live_server.url}/read/{study.pk}/")
+    _open_workspace(page, live_server, reader, study)
     page.wait_for_function(
         "() => window.readerstudyWorkspace && window.readerstudyWorkspace.viewer", timeout=30000
     )
@@ -148,11 +164,7 @@ def test_unaided_lock_then_aided_overlay(live_server, page, reading_world, artif
 
 def test_network_error_on_submit_offers_retry_and_loses_nothing(live_server, page, reading_world):
     study, reader, case = reading_world
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", reader.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.goto(f"{live_server.url}/read/{study.pk}/")
+    _open_workspace(page, live_server, reader, study)
     page.wait_for_function(
         "() => window.readerstudyWorkspace && window.readerstudyWorkspace.assignment", timeout=30000
     )
@@ -192,25 +204,9 @@ def test_network_error_on_submit_offers_retry_and_loses_nothing(live_server, pag
 def test_aided_read_waits_for_the_model_output_before_it_can_be_submitted(
     live_server, page, tmp_path
 ):
-    from phantoms import generate_dataset
-
-    records = generate_dataset(tmp_path / "ph", 1, 5, matrix=128, positive_fraction=1.0)
-    case = import_study(tmp_path / "ph" / records[0]["case_id"]).case
-    model = ModelVersionFactory()
-    study = study_services.create_study(
-        title="not ready", design=Design.SEQUENTIAL_PER_CASE, randomization_seed=1
-    )
-    study_services.add_cases(study, [case])
-    reader = ReaderFactory()
-    study_services.enroll_reader(study, reader)
-    study_services.configure_assistance(study, model_version=model, heatmaps=["gradcampp"])
-    study = study_services.open_study(study)
+    study, reader, case = _build_world(tmp_path, matrix=128, with_output=False)
     page.add_init_script("window.readerstudyAssistanceRetryMs = 300;")
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", reader.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.goto(f"{live_server.url}/read/{study.pk}/")
+    _open_workspace(page, live_server, reader, study)
     page.wait_for_function(
         "() => window.readerstudyWorkspace && window.readerstudyWorkspace.assignment", timeout=30000
     )
@@ -227,10 +223,7 @@ def test_aided_read_waits_for_the_model_output_before_it_can_be_submitted(
     aided = Assignment.objects.get(study=study, condition="aided")
     assert not AnswerRevision.objects.filter(assignment=aided, kind="submit").exists()
     # The output arrives; the page shows it on its next try and the read can be submitted.
-    series = case.primary_series
-    make_inference_output(
-        case, model, shape=(series.num_slices, series.rows, series.columns), methods=("gradcampp",)
-    )
+    _output_for(case, study.assistance.model_version)
     page.wait_for_function(
         "() => window.readerstudyWorkspace.assistanceShown === true", timeout=30000
     )
