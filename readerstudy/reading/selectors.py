@@ -53,6 +53,9 @@ _OWNED = CompiledQuery(
 _REVISIONS = CompiledQuery(
     lambda pk: AnswerRevision.objects.filter(assignment_id=pk).order_by("number"), pk=int
 )
+_LAST_REVISION = CompiledQuery(
+    lambda pk: AnswerRevision.objects.filter(assignment_id=pk).order_by("-number")[:1], pk=int
+)
 
 
 def get_my_assignment(user, assignment_id: int, *, with_images=False) -> Assignment | None:
@@ -77,16 +80,18 @@ def my_revisions(user, assignment_id: int) -> list[AnswerRevision] | None:
     return _REVISIONS.all(pk=assignment_id)
 
 
+def last_revision(assignment_id: int) -> AnswerRevision | None:
+    """The assignment's newest revision (for a locked read, its lock row), or None."""
+    return _LAST_REVISION.first(pk=assignment_id)
+
+
 def prefill_answers(assignment: Assignment, revisions: list[AnswerRevision]) -> dict | None:
     """What the form opens with: the reader's last revision of this read, else (aided read)
     the reader's own locked unaided answer of the same case, else nothing."""
     if revisions:
         return revisions[-1].answers
-    if assignment.prerequisite_id:
-        prior = _REVISIONS.all(pk=assignment.prerequisite_id)
-        if prior:
-            return prior[-1].answers
-    return None
+    prior = last_revision(assignment.prerequisite_id) if assignment.prerequisite_id else None
+    return prior.answers if prior else None
 
 
 def next_assignment(user, study_id: int) -> tuple[Assignment | None, str | None]:

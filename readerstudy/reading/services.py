@@ -24,6 +24,7 @@ from readerstudy.studies.selectors import answer_validator
 
 from .availability import block_reason, started_block_reason
 from .models import AnswerRevision, AssistanceExposure
+from .selectors import last_revision
 
 State = Assignment.State
 
@@ -74,12 +75,6 @@ _REQUEST_AND_LAST = CompiledQuery(
 _SHOWN = CompiledQuery(
     lambda pk: AssistanceExposure.objects.filter(assignment_id=pk).only("pk")[:1], pk=int
 )
-_LAST = CompiledQuery(
-    lambda pk: (
-        AnswerRevision.objects.filter(assignment_id=pk).order_by("-number").only("number")[:1]
-    ),
-    pk=int,
-)
 
 
 def _locked_assignment(user, assignment_id: int, query=_LOCKED_STARTED) -> Assignment:
@@ -102,7 +97,7 @@ def _check_started_workable(assignment: Assignment) -> None:
 
 
 def _next_number(assignment: Assignment) -> int:
-    last = _LAST.first(pk=assignment.pk)
+    last = last_revision(assignment.pk)
     return (last.number if last else 0) + 1
 
 
