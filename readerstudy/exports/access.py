@@ -1,12 +1,15 @@
 """Who may export a study's reads, and whether the export may carry ground truth.
 
-Statisticians get exports once the study is closed, or earlier when a coordinator grants it.
-Coordinators may follow the reads at any time, but when the study keeps them blinded
-(``blind_coordinators``) the reads are not joined to truth until the study closes.
+Whether truth may be shown is decided by :func:`readerstudy.studies.blinding.truth_access`
+alone. Exports add who may export at all: admins, coordinators (who may follow the reads at
+any time, without truth while blinded) and statisticians (once the study closes, or earlier
+when a coordinator grants it). Analysis runs always contain truth, so every analysis route
+(list, detail, page, report files) needs both.
 """
 
 from dataclasses import dataclass
 
+from readerstudy.studies.blinding import truth_access
 from readerstudy.studies.models import ReaderStudy
 
 
@@ -18,15 +21,23 @@ class ExportRights:
 
 
 def export_rights(user, study: ReaderStudy) -> ExportRights:
-    closed = study.status == ReaderStudy.Status.CLOSED
     if not user.is_authenticated:
         return ExportRights(False, False, "authentication required")
-    if user.is_platform_admin:
-        return ExportRights(True, True)
-    if user.is_coordinator:
-        return ExportRights(True, closed or not study.blind_coordinators)
+    truth = truth_access(user, study)
+    if user.is_platform_admin or user.is_coordinator:
+        return ExportRights(True, truth.visible, truth.reason)
     if user.is_statistician:
-        if closed or study.statistician_access:
+        if truth.visible:
             return ExportRights(True, True)
         return ExportRights(False, False, "exports open to statisticians when the study closes")
     return ExportRights(False, False, "readers cannot export reads")
+
+
+def analysis_rights(user, study: ReaderStudy) -> ExportRights:
+    """Analysis runs (and every file of them) carry truth: export rights *and* truth access."""
+    rights = export_rights(user, study)
+    if rights.allowed and not rights.with_truth:
+        return ExportRights(
+            False, False, f"analysis runs contain ground truth: {rights.reason or 'withheld'}"
+        )
+    return rights

@@ -15,14 +15,15 @@ from readerstudy.studies.errors import ProtocolConflict, StudyError
 from readerstudy.studies.models import ReaderStudy
 
 from . import services
-from .access import export_rights
+from .access import analysis_rights, export_rights
 from .formats import FORMATS, WRITERS
 from .models import AnalysisRun
 from .reads import reads_table
+from .serializers import AnalysisRequestSerializer, AnalysisRunSerializer
 
 
-def _rights_or_403(user, study):
-    rights = export_rights(user, study)
+def _rights_or_403(user, study, rule=export_rights):
+    rights = rule(user, study)
     if not rights.allowed:
         raise PermissionDenied(rights.reason)
     return rights
@@ -58,35 +59,39 @@ class ReadsDownload(APIView):
 
 
 class Analyses(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: AnalysisRunSerializer(many=True)})
     def get(self, request, pk: int):
         study = get_object_or_404(ReaderStudy, pk=pk)
-        _rights_or_403(request.user, study)
-        return Response([services.run_summary(run) for run in study.analysis_runs.all()])
+        _rights_or_403(request.user, study, analysis_rights)
+        runs = [services.run_summary(run) for run in study.analysis_runs.all()]
+        return Response(AnalysisRunSerializer(runs, many=True).data)
 
-    @extend_schema(request={"application/json": dict}, responses={202: dict})
+    @extend_schema(request=AnalysisRequestSerializer, responses={202: AnalysisRunSerializer})
     def post(self, request, pk: int):
         study = get_object_or_404(ReaderStudy, pk=pk)
-        rights = _rights_or_403(request.user, study)
+        rights = _rights_or_403(request.user, study, analysis_rights)
+        body = AnalysisRequestSerializer(data={} if request.data is None else request.data)
+        body.is_valid(raise_exception=True)
         run = services.request_analysis(
-            study, user=request.user, with_truth=rights.with_truth, options=request.data or {}
+            study, user=request.user, with_truth=rights.with_truth, options=body.validated_data
         )
-        return Response(services.run_summary(run), status=status.HTTP_202_ACCEPTED)
+        summary = AnalysisRunSerializer(services.run_summary(run)).data
+        return Response(summary, status=status.HTTP_202_ACCEPTED)
 
 
 class AnalysisDetail(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: AnalysisRunSerializer})
     def get(self, request, run_id):
         run = get_object_or_404(AnalysisRun, pk=run_id)
-        _rights_or_403(request.user, run.study)
-        return Response(services.run_summary(run))
+        _rights_or_403(request.user, run.study, analysis_rights)
+        return Response(AnalysisRunSerializer(services.run_summary(run)).data)
 
 
 class AnalysisFile(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, run_id, name: str):
         run = get_object_or_404(AnalysisRun, pk=run_id)
-        _rights_or_403(request.user, run.study)
+        _rights_or_403(request.user, run.study, analysis_rights)
         match = next((f for f in run.files if f.rsplit("/", 1)[-1] == name), None)
         if match is None:
             raise Http404("no such file")
@@ -107,8 +112,8 @@ def export_list(request):
     )
 
 
-def _page_rights(request, study):
-    rights = export_rights(request.user, study)
+def _page_rights(request, study, rule=export_rights):
+    rights = rule(request.user, study)
     if not rights.allowed:
         raise Http404("no such study")
     return rights
@@ -120,7 +125,7 @@ def analysis_request(request, pk: int):
     from django.shortcuts import redirect
 
     study = get_object_or_404(ReaderStudy, pk=pk)
-    rights = _page_rights(request, study)
+    rights = _page_rights(request, study, analysis_rights)
     if request.method == "POST":
         try:
             run = services.request_analysis(
@@ -138,7 +143,7 @@ def analysis_page(request, run_id):
     from django.urls import reverse
 
     run = get_object_or_404(AnalysisRun, pk=run_id)
-    _page_rights(request, run.study)
+    _page_rights(request, run.study, analysis_rights)
     files = [
         {
             "name": n.rsplit("/", 1)[-1],

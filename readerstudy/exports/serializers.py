@@ -1,0 +1,65 @@
+"""The statistician API's request and response shapes."""
+
+from rest_framework import serializers
+
+from .models import AnalysisRun
+
+
+class ReportOptionsSerializer(serializers.Serializer):
+    """Options of the report, bounded so that a run cannot ask for unbounded work."""
+
+    operating_point = serializers.CharField(required=False, max_length=64)
+    table2_points = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=8
+    )
+    n_bootstrap = serializers.IntegerField(required=False, min_value=100, max_value=20000)
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+    stratified_bootstrap = serializers.BooleanField(required=False)
+    level = serializers.FloatField(required=False, min_value=0.5, max_value=0.999)
+    backend = serializers.ChoiceField(required=False, choices=["statsmodels", "r"])
+    lmm_mode = serializers.CharField(required=False, max_length=32)
+    lmm_random = serializers.CharField(required=False, max_length=32)
+    lmm_engine = serializers.CharField(required=False, max_length=32)
+    extra_models = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=8
+    )
+    mrmc_cov = serializers.CharField(required=False, max_length=32)
+    jackknife_cases = serializers.CharField(required=False, max_length=32)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    f"unknown report option(s) {unknown}; expected some of {sorted(self.fields)}"
+                )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        from readerstudy.analysis import ReportOptions  # statistics stack: loaded when asked
+
+        try:
+            ReportOptions(**attrs)
+        except (TypeError, ValueError) as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return attrs
+
+
+class AnalysisRequestSerializer(serializers.Serializer):
+    report = ReportOptionsSerializer(required=False)
+
+
+class AnalysisFileSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    url = serializers.CharField()
+
+
+class AnalysisRunSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    study = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=AnalysisRun.Status.choices)
+    error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    summary = serializers.JSONField()
+    files = AnalysisFileSerializer(many=True)
