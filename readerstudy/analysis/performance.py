@@ -113,10 +113,20 @@ def model_performance(
     )
 
 
+def fmt_num(v: float | None, digits: int = 4) -> str:
+    """Fixed digits, "NA" for a missing value, never "-0.0000" for a value that rounds to 0."""
+    if v is None or np.isnan(v):
+        return "NA"
+    if np.isinf(v):
+        return "\u221e" if v > 0 else "-\u221e"
+    text = f"{v:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def fmt_ci(est: float, lo: float, hi: float, digits: int = 4) -> str:
     if est is None or not np.isfinite(est):
         return "NA"
-    return f"{est:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    return f"{fmt_num(est, digits)} [{fmt_num(lo, digits)}, {fmt_num(hi, digits)}]"
 
 
 def table2(perf: ModelPerformance, digits: int = 4) -> pd.DataFrame:

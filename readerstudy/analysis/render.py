@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import plots
+from . import plots, report_text
+from .performance import fmt_num
 
 MD_TABLE2 = ["section", "item", "display"]
 MD_TABLE3 = ["section", "endpoint", "performance_display", "difference_display", "p_display"]
@@ -31,7 +32,7 @@ def _view(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 def _cell(v) -> str:
     if isinstance(v, float | np.floating):
-        return "NA" if not np.isfinite(v) else f"{v:.4f}"
+        return fmt_num(v)
     return str(v)
 
 
@@ -99,51 +100,89 @@ def _figures(report, out: Path, fmts: tuple[str, ...]) -> dict[str, list[Path]]:
     return figs
 
 
-def _markdown(report, figs: dict[str, list[Path]]) -> str:
-    meta = report.meta
-    parts = [
-        "# Reader study report",
-        "",
-        f"{meta['n_readers']} readers, {meta['n_cases']} cases "
-        f"({meta['n_positive_cases']} positive), {meta['n_reads']} reads; conditions: "
-        f"{', '.join(meta['conditions'])}. Created {meta['created']}.",
-        "",
-    ]
-    for note in meta["notes"]:
-        parts.append(f"- {note}")
+MRMC_COLUMNS = {
+    "fom": "Figure of merit",
+    "analysis": "Analysis",
+    "comparison": "Comparison",
+    "unaided": "Without the model",
+    "aided": "With the model",
+    "diff": "Difference",
+    "se": "SE",
+    "df": "df",
+    "ci_low": "95% CI low",
+    "ci_high": "95% CI high",
+    "p": "p",
+    "F": "F",
+    "ddf": "ddf",
+}
+
+
+def _mrmc_view(report) -> pd.DataFrame:
+    table = mrmc_summary(report)
+    table["fom"] = table["fom"].map(lambda v: report_text.FOMS.get(v, v))
+    table["analysis"] = table["analysis"].map(lambda v: report_text.MRMC_ANALYSES.get(v, v))
+    return table.rename(columns=MRMC_COLUMNS)
+
+
+def _sections(report) -> list[tuple[str, str, pd.DataFrame, list[str]]]:
+    """(anchor, heading, table, footnotes) in report order, shared by Markdown and HTML."""
+    opt = report.options
+    out = []
     if report.table2 is not None:
-        parts += [
-            "",
-            "## Table 2 - model performance",
-            "",
-            md_table(_view(report.table2, MD_TABLE2)),
-        ]
+        out.append(("table2", "Table 2 - model performance", _view(report.table2, MD_TABLE2), []))
     if report.table3 is not None:
-        opt = report.options
-        parts += [
-            "",
-            "## Table 3 - readers without / with the model (LMM)",
-            "",
-            f"`correct ~ condition + (1 | case)`-type models ({opt.lmm_mode} fits, random "
-            f"{opt.lmm_random}, backend {opt.backend}); REML, Satterthwaite df, "
-            "unadjusted t-based 95% CIs.",
-            "",
-            md_table(_view(report.table3, MD_TABLE3)),
+        method = (
+            f"Linear mixed models of each read's correctness ({opt.lmm_mode} fits, random "
+            f"{opt.lmm_random}, backend {opt.backend}); REML, Satterthwaite df, unadjusted "
+            "t-based 95% CIs."
+        )
+        notes = [
+            method,
+            *report_text.table3_footnotes(report.table3, report.table3_glmm is not None),
         ]
+        out.append(
+            (
+                "table3",
+                "Table 3 - readers without and with the model",
+                _view(report.table3, MD_TABLE3),
+                notes,
+            )
+        )
+    if report.table3_glmm is not None:
+        view = _view(report.table3_glmm, MD_TABLE3).rename(
+            columns={HEADERS["difference_display"]: "Odds ratio [95% CI]"}
+        )
+        notes = [
+            "Logistic mixed model (lme4::glmer); means are probabilities, contrasts odds ratios."
+        ]
+        out.append(("table3_glmm", "Table 3 - logistic mixed model", view, notes))
     if report.mrmc:
-        parts += [
-            "",
-            "## MRMC (Obuchowski-Rockette / DBM, Hillis ddf)",
-            "",
-            md_table(mrmc_summary(report)),
-        ]
+        out.append(
+            (
+                "mrmc",
+                "MRMC analyses (Obuchowski-Rockette / DBM, Hillis ddf)",
+                _mrmc_view(report),
+                report_text.mrmc_explanations(report.mrmc),
+            )
+        )
     if report.pooled is not None:
-        parts += ["", "## Pooled counts", "", md_table(report.pooled)]
+        out.append(("pooled", "Pooled counts", report.pooled, []))
     if report.per_reader is not None:
-        parts += ["", "## Per reader", "", md_table(report.per_reader)]
+        out.append(("per_reader", "Per reader", report.per_reader, []))
     if report.agreement:
         agr = pd.DataFrame([{"condition": k, **v} for k, v in report.agreement.items()])
-        parts += ["", "## Agreement between readers", "", md_table(agr)]
+        out.append(("agreement", "Agreement between readers", agr, []))
+    return out
+
+
+def _markdown(report, figs: dict[str, list[Path]]) -> str:
+    parts = ["# Reader study report", ""]
+    parts += [f"- **{label}:** {value}" for label, value in report_text.header_lines(report.meta)]
+    parts += [f"- {note}" for note in report.meta["notes"]]
+    for _, heading, table, notes in _sections(report):
+        parts += ["", f"## {heading}", "", md_table(table)]
+        if notes:
+            parts += ["", *[f"{note}" for note in notes]]
     for name, paths in figs.items():
         parts += ["", f"![{name}]({paths[0].name})"]
     if report.skipped:
@@ -152,49 +191,55 @@ def _markdown(report, figs: dict[str, list[Path]]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _html(report, figs: dict[str, list[Path]]) -> str:
-    def tab(df, cols=None):
-        d = df[cols] if cols else df
-        return d.to_html(
-            index=False, na_rep="NA", float_format=lambda v: f"{v:.4f}", border=0, classes="table"
-        )
+FIGURE_TITLES = {
+    "roc": "Model ROC curve and reader operating points",
+    "forest": "Per-reader differences (with - without the model)",
+}
 
-    body = [
-        f"<h1>Reader study report</h1><p>{html.escape(str(report.meta['n_readers']))} "
-        f"readers, {report.meta['n_cases']} cases, {report.meta['n_reads']} reads.</p>"
-    ]
-    if report.table2 is not None:
-        body += ["<h2>Table 2 &ndash; model performance</h2>", tab(_view(report.table2, MD_TABLE2))]
-    if report.table3 is not None:
-        body += [
-            "<h2>Table 3 &ndash; readers without / with the model</h2>",
-            tab(_view(report.table3, MD_TABLE3)),
-        ]
-    if report.mrmc:
-        body += ["<h2>MRMC</h2>", tab(mrmc_summary(report))]
-    if report.per_reader is not None:
-        body += ["<h2>Per reader</h2>", tab(report.per_reader)]
+
+def _html(report, figs: dict[str, list[Path]]) -> str:
+    def tab(df):
+        return df.to_html(index=False, na_rep="NA", float_format=fmt_num, border=0, classes="table")
+
+    esc = html.escape
+    title = (report.meta.get("study") or {}).get("title")
+    body = [f"<h1>Reader study report{': ' + esc(title) if title else ''}</h1>"]
+    rows = "".join(
+        f"<tr><th>{esc(label)}</th><td>{esc(value)}</td></tr>"
+        for label, value in report_text.header_lines(report.meta)
+    )
+    body.append(f'<table class="meta">{rows}</table>')
+    if report.meta["notes"]:
+        body.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in report.meta["notes"]) + "</ul>")
+    for anchor, heading, table, notes in _sections(report):
+        body += [f'<h2 id="{anchor}">{esc(heading)}</h2>', tab(table)]
+        body += [f'<p class="note">{esc(note)}</p>' for note in notes]
     for name, paths in figs.items():
+        caption = esc(FIGURE_TITLES.get(name, name))
         png = [p for p in paths if p.suffix == ".png"]
         if png:
             data = base64.b64encode(png[0].read_bytes()).decode()
-            body.append(f'<h2>{name}</h2><img alt="{name}" src="data:image/png;base64,{data}">')
+            body.append(
+                f'<h2>{caption}</h2><img alt="{caption}" src="data:image/png;base64,{data}">'
+            )
         else:
-            body.append(f'<h2>{name}</h2><img alt="{name}" src="{paths[0].name}">')
+            body.append(f'<h2>{caption}</h2><img alt="{caption}" src="{paths[0].name}">')
     if report.skipped:
         items = "".join(
-            f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>"
-            for k, v in report.skipped.items()
+            f"<li><code>{esc(k)}</code>: {esc(v)}</li>" for k, v in report.skipped.items()
         )
         body.append(f"<h2>Not computed</h2><ul>{items}</ul>")
     style = (
-        "body{font-family:sans-serif;max-width:1100px;margin:auto}"
+        "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:0 1em}"
         ".table{border-collapse:collapse;font-size:13px}"
-        ".table td,.table th{padding:2px 8px;border-bottom:1px solid #ddd}"
+        ".table td,.table th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}"
+        ".meta th{text-align:left;padding-right:1em;vertical-align:top}.meta{font-size:14px}"
+        ".note{font-size:13px;color:#333;max-width:80ch}img{max-width:100%}"
     )
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Reader study report"
-        f"</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Reader study "
+        f"report{': ' + esc(title) if title else ''}</title><style>{style}</style></head>"
+        f"<body>{''.join(body)}</body></html>\n"
     )
 
 

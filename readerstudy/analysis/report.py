@@ -121,6 +121,12 @@ class Report:
     def table3(self) -> pd.DataFrame | None:
         return table3(self.lmm) if self.lmm is not None else None
 
+    @property
+    def table3_glmm(self) -> pd.DataFrame | None:
+        """Table 3 from the logistic GLMM, when it was requested (``extra_models``)."""
+        glmm = self.lmm_extra.get("glmm")
+        return table3(glmm) if glmm is not None and glmm.endpoints else None
+
     def summary(self) -> dict:
         """Headline numbers (small, JSON-ready), e.g. for a list view of analysis runs."""
         out: dict = {k: self.meta[k] for k in ("n_reads", "n_readers", "n_cases", "conditions")}
@@ -156,6 +162,7 @@ class Report:
             "agreement": self.agreement,
             "table2": self.table2,
             "table3": self.table3,
+            "table3_glmm": self.table3_glmm,
             "skipped": self.skipped,
         }
         return _jsonable(out)
@@ -174,7 +181,12 @@ def build_report(
     reads_df: pd.DataFrame,
     model_scores_df: pd.DataFrame | None = None,
     options: ReportOptions | None = None,
+    *,
+    context: dict | None = None,
+    skipped: dict[str, str] | None = None,
 ) -> Report:
+    """``context`` describes the study (title, design, model version...) for the report's
+    header (``meta.study``); ``skipped`` carries what the caller already left out and why."""
     opt = options or ReportOptions()
     if opt.backend == "r":
         from .lmm_r import r_available
@@ -184,7 +196,7 @@ def build_report(
             raise ValueError(f"backend 'r' requested but R is not usable: {why}")
     reads = validate_reads(reads_df)
     notes: list[str] = []
-    skipped: dict[str, str] = {}
+    skipped = dict(skipped or {})
     perf = None
     if model_scores_df is not None:
         scores = validate_scores(model_scores_df)
@@ -264,6 +276,7 @@ def build_report(
     per_reader = per_reader_metrics(reads)
     meta = {
         "schema_version": SCHEMA_VERSION,
+        "study": dict(context or {}),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "options": _jsonable(asdict(opt)),
         "software": software_versions(opt.backend),

@@ -20,6 +20,14 @@ READ_COLUMNS = [
 ]  # fmt: skip
 
 
+# Integer columns as pandas' nullable integers: the model's rows have no session or reader
+# profile, and a float column would write "1.0" for session 1 in CSV.
+INTEGER_COLUMNS = dict.fromkeys(
+    ["truth", "decision", "session", "position", "years_experience", "active_ms", "n_revisions"],
+    "Int64",
+)
+
+
 def _primary_questions(study: ReaderStudy):
     questions = list(study.questions.filter(is_primary=True))
     decision = next((q for q in questions if q.type == "binary"), None)
@@ -95,7 +103,7 @@ def reads_table(
         )
     if include_model:
         rows.extend(_model_rows(study, truth, with_truth))
-    frame = pd.DataFrame(rows, columns=READ_COLUMNS)
+    frame = pd.DataFrame(rows, columns=READ_COLUMNS).astype(INTEGER_COLUMNS)
     if not with_truth:
         frame = frame.drop(columns=["truth"])
     return frame
@@ -128,10 +136,27 @@ def _model_rows(study: ReaderStudy, truth: dict, with_truth: bool) -> list[dict]
 
 
 def model_scores(study: ReaderStudy, *, with_truth: bool) -> pd.DataFrame:
-    """SCORES table (case, truth, score) from the study's model outputs."""
-    reads = reads_table(study, with_truth=with_truth)
-    model = reads[reads["condition"] == "model"]
-    columns = ["case", "truth", "rating"] if with_truth else ["case", "rating"]
-    return (
-        model[columns].rename(columns={"rating": "score"}).assign(score=lambda d: d["score"] / 100)
-    )
+    """SCORES table (case, truth, score) from the latest output per case of the study's model.
+
+    ``score`` is the model's probability of the study's positive label, at full precision.
+    Cases without an output are absent; ``truth`` is missing (NA) where a case has none.
+    """
+    version = study.assistance.model_version
+    columns = ["case", "truth", "score"] if with_truth else ["case", "score"]
+    if version is None:
+        return pd.DataFrame(columns=columns)
+    truth = _truth_by_case(study) if with_truth else {}
+    rows = []
+    for sc in study.study_cases.select_related("case__primary_series"):
+        output = latest_output(series=sc.case.primary_series, model_version=version)
+        if output is None or study.positive_label not in output.probabilities:
+            continue
+        rows.append(
+            {
+                "case": sc.case.code,
+                "truth": truth.get(sc.case_id),
+                "score": float(output.probabilities[study.positive_label]),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["case", "truth", "score"]).astype({"truth": "Int64"})
+    return frame[columns]

@@ -9,11 +9,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from readerstudy.core.errors import DomainError
 from readerstudy.studies.errors import ProtocolConflict
 from readerstudy.studies.models import ReaderStudy
 
+from .analysis_inputs import analysis_inputs
 from .models import AnalysisRun
-from .reads import reads_table
 
 
 def request_analysis(study: ReaderStudy, *, user, with_truth: bool, options: dict) -> AnalysisRun:
@@ -48,9 +49,15 @@ def run_summary(run: AnalysisRun) -> dict:
     }
 
 
+def _fail(run_id: str, error: str) -> None:
+    AnalysisRun.objects.filter(pk=run_id).update(
+        status=AnalysisRun.Status.FAILED, error=error[:2000], finished_at=timezone.now()
+    )
+
+
 def execute_analysis(*, run_id: str) -> str:
     """Build the report for a run (idempotent: a finished run is left as it is)."""
-    from readerstudy.analysis import ReportOptions, build_report
+    from readerstudy.analysis import ReadsValidationError, ReportOptions, build_report
 
     with transaction.atomic():
         run = AnalysisRun.objects.select_for_update().get(pk=run_id)
@@ -59,30 +66,34 @@ def execute_analysis(*, run_id: str) -> str:
         run.status = AnalysisRun.Status.RUNNING
         run.save(update_fields=["status"])
     try:
-        reads = reads_table(run.study, with_truth=True)
-        analysis_reads = reads[["reader", "case", "condition", "truth", "decision", "rating"]]
-        if analysis_reads["rating"].isna().all():
-            analysis_reads = analysis_reads.drop(columns=["rating"])
+        inputs = analysis_inputs(run.study)
         report = build_report(
-            analysis_reads, options=ReportOptions(**run.options.get("report", {}))
+            inputs.reads,
+            inputs.scores,
+            options=ReportOptions(**run.options.get("report", {})),
+            context=inputs.context,
+            skipped=inputs.skipped,
         )
         names = []
         with tempfile.TemporaryDirectory() as tmp:
             written = report.write(Path(tmp), formats=("json", "csv", "html"))
-            reads_csv = Path(tmp) / "reads.csv"
-            analysis_reads.to_csv(reads_csv, index=False)
-            for path in sorted({*map(Path, written), reads_csv}):
+            inputs_csv = [Path(tmp) / "reads.csv"]
+            inputs.reads.to_csv(inputs_csv[0], index=False)
+            if inputs.scores is not None:
+                inputs_csv.append(Path(tmp) / "scores.csv")
+                inputs.scores.to_csv(inputs_csv[1], index=False)
+            for path in sorted({*map(Path, written), *inputs_csv}):
                 if path.is_file():
                     name = f"analyses/{run.pk}/{path.name}"
                     if default_storage.exists(name):
                         default_storage.delete(name)
                     names.append(default_storage.save(name, ContentFile(path.read_bytes())))
-        summary = report.summary() if hasattr(report, "summary") else {}
+        summary = report.summary()
+    except (DomainError, ReadsValidationError) as exc:  # a refusal with its reason, no crash
+        _fail(run_id, str(exc))
+        return "refused"
     except Exception as exc:
-        AnalysisRun.objects.filter(pk=run_id).update(
-            status=AnalysisRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
-            finished_at=timezone.now(),
-        )  # fmt: skip
+        _fail(run_id, f"{type(exc).__name__}: {exc}")
         raise
     AnalysisRun.objects.filter(pk=run_id).update(
         status=AnalysisRun.Status.SUCCEEDED, files=names, summary=summary, error="",

@@ -2,7 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema
@@ -19,6 +19,7 @@ from .access import analysis_rights, export_rights
 from .formats import FORMATS, WRITERS
 from .models import AnalysisRun
 from .reads import reads_table
+from .report_files import is_inline, report_file_response
 from .serializers import AnalysisRequestSerializer, AnalysisRunSerializer
 
 
@@ -95,7 +96,7 @@ class AnalysisFile(APIView):
         match = next((f for f in run.files if f.rsplit("/", 1)[-1] == name), None)
         if match is None:
             raise Http404("no such file")
-        return FileResponse(default_storage.open(match, "rb"), as_attachment=True, filename=name)
+        return report_file_response(default_storage.open(match, "rb"), name)
 
 
 @login_required
@@ -146,9 +147,11 @@ def analysis_page(request, run_id):
     _page_rights(request, run.study, analysis_rights)
     files = [
         {
-            "name": n.rsplit("/", 1)[-1],
-            "url": reverse("export-analysis-file", args=[run.pk, n.rsplit("/", 1)[-1]]),
+            "name": name,
+            "url": reverse("export-analysis-file", args=[run.pk, name]),
+            "inline": is_inline(name),
         }
-        for n in run.files
+        for name in (n.rsplit("/", 1)[-1] for n in run.files)
     ]
-    return render(request, "exports/analysis.html", {"run": run, "files": files})
+    report = next((f for f in files if f["name"] == "report.html"), None)
+    return render(request, "exports/analysis.html", {"run": run, "files": files, "report": report})

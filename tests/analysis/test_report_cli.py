@@ -108,7 +108,7 @@ def test_all_formats_written(written):
     assert "<table" in html and "data:image/png;base64," in html
     md = (out / "report.md").read_text()
     table3 = md.split("## Table 3")[1]
-    assert "Without model assistance" in table3 and "With model assistance" in table3
+    assert "Readers without the model" in table3 and "Readers with the model" in table3
 
 
 def test_svg_output_is_reproducible(report, tmp_path):
