@@ -1,15 +1,18 @@
 """Seed the demo: accounts, phantom cases (imported, labelled), the model jobs, a demo study.
 
 Safe to re-run: existing accounts are reset, cases are recognised by content, the study is
-created once. The model jobs run on the worker that `rundemo` starts.
+created once. The model's outputs are computed here, before the study opens (the first run
+takes a few minutes on two cores; they are kept in the data dir, so re-runs are instant).
 """
+
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from readerstudy.accounts.models import User
 from readerstudy.demo.accounts import ensure_demo_accounts
-from readerstudy.demo.seed import ensure_demo_study, import_phantoms
+from readerstudy.demo.seed import compute_outputs, demo_model, ensure_demo_study, import_phantoms
 
 
 class Command(BaseCommand):
@@ -29,7 +32,21 @@ class Command(BaseCommand):
             generate_dataset(phantom_dir, cases, seed)
         imported = import_phantoms(phantom_dir)
         readers = list(User.objects.filter(username__in=["reader", "reader2"]))
-        study = ensure_demo_study(imported, readers)
+        model = demo_model()
+        self.stdout.write(f"model outputs for {len(imported)} cases ({model}):")
+        started = time.monotonic()
+
+        def report(done, total, job):
+            elapsed = time.monotonic() - started
+            eta = elapsed / done * (total - done)
+            bar = "#" * done + "." * (total - done)
+            self.stdout.write(
+                f"  [{bar}] {done}/{total} {job.case.code} {job.status}"
+                f" · {elapsed:.0f} s elapsed, about {eta:.0f} s left"
+            )
+
+        compute_outputs(imported, model, report)
+        study = ensure_demo_study(imported, readers, model)
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo study “{study.title}” ({study.status}) with {len(imported)} cases"
