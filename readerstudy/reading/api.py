@@ -19,6 +19,7 @@ from .serializers import (
     AssignmentListSerializer,
     RevisionSerializer,
     SubmitInputSerializer,
+    WorklistQuerySerializer,
     WorkspaceSerializer,
 )
 
@@ -58,12 +59,13 @@ class NextAssignment(ReaderView):
 
 
 class AssignmentList(ReaderView):
-    @extend_schema(responses=AssignmentListSerializer(many=True))
+    @extend_schema(
+        parameters=[WorklistQuerySerializer], responses=AssignmentListSerializer(many=True)
+    )
     def get(self, request):
-        study = request.query_params.get("study")
-        qs = selectors.my_assignments(
-            request.user, int(study) if study and study.isdigit() else None
-        )
+        query = WorklistQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        qs = selectors.my_assignments(request.user, query.validated_data.get("study"))
         return Response(AssignmentListSerializer(qs, many=True).data)
 
 

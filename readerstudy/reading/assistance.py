@@ -7,8 +7,9 @@ with the same message whatever the reason, so nothing about the output leaks.
 """
 
 from readerstudy.ai import selectors as ai_selectors
+from readerstudy.ai.progress import series_progress
 from readerstudy.core.compiled import CompiledQuery
-from readerstudy.studies.errors import NotAvailable
+from readerstudy.studies.errors import NotAvailable, ProtocolConflict
 from readerstudy.studies.models import Assignment, Condition, ReaderStudy
 
 from .models import AssistanceExposure
@@ -45,7 +46,13 @@ def _output_for(assignment: Assignment):
         model_version=assignment.study.assistance.model_version,
     )
     if output is None:
-        raise NOT_AVAILABLE
+        # The reader may see the output now, so how far the model is reveals nothing.
+        progress = series_progress(
+            assignment.study_case.case.primary_series_id, assignment.study.assistance.model_version
+        )
+        raise ProtocolConflict(
+            "assistance_pending", f"The model output is not ready: {progress.describe()}."
+        )
     return output
 
 

@@ -4,6 +4,7 @@ ModelSerializer re-derives its fields from the model on each instantiation."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from readerstudy.core.validators import storable_json
 from readerstudy.studies.models import Assignment, Condition
 from readerstudy.studies.selectors import question_rows
 
@@ -80,11 +81,21 @@ class WorkspaceSerializer(AssignmentDetailSerializer):
         return self.context["prefill"]
 
 
+# The range of ``AnswerRevision.client_active_ms`` (a positive bigint) on every database.
+MAX_ACTIVE_MS = 2**63 - 1
+
+
 class AnswerInputSerializer(serializers.Serializer):
-    answers = serializers.DictField()
-    active_ms = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    answers = serializers.DictField(validators=[storable_json])
+    active_ms = serializers.IntegerField(
+        min_value=0, max_value=MAX_ACTIVE_MS, required=False, allow_null=True
+    )
 
 
 class SubmitInputSerializer(AnswerInputSerializer):
     client_request_id = serializers.CharField(max_length=64)
     lock = serializers.BooleanField(default=False)
+
+
+class WorklistQuerySerializer(serializers.Serializer):
+    study = serializers.IntegerField(min_value=1, required=False, help_text="only this study")

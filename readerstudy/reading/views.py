@@ -21,4 +21,7 @@ def workspace(request, study_id: int):
     study = selectors.my_studies(request.user).filter(pk=study_id).first()
     if study is None:
         raise Http404("no such study")
-    return render(request, "reading/workspace.html", {"study": study})
+    # The instructions open by themselves until the reader has locked a first read.
+    return render(
+        request, "reading/workspace.html", {"study": study, "first_visit": study.locked == 0}
+    )

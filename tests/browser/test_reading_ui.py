@@ -215,10 +215,14 @@ def test_aided_read_waits_for_the_model_output_before_it_can_be_submitted(
     page.click("#rs-submit")
     # The aided read opens without model output (the job has not run): submit stays disabled.
     page.wait_for_function(
-        "() => document.getElementById('rs-status').textContent.includes('not available yet')",
+        "() => document.getElementById('rs-status').textContent.includes('not ready')",
         timeout=30000,
     )
+    assert "has not been run on this case" in page.locator("#rs-status").inner_text()
+    assert page.locator("#rs-phase").inner_text() == "Aided read: waiting for the model output"
     assert page.locator("#rs-submit").is_disabled()
+    opacity = page.eval_on_selector("#rs-submit", "el => getComputedStyle(el).opacity")
+    assert float(opacity) < 0.6  # a disabled button looks disabled
     page.locator("input[type=number][name=confidence]").press("Control+Enter")
     aided = Assignment.objects.get(study=study, condition="aided")
     assert not AnswerRevision.objects.filter(assignment=aided, kind="submit").exists()
@@ -228,6 +232,7 @@ def test_aided_read_waits_for_the_model_output_before_it_can_be_submitted(
         "() => window.readerstudyWorkspace.assistanceShown === true", timeout=30000
     )
     assert page.locator("#rs-submit").is_enabled()
+    assert page.locator("#rs-phase").inner_text() == "Aided read: the model output is shown"
     assert page.locator("input[type=number][name=confidence]").input_value() == "40"
     page.click("#rs-submit")
     page.wait_for_function(
@@ -237,3 +242,62 @@ def test_aided_read_waits_for_the_model_output_before_it_can_be_submitted(
     lock = AnswerRevision.objects.get(assignment=aided, kind="lock")
     assert lock.answers["confidence"] == 40
     assert aided.exposures.count() >= 1
+
+
+def test_the_reading_screen_guides_the_reader(live_server, page, reading_world, artifacts):
+    study, reader, case = reading_world
+    _open_workspace(page, live_server, reader, study)
+    page.wait_for_function(
+        "() => window.readerstudyWorkspace && window.readerstudyWorkspace.assignment", timeout=30000
+    )
+    # Instructions open on a first visit, with the shortcuts.
+    help_panel = page.locator("#rs-help")
+    assert help_panel.get_attribute("open") is not None
+    assert "Ctrl + Enter" in help_panel.inner_text() and "aided" in help_panel.inner_text()
+    # An unanswered confidence scale does not look answered.
+    scale = page.locator("input[type=range]")
+    assert "unset" in scale.get_attribute("class")
+    assert page.locator(".rs-unset-hint").is_visible()
+    page.screenshot(path=str(artifacts / "10-unaided-unanswered.png"))
+    page.get_by_role("radio", name="CVST-related ICH").check()
+    page.locator("input[type=number][name=confidence]").fill("70")
+    assert "unset" not in scale.get_attribute("class")
+    assert not page.locator(".rs-unset-hint").is_visible()
+    page.click("#rs-submit")
+    page.wait_for_function(
+        "() => window.readerstudyWorkspace.assistanceShown === true", timeout=30000
+    )
+    # The model's call reads as the answer options do, not as a code.
+    call = page.locator("#rs-assistance .call").inner_text()
+    assert call.endswith("CVST-related ICH") and "cvst_ich" not in call
+    # Where each map lies: a strip per map and a jump to its strongest slice.
+    assert page.locator(".rs-map-row").count() == 2
+    jump = page.locator("[data-testid=jump-ig]")
+    strongest = int(jump.inner_text().removeprefix("Slice ")) - 1
+    heights = page.evaluate(
+        """() => [...document.querySelectorAll('.rs-map-row[data-method=ig] .rs-strip span')]
+                 .map(b => parseFloat(b.style.height))"""
+    )
+    assert heights[strongest] == max(heights) == 100
+    jump.click()
+    page.wait_for_function(
+        f"() => window.readerstudyWorkspace.viewer.getState().slice === {strongest}",
+        timeout=10000,
+    )
+    assert page.locator(".rs-strip span.current").count() == 2
+    page.screenshot(path=str(artifacts / "11-aided-map-locator.png"))
+    page.get_by_role("radio", name="Spontaneous ICH").check()
+    page.click("#rs-submit")
+    page.wait_for_function(
+        "() => document.getElementById('rs-case').textContent.includes('All reads are done')",
+        timeout=30000,
+    )
+    # The end of the study: no viewer, no toolbar, no submit, the final count.
+    assert not page.locator("#rs-viewer").is_visible()
+    assert not page.locator("#rs-toolbar").is_visible()
+    assert not page.locator("#rs-submit").is_visible()
+    page.wait_for_function(
+        "() => document.getElementById('rs-progress').textContent === '2 / 2 reads locked'",
+        timeout=10000,
+    )
+    page.screenshot(path=str(artifacts / "12-done.png"))

@@ -102,14 +102,21 @@
     input.id = `q-${q.code}`;
     label.htmlFor = input.id;
     if (q.type === 'confidence_100') {
+      // Unanswered, the slider shows no thumb and says so: a thumb at 50 would look answered.
       const range = document.createElement('input');
       range.type = 'range';
       range.min = '0';
       range.max = '100';
+      range.className = 'unset';
       range.setAttribute('aria-label', q.text);
-      range.addEventListener('input', () => { input.value = range.value; markDirty(); });
-      input.addEventListener('input', () => { range.value = input.value; });
-      return [range, label, input];
+      range.setAttribute('aria-valuetext', 'not answered');
+      const hint = document.createElement('span');
+      hint.className = 'rs-unset-hint';
+      hint.textContent = 'Not answered yet: click the scale or type a number.';
+      const answered = () => { range.classList.remove('unset'); range.removeAttribute('aria-valuetext'); hint.hidden = true; };
+      range.addEventListener('input', () => { input.value = range.value; answered(); markDirty(); });
+      input.addEventListener('input', () => { range.value = input.value; if (input.value !== '') answered(); });
+      return [range, hint, label, input];
     }
     return [label, input];
   }
@@ -176,7 +183,9 @@
         ui.form.querySelector(`input[name="${code}.present"]`).checked = Boolean(value.present);
         (value.subtypes || []).forEach((v) => { const el = ui.form.querySelector(`input[name="${code}.subtypes"][value="${v}"]`); if (el) el.checked = true; });
       } else if (q.type === 'confidence_100') {
-        ui.form.querySelectorAll(`input[name="${code}"], input[type=range]`).forEach((el) => { el.value = String(value); });
+        const fs = ui.form.querySelector(`fieldset[data-code="${code}"]`);
+        fs.querySelectorAll('input').forEach((el) => { el.value = String(value); el.classList.remove('unset'); el.removeAttribute('aria-valuetext'); });
+        fs.querySelectorAll('.rs-unset-hint').forEach((el) => { el.hidden = true; });
       } else {
         const radio = ui.form.querySelector(`input[name="${code}"][value="${value}"]`);
         if (radio) radio.checked = true;
@@ -218,6 +227,15 @@
     window.ReaderstudyViewer.buildToolbar(state.viewer, ui.toolbar);
   }
 
+  // A label code ("sich") as the study's questions name it ("Spontaneous ICH").
+  function displayName(code) {
+    for (const q of state.questions) {
+      const option = (q.options || []).find((o) => o && o.value === code);
+      if (option && option.label) return option.label;
+    }
+    return code;
+  }
+
   async function fetchOverlay(url) {
     const response = await fetch(url, { credentials: 'same-origin' });
     if (!response.ok) throw new Error(`overlay ${response.status}`);
@@ -241,7 +259,7 @@
     if (payload.decision) {
       const p = document.createElement('p');
       p.className = 'call';
-      p.textContent = `Model call (${payload.decision.operating_point.replace('_', '-')} operating point): ${payload.decision.label}`;
+      p.textContent = `Model call (${payload.decision.operating_point.replace('_', '-')} operating point): ${displayName(payload.decision.label)}`;
       box.appendChild(p);
     }
     if (payload.model) {
@@ -255,12 +273,80 @@
     await viewer.ready.catch(() => {});
     for (const [i, hm] of payload.heatmaps.entries()) {
       const overlay = await fetchOverlay(hm.url);
+      overlayData.set(hm.method, overlay);
       viewer.setOverlay(hm.method, overlay);
       viewer.setOverlayOpacity(hm.method, hm.opacity);
       viewer.setOverlayVisible(hm.method, i === 0);
     }
     if (payload.mask) viewer.setMaskOutline(await fetchOverlay(payload.mask.url));
+    showMapLocator(payload.heatmaps.map((hm) => hm.method));
     state.assistanceShown = true;
+    ui.phase.textContent = 'Aided read: the model output is shown';
+  }
+
+  // --- where each map's mass lies: IG, SHAP and occlusion are concentrated on a few slices ---
+  const overlayData = new Map();
+
+  function sliceMass(descriptor, data) {
+    const [frames, rows, cols] = descriptor.shape;
+    const zero = descriptor.signed ? 128 : 0;
+    const mass = new Float64Array(frames);
+    for (let f = 0; f < frames; f++) {
+      let sum = 0;
+      for (let i = f * rows * cols, end = (f + 1) * rows * cols; i < end; i++) sum += Math.abs(data[i] - zero);
+      mass[f] = sum;
+    }
+    const total = mass.reduce((a, b) => a + b, 0) || 1;
+    return Array.from(mass, (m) => m / total);
+  }
+
+  function showMapLocator(methods) {
+    if (!methods.length) return;
+    const box = document.createElement('section');
+    box.className = 'rs-maps';
+    box.innerHTML = '<h3>Where the maps lie</h3><p class="rs-hint">Share of each map per slice (the current slice is outlined). Most of a map can sit on a few slices.</p>';
+    const strips = [];
+    methods.forEach((method) => {
+      const entry = overlayData.get(method);
+      if (!entry) return;
+      const shares = sliceMass(entry.descriptor, entry.data);
+      const strongest = shares.indexOf(Math.max(...shares));
+      const row = document.createElement('div');
+      row.className = 'rs-map-row';
+      row.dataset.method = method;
+      const name = document.createElement('span');
+      name.className = 'rs-map-name';
+      name.textContent = (window.ReaderstudyViewer.METHOD_LABELS || {})[method] || method;
+      const strip = document.createElement('div');
+      strip.className = 'rs-strip';
+      strip.setAttribute('role', 'img');
+      strip.setAttribute('aria-label', `${method}: strongest on slice ${strongest + 1} (${(shares[strongest] * 100).toFixed(0)}% of the map)`);
+      const peak = Math.max(...shares) || 1;
+      shares.forEach((share, i) => {
+        const bar = document.createElement('span');
+        bar.style.height = `${Math.max(4, Math.round((share / peak) * 100))}%`;
+        bar.title = `slice ${i + 1}: ${(share * 100).toFixed(1)}%`;
+        bar.addEventListener('click', () => state.viewer && state.viewer.setSlice(i));
+        strip.appendChild(bar);
+      });
+      const jump = document.createElement('button');
+      jump.type = 'button';
+      jump.textContent = `Slice ${strongest + 1}`;
+      jump.title = `Jump to the slice where the ${method} map is strongest (${(shares[strongest] * 100).toFixed(0)}% of it)`;
+      jump.dataset.testid = `jump-${method}`;
+      jump.addEventListener('click', () => {
+        if (!state.viewer) return;
+        state.viewer.setOverlayVisible(method, true);
+        state.viewer.setSlice(strongest);
+      });
+      row.append(name, strip, jump);
+      box.appendChild(row);
+      strips.push(strip);
+    });
+    ui.assistance.appendChild(box);
+    const mark = (index) => strips.forEach((strip) => [...strip.children].forEach((bar, i) => bar.classList.toggle('current', i === index)));
+    mark(state.viewer ? state.viewer.getState().slice : 0);
+    if (state.viewer) state.locatorOff = state.viewer.on('slice', (e) => mark(e.index));
   }
 
   // --- the loop ---
@@ -269,15 +355,19 @@
     ui.submit.disabled = true;
     ui.assistance.hidden = true;
     ui.assistance.replaceChildren();
+    overlayData.clear();
+    if (state.locatorOff) { state.locatorOff(); state.locatorOff = null; }
     state.assistanceShown = false;
     ui.blocked.hidden = true;
     setStatus('');
     const next = await api('GET', `/api/reading/studies/${studyId}/next/`);
     if (next.done) {
-      ui.caseTitle.textContent = 'All reads are done — thank you.';
-      ui.phase.textContent = '';
-      ui.form.replaceChildren();
       if (state.viewer) { state.viewer.destroy(); state.viewer = null; state.seriesUID = null; }
+      ui.form.replaceChildren();
+      app.classList.add('rs-done');
+      ui.caseTitle.textContent = 'All reads are done — thank you.';
+      ui.phase.textContent = 'Every case of this study has been read and locked. Nothing more is asked of you here.';
+      await updateProgress();
       return;
     }
     if (next.blocked_reason) {
@@ -296,7 +386,7 @@
     state.requestId = null;
     state.dirty = false;
     ui.caseTitle.textContent = `Case ${detail.case_code}`;
-    ui.phase.textContent = detail.condition === 'aided' ? 'Aided read: the model output is shown' : 'Unaided read';
+    ui.phase.textContent = detail.condition === 'aided' ? 'Aided read: waiting for the model output' : 'Unaided read: no model output is shown';
     ui.phase.classList.toggle('aided', detail.condition === 'aided');
     renderForm(detail.questions);
     if (detail.prefill) fillForm(detail.prefill);
@@ -316,7 +406,8 @@
         setStatus('');
         return true;
       } catch (err) {
-        setStatus(`The model output is not available yet (${err.message}); trying again shortly. Your answer is kept.`, true);
+        const seconds = Math.round(ASSISTANCE_RETRY_MS / 1000);
+        setStatus(`${err.message} Submitting opens once the output is shown; this page asks again every ${seconds} s and keeps your answer.`, true);
       }
       await new Promise((resolve) => setTimeout(resolve, ASSISTANCE_RETRY_MS));
       if (!state.assignment || state.assignment.id !== assignmentId) return false;
@@ -350,6 +441,7 @@
         answers, client_request_id: state.requestId, active_ms: activeMs(), lock: true,
       });
       setStatus('Locked.');
+      $('rs-help').open = false; // read once; it stays one click away
       state.assignment = null;
       await loadNext();
     } catch (err) {
