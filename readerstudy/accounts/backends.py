@@ -8,6 +8,7 @@ or role change takes effect within that many seconds everywhere; logging out (th
 immediate.
 """
 
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
@@ -30,3 +31,14 @@ class CachedUserBackend(ModelBackend):
                 return None
             cache.set(key, user, ttl)
         return user if self.user_can_authenticate(user) else None
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """django-axes' lockout check, for every login made by a client: the login page, the admin
+    and HTTP Basic (DRF and DICOMweb pass the request). ``authenticate()`` without a request
+    (management commands, the test client's ``login``) has no client to count or lock out."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)

@@ -2,9 +2,10 @@
 
 Files are streamed from storage (never read whole into Python per request); frames are read
 from the stored pixel-data offset through a per-series frame index, and a series' ``/metadata``
-hands out a short-lived frame token (a cookie scoped to the series) that lets its frame
-requests skip the session and access-policy lookups (see ``frames``). Responses carry ETags
-derived from the content hashes.
+hands a session client a short-lived frame token (a cookie scoped to the series and bound to
+the live session) that lets its frame requests skip the user and access-policy lookups (see
+``frames``); HTTP Basic clients get none. Responses carry ETags derived from the content
+hashes.
 """
 
 import base64
@@ -232,9 +233,9 @@ def _may_view_case_id(user, case_id: int) -> bool:
 def retrieve_frames(request, study_uid: str, series_uid: str, sop_uid: str, frames: str):
     """Frame 1 of a single-frame instance, read with one pread and answered in one piece.
 
-    A valid frame token for this series (set by its ``/metadata``) stands in for the session,
-    user and access-policy checks; without one the request is checked like every other
-    DICOMweb request and, if allowed, gets a token for the following frames."""
+    A valid frame token for this series (set by its ``/metadata``) stands in for the user and
+    access-policy checks; without one the request is checked like every other DICOMweb
+    request and, if allowed through a session, gets a token for the following frames."""
     index = frame_index.series_frames(study_uid, series_uid)
     issue = frame_index.token_user(request, study_uid, series_uid) is None
     if issue:

@@ -7,16 +7,20 @@ query for the instance) costs more than reading the frame. Instead:
 * **Frame index** (:func:`series_frames`): one query per series loads, for every instance, the
   storage name, pixel-data offset/length and content hash; kept per process for
   :data:`INDEX_TTL` seconds. A frame is then a dict lookup and one ``pread``.
-* **Frame token** (:func:`issue_token` / :func:`token_user`): when an authenticated user who may
-  view the series gets its ``/metadata`` (or a frame through the session), the response sets
-  a cookie scoped to that series' path: ``user id . expiry . HMAC(user, study UID, series UID,
-  expiry, session cookie)``. A frame request carrying a valid token skips the session, user
-  and access-policy lookups. The token is refused (and the request falls back to the normal
-  session check) when it was made for another series, has expired, was altered, or is
-  presented without the session cookie it was issued beside (so logging out ends it, and the
-  token alone is worth nothing). It never outlives :data:`TOKEN_TTL` seconds: access revoked
-  in the meantime (a study closed) reaches frames at most that late, well inside the hour the
-  browser may keep frames it already has (``Cache-Control: private, max-age=3600``).
+* **Frame token** (:func:`issue_token` / :func:`token_user`): when a user logged in through a
+  session who may view the series gets its ``/metadata`` (or a frame through the session), the
+  response sets a cookie scoped to that series' path: ``user id . expiry . HMAC(user, study
+  UID, series UID, expiry, session key)``. A frame request carrying a valid token skips the
+  user and access-policy lookups; what it still costs is one look-up that the session exists
+  (:func:`session_alive`: a cache lookup where the session cache is shared by all processes,
+  else a primary-key query of the session table). The token is refused (and the request falls
+  back to the normal checks) when it was made for another series, has expired, was altered,
+  is presented beside another session cookie, or its session has ended (logout, expiry) in
+  any process. Clients without a session (HTTP Basic) get no token. A token never outlives
+  :data:`TOKEN_TTL` seconds nor its session's expiry: access revoked in the meantime (a study
+  closed, a password changed, a user deactivated) reaches frames at most that late, well
+  inside the hour the browser may keep frames it already has (``Cache-Control: private,
+  max-age=3600``). See docs/adr/0001-login-lockout-and-frame-tokens.md.
 """
 
 from __future__ import annotations
@@ -25,8 +29,13 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends import db as db_sessions
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.files.storage import default_storage
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -147,10 +156,36 @@ def _session_cookie(request) -> str:
     return request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
 
 
+def _session_store():
+    """The session store that knows, in every process alike, whether a session still exists.
+
+    ``cached_db`` keeps sessions in the default cache too; a logout deletes the session from
+    the database and from *this* process's cache only, so with a per-process (local memory)
+    cache another process would still find it there: ask the database instead."""
+    engine = settings.SESSION_ENGINE
+    if engine == "django.contrib.sessions.backends.cached_db" and isinstance(
+        caches[settings.SESSION_CACHE_ALIAS], LocMemCache
+    ):
+        return db_sessions.SessionStore()
+    return import_module(engine).SessionStore()
+
+
+def session_alive(session_key: str) -> bool:
+    """Whether the session still exists (not logged out, flushed or cleared): one lookup."""
+    return bool(session_key) and _session_store().exists(session_key)
+
+
 def make_token(
-    user_id: int, study_uid: str, series_uid: str, session: str, now: float | None = None
+    user_id: int,
+    study_uid: str,
+    series_uid: str,
+    session: str,
+    now: float | None = None,
+    not_after: int | None = None,
 ) -> str:
     expires = int(now if now is not None else time.time()) + TOKEN_TTL
+    if not_after is not None:
+        expires = min(expires, not_after)
     signature = _signature(user_id, study_uid, series_uid, expires, session)
     return f"{user_id}.{expires}.{signature}"
 
@@ -159,10 +194,24 @@ def token_path(study_uid: str, series_uid: str) -> str:
     return f"{settings.FORCE_SCRIPT_NAME or ''}/dicomweb/studies/{study_uid}/series/{series_uid}/"
 
 
+def _logged_in_session(request) -> str | None:
+    """The key of the session ``request.user`` is logged in through; None for a user who
+    authenticated otherwise (HTTP Basic), even beside an anonymous session."""
+    session = request.session
+    if session.session_key and session.get(SESSION_KEY) == str(request.user.pk):
+        return session.session_key
+    return None
+
+
 def issue_token(request, response, study_uid: str, series_uid: str) -> None:
     """Set the series' frame-token cookie on ``response`` for ``request.user`` (who has
-    already been found to be allowed to view the series)."""
-    token = make_token(request.user.pk, study_uid, series_uid, _session_cookie(request))
+    already been found to be allowed to view the series) when they are logged in through a
+    session; the token expires with the session at the latest."""
+    session_key = _logged_in_session(request)
+    if session_key is None:
+        return
+    not_after = int(request.session.get_expiry_date().timestamp())
+    token = make_token(request.user.pk, study_uid, series_uid, session_key, not_after=not_after)
     response.set_cookie(
         TOKEN_COOKIE,
         token,
@@ -176,7 +225,8 @@ def issue_token(request, response, study_uid: str, series_uid: str) -> None:
 
 def token_user(request, study_uid: str, series_uid: str, now: float | None = None) -> int | None:
     """The user id a valid frame token on ``request`` vouches for, for this series; None when
-    there is no token or it is expired, altered, for another series or another session."""
+    there is no token or it is expired, altered, for another series or another session, or
+    its session has ended."""
     token = request.COOKIES.get(TOKEN_COOKIE)
     if not token:
         return None
@@ -186,7 +236,10 @@ def token_user(request, study_uid: str, series_uid: str, now: float | None = Non
     user_id, expires = int(parts[0]), int(parts[1])
     if expires < (now if now is not None else time.time()):
         return None
-    expected = _signature(user_id, study_uid, series_uid, expires, _session_cookie(request))
+    session = _session_cookie(request)
+    expected = _signature(user_id, study_uid, series_uid, expires, session)
     if not constant_time_compare(parts[2], expected):
+        return None
+    if not session_alive(session):
         return None
     return user_id

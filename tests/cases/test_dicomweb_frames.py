@@ -1,10 +1,13 @@
 """WADO-RS frames: the per-series frame index and the short-lived frame token."""
 
+import base64
 import time
 
 import pydicom
 import pytest
 from django.conf import settings
+from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+from django.core.cache import cache
 
 from readerstudy.cases import frames
 from readerstudy.cases.ingest import import_study
@@ -62,8 +65,28 @@ def _set_token(client, token):
     client.cookies[frames.TOKEN_COOKIE] = token
 
 
+def _basic(username: str, password: str = PASSWORD) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+@pytest.fixture(params=["shared", "local"])
+def session_cache(request, settings, tmp_path):
+    """Sessions cached in a cache every process shares (files: the default without a cache
+    server) or in each process's memory (a misconfiguration): the token check holds in both."""
+    if request.param == "shared":
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": str(tmp_path / "cache"),
+            }
+        }
+    else:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return request.param
+
+
 def test_metadata_issues_a_series_scoped_token_and_frames_then_skip_the_database(
-    client, two_series, django_assert_num_queries
+    client, two_series, django_assert_num_queries, session_cache
 ):
     series = two_series[0]
     reader, _ = _reader_assigned_to(series)
@@ -78,7 +101,10 @@ def test_metadata_issues_a_series_scoped_token_and_frames_then_skip_the_database
 
     frames.series_frames(series.study_instance_uid, series.series_instance_uid)  # warm index
     url = _frame_url(series, 3)
-    with django_assert_num_queries(0):  # no session, user, policy or instance query
+    # No user, policy or instance query. That the session still exists is one cache lookup
+    # where the cache is shared, else one primary-key query of the session table.
+    session_lookups = 0 if session_cache == "shared" else 1
+    with django_assert_num_queries(session_lookups):
         response = client.get(url, HTTP_ACCEPT=ACCEPT)
     assert response.status_code == 200
     assert response["Content-Type"].startswith(ACCEPT)
@@ -86,7 +112,7 @@ def test_metadata_issues_a_series_scoped_token_and_frames_then_skip_the_database
     assert _payload(response) == _pixels(series, 3)
     assert frames.TOKEN_COOKIE not in response.cookies  # the token is not re-issued each time
     etag = response["ETag"]
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(session_lookups):
         assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
@@ -131,6 +157,93 @@ def test_token_without_its_session_is_refused(client, two_series):
     client.login(username=other.username, password=PASSWORD)
     _set_token(client, token)
     assert client.get(_frame_url(series)).status_code == 404
+
+
+def test_a_basic_auth_client_gets_no_token_and_a_sessionless_token_gets_nothing(client, two_series):
+    series = two_series[0]
+    reader, _ = _reader_assigned_to(series)
+    auth = _basic(reader.username)
+    metadata = client.get(f"{_base(series)}/metadata", HTTP_AUTHORIZATION=auth)
+    assert metadata.status_code == 200
+    assert frames.TOKEN_COOKIE not in metadata.cookies
+    frame = client.get(_frame_url(series), HTTP_AUTHORIZATION=auth)
+    assert frame.status_code == 200 and _payload(frame) == _pixels(series)
+    assert frames.TOKEN_COOKIE not in frame.cookies  # every frame takes the checked path
+    # a token signed for "no session" (what a Basic client used to get) opens nothing
+    uids = (series.study_instance_uid, series.series_instance_uid)
+    _set_token(client, frames.make_token(reader.pk, *uids, ""))
+    response = client.get(_frame_url(series))
+    assert response.status_code == 401
+    assert _pixels(series)[:64] not in response.content
+
+
+def test_after_logout_the_old_session_cookie_and_token_give_no_pixels(
+    client, two_series, session_cache
+):
+    series = two_series[0]
+    reader, _ = _reader_assigned_to(series)
+    client.login(username=reader.username, password=PASSWORD)
+    token = client.get(f"{_base(series)}/metadata").cookies[frames.TOKEN_COOKIE].value
+    old_session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert client.get(_frame_url(series)).status_code == 200
+    client.post("/accounts/logout/")
+    for url in (_frame_url(series, 1), f"{_base(series)}/metadata"):
+        client.cookies[settings.SESSION_COOKIE_NAME] = old_session  # replayed each time
+        _set_token(client, token)
+        response = client.get(url)
+        assert response.status_code == 401, url
+        assert _pixels(series, 1)[:64] not in response.content
+
+
+def test_a_session_still_cached_in_another_process_does_not_keep_the_token(
+    client, two_series, rf, settings
+):
+    """With a per-process cache (a misconfiguration: the default cache is shared), a logout in
+    one process leaves the session in the others' memory: the token check then asks the
+    database, so the token ends everywhere at once."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    series = two_series[0]
+    reader, _ = _reader_assigned_to(series)
+    client.login(username=reader.username, password=PASSWORD)
+    token = client.get(f"{_base(series)}/metadata").cookies[frames.TOKEN_COOKIE].value
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    other_process_copy = cache.get(KEY_PREFIX + session)
+    assert other_process_copy is not None
+    client.logout()
+    cache.set(KEY_PREFIX + session, other_process_copy)  # as another process still holds it
+    request = rf.get("/")
+    request.COOKIES = {settings.SESSION_COOKIE_NAME: session, frames.TOKEN_COOKIE: token}
+    assert frames.token_user(request, series.study_instance_uid, series.series_instance_uid) is None
+
+
+def test_a_token_presented_beside_another_live_session_is_refused(client, two_series, rf):
+    series = two_series[0]
+    reader, _ = _reader_assigned_to(series)
+    client.login(username=reader.username, password=PASSWORD)
+    token = client.get(f"{_base(series)}/metadata").cookies[frames.TOKEN_COOKIE].value
+    second = type(client)()
+    second.login(username=reader.username, password=PASSWORD)  # the same user, elsewhere
+    other_session = second.cookies[settings.SESSION_COOKIE_NAME].value
+    uids = (series.study_instance_uid, series.series_instance_uid)
+    request = rf.get("/")
+    request.COOKIES = {settings.SESSION_COOKIE_NAME: other_session, frames.TOKEN_COOKIE: token}
+    assert frames.token_user(request, *uids) is None
+    # a made-up session value beside it is no better, and gets no pixels
+    anonymous = type(client)()
+    anonymous.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32
+    _set_token(anonymous, token)
+    assert anonymous.get(_frame_url(series)).status_code == 401
+
+
+def test_the_token_expires_with_its_session_at_the_latest(client, two_series):
+    series = two_series[0]
+    reader, _ = _reader_assigned_to(series)
+    client.login(username=reader.username, password=PASSWORD)
+    session = client.session
+    session.set_expiry(60)
+    session.save()
+    token = client.get(f"{_base(series)}/metadata").cookies[frames.TOKEN_COOKIE].value
+    assert int(token.split(".")[1]) <= time.time() + 61
 
 
 @pytest.mark.parametrize("change", ["expired", "signature", "user", "expiry", "garbage", "empty"])
