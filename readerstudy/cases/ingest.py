@@ -7,6 +7,11 @@ import leaves database and storage as they were. The same study imported again (
 de-identified StudyInstanceUID, which is a keyed function of the original) returns the existing
 case instead of a duplicate.
 
+Values reach the rows checked by the core (``cases.dicom.values``: numbers parse, are finite
+and fit their int4/float columns, or the file is refused as ``invalid_value``). Descriptive
+texts (scanner, series description, collection name) are cut to their column's length; the
+UIDs stored are the de-identified ones, which always fit.
+
 ``progress(phase, done, total)``, when given, hears the core's ``validating`` and
 ``de-identifying`` counts and then ``storing`` (files written, then the rows).
 """
@@ -23,7 +28,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from .dicom import IngestOptions, Progress, prepare_upload
+from .dicom import ArchiveLimits, IngestOptions, Progress, prepare_upload
 from .errors import ImportFailed
 from .models import Case, Collection, DeidentificationLog, Instance, Series
 from .secrets import deid_secret, keyed_code
@@ -42,7 +47,19 @@ class ImportOutcome:
 
 
 def _options(primary_series: str | None) -> IngestOptions:
-    return IngestOptions(uid_prefix=settings.READERSTUDY_UID_PREFIX, primary_series=primary_series)
+    return IngestOptions(
+        uid_prefix=settings.READERSTUDY_UID_PREFIX,
+        primary_series=primary_series,
+        archive_limits=ArchiveLimits(
+            max_total_bytes=settings.ARCHIVE_MAX_EXPANDED_BYTES,
+            max_total_ratio=settings.ARCHIVE_MAX_RATIO,
+        ),
+    )
+
+
+def _cut(model, field: str, text: str) -> str:
+    """A descriptive text cut to its column's length (numbers and UIDs are checked instead)."""
+    return text[: model._meta.get_field(field).max_length]
 
 
 def _patient_pseudonym(patient_key: str) -> str:
@@ -96,10 +113,15 @@ def import_study(
     source,
     *,
     collection: Collection | None = None,
+    collection_name: str | None = None,
     primary_series: str | None = None,
     progress: Progress | None = None,
 ) -> ImportOutcome:
-    """Import one study (files, a folder or a zip). Raises ImportFailed; stores nothing then."""
+    """Import one study (files, a folder or a zip). Raises ImportFailed; stores nothing then.
+
+    ``collection_name`` names a collection created (if missing) with the new case's rows, so a
+    refused import creates none.
+    """
     prepared = prepare_upload(
         source,
         pseudonym_for=_patient_pseudonym,
@@ -145,7 +167,7 @@ def import_study(
         if not default_storage.exists(volume_name):
             created_files.append(volume_name)
         save_content_addressed("volumes", volume_bytes, ".nii.gz")
-        case = _store_rows(primary, files, volume_name, source_key, collection)
+        case = _store_rows(primary, files, volume_name, source_key, collection, collection_name)
         report(PHASE_STORING, n_files, n_files)
     except IntegrityError:
         # Another process imported the same study at the same moment: theirs stands.
@@ -168,17 +190,23 @@ def _delete(names: list[str]) -> None:
             log.warning("could not remove %s after a failed import", name)
 
 
+def collection_named(name: str | None) -> Collection | None:
+    name = (name or "").strip()
+    if not name:
+        return None
+    return Collection.objects.get_or_create(name=_cut(Collection, "name", name))[0]
+
+
 @transaction.atomic
-def _store_rows(primary, files, volume_name, source_key, collection) -> Case:
+def _store_rows(primary, files, volume_name, source_key, collection, collection_name) -> Case:
     info = primary.info
     first = primary.datasets[0]
+    scanner = " ".join(str(first.get(k, "")) for k in ("Manufacturer", "ManufacturerModelName"))
     case = Case.objects.create(
         code=case_code_for(primary.study_uid),
         source_key=source_key,
-        collection=collection,
-        scanner=" ".join(
-            str(first.get(k, "")) for k in ("Manufacturer", "ManufacturerModelName")
-        ).strip(),
+        collection=collection or collection_named(collection_name),
+        scanner=_cut(Case, "scanner", scanner.strip()),
     )
     series = Series.objects.create(
         case=case,
@@ -187,7 +215,7 @@ def _store_rows(primary, files, volume_name, source_key, collection) -> Case:
         frame_of_reference_uid=info.frame_uid,
         modality=info.modality,
         series_number=info.series_number,
-        description=info.description[:200],
+        description=_cut(Series, "description", info.description),
         rows=info.rows,
         columns=info.columns,
         num_slices=info.n_slices,

@@ -173,6 +173,9 @@ class ImportJob(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.NONE, blank=True)
     collection = models.ForeignKey(Collection, null=True, blank=True, on_delete=models.SET_NULL)
+    collection_name = models.CharField(
+        max_length=120, blank=True, help_text="the collection to create when the import succeeds"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

@@ -1,8 +1,13 @@
-"""Browser/API uploads, processed in memory: original files never touch the disk.
+"""Browser/API uploads.
 
 Uploaded files are kept in memory (Django's memory upload handler; size capped by
-READERSTUDY_MAX_UPLOAD_MB) and zip members are read into memory with the archive safety
-checks, then passed as (name, bytes) pairs to the ingest service.
+READERSTUDY_MAX_UPLOAD_MB) and passed as (name, bytes) pairs to the ingest service; a zip is
+recognised by its content (a DICOM file whose free preamble starts like a zip is still DICOM)
+and the DICOM core streams its members, checked against the archive limits, into a temporary
+folder that is removed when the import ends.
+
+A collection named with the upload is created only when the import succeeds; a job waiting
+for its files keeps just the name until then.
 
 Two ways in: :func:`import_upload` creates the job and imports in one call (scripts); or
 :func:`create_upload_job` first (the page learns the job id and polls it) and then
@@ -11,20 +16,15 @@ the import runs (:mod:`.progress`) and ends ``succeeded`` with its case or ``fai
 errors, nothing stored.
 """
 
-import io
 import logging
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .dicom import ArchiveError, ArchiveLimits
-from .dicom.archives import iter_zip
 from .errors import ImportFailed, UploadRefused
-from .ingest import import_study
-from .models import Collection, ImportJob
+from .ingest import collection_named, import_study
+from .models import ImportJob
 from .progress import JobProgress
-from .secrets import deid_secret
 
 log = logging.getLogger(__name__)
 Phase = ImportJob.Phase
@@ -32,36 +32,26 @@ Status = ImportJob.Status
 
 
 def _pairs(files) -> list[tuple[str, bytes]]:
-    pairs: list[tuple[str, bytes]] = []
-    for index, upload in enumerate(files):
-        data = upload.read()
-        if data[:4] == b"PK\x03\x04":
-            limits = ArchiveLimits(max_total_bytes=settings.MAX_UPLOAD_BYTES * 8)
-            pairs.extend(iter_zip(io.BytesIO(data), limits, deid_secret()))
-        else:
-            pairs.append((f"upload-{index + 1:05d}", data))
-    return pairs
-
-
-def _collection(name: str | None) -> Collection | None:
-    name = (name or "").strip()
-    return Collection.objects.get_or_create(name=name[:120])[0] if name else None
+    """(name, bytes) per uploaded file; the core shows names only as PHI-safe labels."""
+    return [
+        (getattr(upload, "name", None) or f"upload-{index + 1:05d}", upload.read())
+        for index, upload in enumerate(files)
+    ]
 
 
 def import_upload(files, *, user, collection_name: str | None = None) -> ImportJob:
     """Import one study from uploaded files or a zip; the job records the outcome."""
     job = ImportJob.objects.create(
-        source=ImportJob.Source.UPLOAD, status=Status.RUNNING, created_by=user,
-        collection=_collection(collection_name),
-    )  # fmt: skip
-    return _run(job, files)
+        source=ImportJob.Source.UPLOAD, status=Status.RUNNING, created_by=user
+    )
+    return _run(job, files, collection_name)
 
 
 def create_upload_job(*, user, collection_name: str | None = None) -> ImportJob:
     """A job waiting for one study's files (sent with :func:`upload_to_job`)."""
     return ImportJob.objects.create(
         source=ImportJob.Source.UPLOAD, status=Status.WAITING, created_by=user,
-        collection=_collection(collection_name),
+        collection_name=(collection_name or "").strip()[:120],
     )  # fmt: skip
 
 
@@ -98,23 +88,23 @@ def refuse_upload(job_id, *, user, code: str, message: str) -> None:
         _finish(job, Status.FAILED, [{"code": code, "message": message}])
 
 
-def _prepare_and_import(files, collection, progress: JobProgress):
-    try:
-        pairs = _pairs(files)
-    except ArchiveError as exc:
-        raise ImportFailed(exc.error.message, [exc.error.as_dict()]) from None
+def _prepare_and_import(files, collection, collection_name, progress: JobProgress):
+    pairs = _pairs(files)
     progress(Phase.RECEIVED, len(pairs), len(pairs))
     if not pairs:
         raise ImportFailed(
             "the upload holds no files", [{"code": "no_series", "message": "no files"}]
         )
-    return import_study(pairs, collection=collection, progress=progress)
+    return import_study(
+        pairs, collection=collection, collection_name=collection_name, progress=progress
+    )
 
 
-def _run(job: ImportJob, files) -> ImportJob:
+def _run(job: ImportJob, files, collection_name: str | None = None) -> ImportJob:
+    collection_name = collection_name or job.collection_name or None
     try:
         with JobProgress(job.pk) as progress:
-            outcome = _prepare_and_import(files, job.collection, progress)
+            outcome = _prepare_and_import(files, job.collection, collection_name, progress)
     except ImportFailed as exc:
         _finish(job, Status.FAILED, exc.errors)
         raise
@@ -127,6 +117,8 @@ def _run(job: ImportJob, files) -> ImportJob:
         )
         raise
     with transaction.atomic():
+        if job.collection is None and collection_name:
+            job.collection = collection_named(collection_name)
         job.cases.add(outcome.case)
         series = outcome.case.primary_series
         _finish(job, Status.SUCCEEDED, outcome.excluded, stored=series.num_slices if series else 0)
@@ -143,5 +135,7 @@ def _finish(job: ImportJob, status: str, errors: list[dict], *, stored: int = 0)
     job.errors = errors
     job.finished_at = timezone.now()
     job.save(
-        update_fields=["status", "phase", "done", "total", "errors", "finished_at", "updated_at"]
-    )
+        update_fields=[
+            "status", "phase", "done", "total", "errors", "finished_at", "updated_at", "collection"
+        ]
+    )  # fmt: skip

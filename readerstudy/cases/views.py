@@ -11,15 +11,16 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import cache_control
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.accounts.permissions import IsCoordinator
+from readerstudy.core.parsers import JSONParser
 
 from .errors import ImportFailed, UploadRefused
-from .models import Case
+from .models import Case, Collection
 from .selectors import import_job, import_job_state, recent_import_jobs
 from .storage import local_copy
 from .uploads import create_upload_job, import_upload, refuse_upload, upload_to_job
@@ -69,16 +70,26 @@ class UploadApi(APIView):
         return Response(import_job_state(job), status=status.HTTP_201_CREATED)
 
 
+class ImportJobRequestSerializer(serializers.Serializer):
+    collection = serializers.CharField(
+        max_length=Collection._meta.get_field("name").max_length,
+        required=False, allow_blank=True, allow_null=True,
+        help_text="the collection the imported cases join (created if new)",
+    )  # fmt: skip
+
+
 class ImportJobCreateApi(APIView):
     """POST [``collection``]: a job waiting for one study's files; poll it while they import."""
 
     permission_classes = [IsCoordinator]
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    @extend_schema(request=dict, responses={201: dict})
+    @extend_schema(request=ImportJobRequestSerializer, responses={201: dict})
     def post(self, request):
+        data = ImportJobRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         job = create_upload_job(
-            user=request.user, collection_name=request.data.get("collection") or None
+            user=request.user, collection_name=data.validated_data.get("collection") or None
         )
         return Response(import_job_state(job), status=status.HTTP_201_CREATED)
 

@@ -15,6 +15,11 @@ if not SECRET_KEY or len(SECRET_KEY) < 50:
         "(for example: python -c 'import secrets; print(secrets.token_urlsafe(50))')."
     )
 DEBUG = False
+if "*" in ALLOWED_HOSTS:  # noqa: F405
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must list this site's host names in production, not '*' "
+        "(for example: ALLOWED_HOSTS=readerstudy.example.org)."
+    )
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -126,7 +126,7 @@ def test_pollers_see_the_phase_while_the_import_runs(phantom_dir, client, monkey
     seen: list[tuple[str, int, int]] = []
     real_import = uploads.import_study
 
-    def blocking_import(pairs, *, collection, progress):
+    def blocking_import(pairs, *, progress, **options):
         def spy(phase, done, total):
             seen.append((phase, done, total))
             progress(phase, done, total)
@@ -134,7 +134,7 @@ def test_pollers_see_the_phase_while_the_import_runs(phantom_dir, client, monkey
                 reached.set()
                 assert release.wait(30), "the test never released the import"
 
-        return real_import(pairs, collection=collection, progress=spy)
+        return real_import(pairs, progress=spy, **options)
 
     monkeypatch.setattr(uploads, "import_study", blocking_import)
     outcome: dict = {}

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -35,6 +37,21 @@ def test_production_settings_pass_check_deploy(tmp_path):
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("hosts", ["*", "readerstudy.example.org,*"])
+def test_production_refuses_a_wildcard_allowed_hosts(tmp_path, hosts):
+    result = _run(
+        ["check", "--deploy"],
+        {
+            "DJANGO_SETTINGS_MODULE": "readerstudy.settings.production",
+            "SECRET_KEY": "k" * 20 + "Zq8#vL2@pW5^nR7&tY1*uI3(oP6)aS9-dF4_gH0+jK",
+            "ALLOWED_HOSTS": hosts,
+        },
+        tmp_path,
+    )
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must list this site's host names" in result.stderr
 
 
 def test_production_refuses_to_start_without_secret_key(tmp_path):
@@ -125,3 +142,24 @@ def test_postgresql_prepares_repeated_statements_unless_turned_off(tmp_path):
     off = _database_options({**pg, "DATABASE_PREPARE_THRESHOLD": "-1"}, tmp_path)
     assert off == "{}"
     assert "'timeout': 30" in _database_options({}, tmp_path)  # SQLite keeps its own
+
+
+def _cache(env_extra, tmp_path) -> str:
+    code = "from django.conf import settings; c = settings.CACHES['default']; print(c['BACKEND'], c['LOCATION'])"
+    return _run(["shell", "-c", code], env_extra, tmp_path)
+
+
+def test_the_cache_is_shared_by_every_process_by_default_and_redis_when_configured(tmp_path):
+    """A per-process memory cache would keep a logged-out session (cached_db) alive in the
+    other web workers."""
+    default = _cache({}, tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.split() == [
+        "django.core.cache.backends.filebased.FileBasedCache", str(tmp_path / "data" / "cache")
+    ]  # fmt: skip
+    redis = _cache({"READERSTUDY_CACHE_URL": "redis://cache:6379/1"}, tmp_path)
+    assert redis.stdout.split() == [
+        "django.core.cache.backends.redis.RedisCache", "redis://cache:6379/1"
+    ]  # fmt: skip
+    wrong = _cache({"READERSTUDY_CACHE_URL": "memcached://x"}, tmp_path)
+    assert wrong.returncode != 0 and "READERSTUDY_CACHE_URL must be a redis" in wrong.stderr

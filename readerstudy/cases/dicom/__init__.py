@@ -6,6 +6,7 @@
 * :mod:`.series` - series grouping, sorting, validation, primary choice, HU volume, NIfTI.
 * :mod:`.archives` - safe zip handling and folder walking.
 * :mod:`.dicomio` - reading with typed errors, fast Part 10 writer.
+* :mod:`.values` - checks of the numeric attributes the importer computes with or stores.
 * :mod:`.ingest` - :func:`prepare_upload`, the single entry point for the Django service.
 
 No Django imports here.

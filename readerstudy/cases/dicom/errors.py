@@ -36,6 +36,8 @@ class ErrorCode(StrEnum):
     # file level
     NOT_DICOM = "not_dicom"
     TRUNCATED = "truncated"
+    UNSUPPORTED_TRANSFER_SYNTAX = "unsupported_transfer_syntax"
+    INVALID_VALUE = "invalid_value"  # an attribute the importer uses cannot be parsed or used
     UNSUPPORTED_SOP_CLASS = "unsupported_sop_class"
     WRONG_MODALITY = "wrong_modality"
     # quarantine (file level, checked before de-identification)

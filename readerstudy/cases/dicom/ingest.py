@@ -4,8 +4,9 @@ Pipeline (nothing is written outside a temporary folder, which is removed before
 
 1. Sources: a zip archive (checked and extracted by :mod:`.archives` into a temporary folder
    under numbered names), a folder (walked recursively), one file, a list of paths, or a list
-   of ``(name, bytes)`` pairs.  Every file gets a PHI-safe label (:func:`~.errors.safe_file_label`).
-2. Pass 1, headers only (``stop_before_pixels``): parse (``not_dicom``, ``truncated``),
+   of ``(name, bytes)`` pairs (a pair whose bytes are a zip archive is extracted the same way).  Every file gets a PHI-safe label (:func:`~.errors.safe_file_label`).
+2. Pass 1, headers only (``stop_before_pixels``): parse (``not_dicom`` files are left out;
+   ``truncated``, ``invalid_value`` and ``unsupported_transfer_syntax`` fail the upload),
    quarantine (``burned_in_annotation``, ``secondary_capture``, ``dose_report``), compute the
    opaque patient key, de-identify the header (so every UID and description used below is
    already the de-identified one), group into series and validate them (:mod:`.series`).
@@ -27,6 +28,7 @@ reported.  With ``options.strict`` every problem is an error.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
-from .archives import ArchiveLimits, extract_zip, is_zip, iter_dicom_files
+from .archives import ArchiveLimits, extract_zip, is_zip, iter_dicom_files, looks_like_zip
 from .deid import Deidentifier, DeidLog, DeidOptions
 from .dicomio import encode, read_dicom
 from .errors import (
@@ -71,6 +73,16 @@ Source = str | Path | Sequence[str | Path] | Sequence[tuple[str, bytes]]
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 PHASE_VALIDATING = "validating"
 PHASE_DEIDENTIFYING = "de-identifying"
+
+
+_FATAL_FILE_CODES = frozenset(
+    {
+        ErrorCode.TRUNCATED,
+        ErrorCode.INVALID_VALUE,
+        ErrorCode.UNSUPPORTED_TRANSFER_SYNTAX,
+        ErrorCode.UNDECODABLE_PIXELS,
+    }
+)
 
 
 def _no_progress(phase: str, done: int, total: int) -> None:
@@ -212,9 +224,16 @@ def _collect_raw(
         else:
             files.append(_File(safe_file_label(p.name, secret), p))
         return files
-    for item in source:
+    for index, item in enumerate(source):
         if isinstance(item, tuple):
             name, data = item
+            if looks_like_zip(bytes(data[:132])):
+                dest = tmp / f"zip{index}"
+                for label, fp in extract_zip(
+                    io.BytesIO(data), dest, opts.archive_limits, secret, notes
+                ):
+                    files.append(_File(label, fp))
+                continue
             files.append(_File(safe_file_label(str(name), secret), bytes(data)))
         else:
             p = Path(item)
@@ -285,8 +304,9 @@ def prepare_upload(
                 errors.append(exc.error.excluded())
                 continue
             except DicomIngestError as exc:
-                # unreadable non-DICOM files are left out; a truncated file fails the upload
-                fatal = exc.code == ErrorCode.TRUNCATED
+                # unreadable non-DICOM files are left out; a DICOM file that cannot be read
+                # reliably (truncated, corrupt value, unsupported encoding) fails the upload
+                fatal = exc.code in _FATAL_FILE_CODES
                 errors.append(exc.error if fatal else exc.error.excluded())
                 continue
             headers.append((f.label, ds))

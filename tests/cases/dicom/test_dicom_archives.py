@@ -2,6 +2,7 @@
 
 import io
 import os
+import random
 import stat
 import zipfile
 
@@ -133,3 +134,71 @@ def test_folder_walk_skips_hidden_dicomdir_symlinks_and_non_dicom(tmp_path):
     assert is_dicom_file(found[0])
     assert not is_dicom_file(tmp_path / "readme.txt")
     assert len(list(iter_dicom_files(tmp_path, check=False))) == 4  # readme kept unchecked
+
+
+def test_every_member_gets_the_ratio_check_even_at_exactly_1_mib():
+    assert _code(_zip([("IM0001.dcm", b"\x00" * (1024 * 1024))])) == ErrorCode.ZIP_BOMB
+    assert _code(_zip([("IM0001.dcm", b"\x00" * 100_000)])) == ErrorCode.ZIP_BOMB
+
+
+def _sparse(size: int, seed: int = 0, step: int = 512) -> bytes:
+    """Deflates about 120:1 (below the per-member limit of 200)."""
+    rng = random.Random(seed)
+    data = bytearray(size)
+    for i in range(0, size, step):
+        data[i] = rng.randrange(256)
+    return bytes(data)
+
+
+def test_total_expansion_is_capped_relative_to_the_archive_and_absolutely(tmp_path):
+    # each member stays below the per-member ratio, the archive as a whole does not
+    members = [(f"IM{i:04d}.dcm", _sparse(256 * 1024, i)) for i in range(8)]
+    data = _zip(members)
+    assert len(list(iter_zip(io.BytesIO(data), ArchiveLimits(max_total_ratio=200)))) == 8
+    assert _code(data) == ErrorCode.ZIP_BOMB  # default: 50 x the archive's size
+    assert _code(data, max_total_ratio=200, max_total_bytes=1024 * 1024) == ErrorCode.ZIP_BOMB
+    zpath = tmp_path / "u.zip"
+    zpath.write_bytes(data)
+    with pytest.raises(ArchiveError) as ei:
+        extract_zip(zpath, tmp_path / "x")
+    assert "expands" in ei.value.error.message
+    assert not (tmp_path / "x").exists()
+
+
+def test_limits_are_enforced_on_the_bytes_read_not_only_the_header(tmp_path):
+    """With the directory check passed, reading still stops at the first chunk past a limit."""
+    from readerstudy.cases.dicom import archives
+
+    data = _zip([("IM0001.dcm", _sparse(4 * 1024 * 1024))])
+    limits = ArchiveLimits(max_total_bytes=10 * 1024 * 1024)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        members, _ = archives.inspect_zip(zf, limits)
+        budget = [1024 * 1024]  # less than the member: as if earlier members used the rest
+        out = io.BytesIO()
+        with pytest.raises(ArchiveError) as ei:
+            archives._copy_member(zf, members[0], out, limits, budget)
+    assert ei.value.code == ErrorCode.ZIP_BOMB
+    assert len(out.getvalue()) <= 1024 * 1024  # stopped, never read the whole member
+
+
+def test_lying_header_member_is_refused_and_nothing_is_extracted(tmp_path):
+    data = bytearray(_zip([("IM0001.dcm", _sparse(1024 * 1024))]))
+    cd = data.rfind(b"PK\x01\x02")
+    data[cd + 24 : cd + 28] = (100).to_bytes(4, "little")
+    data[22:26] = (100).to_bytes(4, "little")
+    zpath = tmp_path / "u.zip"
+    zpath.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError) as ei:
+        extract_zip(zpath, tmp_path / "x")
+    assert ei.value.code in (ErrorCode.ZIP_BOMB, ErrorCode.BAD_ARCHIVE)
+    assert not (tmp_path / "x").exists()
+
+
+def test_dicom_whose_preamble_starts_like_a_zip_is_not_a_nested_archive(tmp_path):
+    dcm = S.to_bytes(S.make_ct_series(1)[0])
+    pk = b"PK\x03\x04" + dcm[4:]
+    notes = []
+    got = list(iter_zip(io.BytesIO(_zip([("IM0001.dcm", pk)])), notes=notes))
+    assert [label for label, _ in got] == ["IM0001.dcm"] and notes == []
+    out = extract_zip(io.BytesIO(_zip([("IM0001.dcm", pk)])), tmp_path / "x")
+    assert out[0][1].read_bytes() == pk

@@ -1,4 +1,9 @@
-"""Import DICOM studies from folders (searched recursively) and zips, optionally with labels."""
+"""Import DICOM studies from folders (searched recursively) and zips, optionally with labels.
+
+A study that is refused is reported on one line and the others are still imported; the command
+then ends with a one-line error and exit status 2. ``--collection`` is created with the first
+study imported, never for refused ones.
+"""
 
 from pathlib import Path
 
@@ -8,7 +13,6 @@ from tqdm import tqdm
 from readerstudy.cases.errors import ImportFailed, LabelError
 from readerstudy.cases.ingest import import_study
 from readerstudy.cases.labels import import_labels
-from readerstudy.cases.models import Collection
 from readerstudy.cases.slice_labels import import_slice_labels
 from readerstudy.cases.units import import_units
 
@@ -35,19 +39,23 @@ class Command(BaseCommand):
         try:
             units = import_units(paths)
         except FileNotFoundError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(str(exc), returncode=2) from None
         if not units:
-            raise CommandError("no DICOM folders or zips found")
-        target = Collection.objects.get_or_create(name=collection)[0] if collection else None
+            raise CommandError("no DICOM folders or zips found", returncode=2)
         created = existing = failed = 0
+        first_failure = ""
         for unit in tqdm(units, desc="importing", unit="study", disable=no_progress):
             label = unit.name
             try:
-                outcome = import_study(unit, collection=target, primary_series=primary_series)
+                outcome = import_study(
+                    unit, collection_name=collection, primary_series=primary_series
+                )
             except ImportFailed as exc:
                 failed += 1
                 details = "; ".join(f"[{e['code']}] {e['message']}" for e in exc.errors[:5])
-                tqdm.write(self.style.ERROR(f"{label}: not imported: {details}"), file=self.stderr)
+                line = f"{label}: not imported: {details}".replace("\n", " ")
+                first_failure = first_failure or line
+                tqdm.write(self.style.ERROR(line), file=self.stderr)
                 continue
             created += outcome.created
             existing += not outcome.created
@@ -72,6 +80,8 @@ class Command(BaseCommand):
                 raise CommandError(f"{what} not imported:\n" + "\n".join(exc.errors)) from None
             self.stdout.write(self.style.SUCCESS(done.format(n=n)))
         if failed:
+            others = "" if failed == len(units) else "; the others were imported"
             raise CommandError(
-                f"{failed} of {len(units)} studies failed (see above); the others were imported"
+                f"{failed} of {len(units)} studies failed, first: {first_failure}{others}",
+                returncode=2,
             )
