@@ -41,11 +41,13 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class JobRequestSerializer(serializers.Serializer):
-    case = serializers.CharField()
+    case = serializers.CharField(max_length=Case._meta.get_field("code").max_length)
     model_version = serializers.PrimaryKeyRelatedField(
         queryset=ModelVersion.objects.filter(active=True)
     )
-    explain = serializers.ListField(child=serializers.CharField(), required=False)
+    explain = serializers.ListField(
+        child=serializers.CharField(max_length=64), max_length=32, required=False
+    )
 
 
 def _refused(exc: Exception) -> DomainError:

@@ -14,10 +14,16 @@ from . import selectors, services
 from .errors import StudyError
 from .models import ReaderStudy
 from .serializers import (
+    MAX_QUESTIONS,
+    AssistanceInputSerializer,
     AssistanceSerializer,
+    CaseCodesSerializer,
+    GrantSerializer,
+    QuestionInputSerializer,
     QuestionSerializer,
     StudyCreateSerializer,
     StudySerializer,
+    UsernamesSerializer,
 )
 
 
@@ -48,11 +54,11 @@ class StudyDetail(CoordinatorView):
 
 
 class StudyCases(CoordinatorView):
-    @extend_schema(request={"application/json": dict}, responses=StudySerializer)
+    @extend_schema(request=CaseCodesSerializer, responses=StudySerializer)
     def post(self, request, pk: int):
-        codes = request.data.get("case_codes")
-        if not isinstance(codes, list) or not codes:
-            raise StudyError("bad_request", "case_codes must be a non-empty list of case codes")
+        data = CaseCodesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        codes = data.validated_data["case_codes"]
         cases = list(Case.objects.filter(code__in=codes))
         missing = sorted(set(codes) - {c.code for c in cases})
         if missing:
@@ -62,15 +68,15 @@ class StudyCases(CoordinatorView):
 
 
 class StudyReaders(CoordinatorView):
-    @extend_schema(request={"application/json": dict}, responses=StudySerializer)
+    @extend_schema(request=UsernamesSerializer, responses=StudySerializer)
     def post(self, request, pk: int):
-        names = request.data.get("usernames")
-        if not isinstance(names, list) or not names:
-            raise StudyError("bad_request", "usernames must be a non-empty list")
+        data = UsernamesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        names = data.validated_data["usernames"]
         users = list(get_user_model().objects.filter(username__in=names))
         missing = sorted(set(names) - {u.username for u in users})
         if missing:
-            raise StudyError("unknown_user", f"unknown users: {', '.join(missing)}")
+            raise StudyError("unknown_user", f"unknown users: {', '.join(missing[:20])}")
         study = self.study(pk)
         for user in users:
             services.enroll_reader(study, user)
@@ -78,19 +84,23 @@ class StudyReaders(CoordinatorView):
 
 
 class StudyQuestions(CoordinatorView):
-    @extend_schema(request=QuestionSerializer(many=True), responses=QuestionSerializer(many=True))
+    @extend_schema(
+        request=QuestionInputSerializer(many=True), responses=QuestionSerializer(many=True)
+    )
     def put(self, request, pk: int):
-        if not isinstance(request.data, list):
-            raise StudyError("bad_request", "send a list of questions")
-        questions = services.set_questions(self.study(pk), request.data)
+        data = QuestionInputSerializer(
+            data=request.data, many=True, allow_empty=False, max_length=MAX_QUESTIONS
+        )
+        data.is_valid(raise_exception=True)
+        questions = services.set_questions(self.study(pk), data.validated_data)
         return Response(QuestionSerializer(questions, many=True).data)
 
 
 class StudyAssistance(CoordinatorView):
-    @extend_schema(request=AssistanceSerializer, responses=AssistanceSerializer)
+    @extend_schema(request=AssistanceInputSerializer, responses=AssistanceSerializer)
     def patch(self, request, pk: int):
         study = self.study(pk)
-        data = AssistanceSerializer(study.assistance, data=request.data, partial=True)
+        data = AssistanceInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         config = services.configure_assistance(study, **data.validated_data)
         return Response(AssistanceSerializer(config).data)
@@ -106,10 +116,17 @@ class StudyTransition(CoordinatorView):
             study = services.open_study(study)
         elif self.action == "close":
             study = services.close_study(study)
-        elif self.action == "grant":
-            study = services.grant_statistician_access(
-                study, bool(request.data.get("granted", True))
-            )
+        return Response(StudySerializer(study).data)
+
+
+class StudyGrant(CoordinatorView):
+    """Grant (or with ``granted: false`` revoke) statisticians' access before closing."""
+
+    @extend_schema(request=GrantSerializer, responses=StudySerializer)
+    def post(self, request, pk: int):
+        data = GrantSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        study = services.grant_statistician_access(self.study(pk), data.validated_data["granted"])
         return Response(StudySerializer(study).data)
 
 

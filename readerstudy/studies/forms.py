@@ -6,7 +6,7 @@ from readerstudy.ai.models import ModelVersion
 from readerstudy.cases.models import Case
 
 from .designs import DESIGNS
-from .models import Design
+from .models import MAX_WASHOUT_DAYS, Design
 
 HEATMAP_CHOICES = [
     ("gradcampp", "Grad-CAM++"),
@@ -20,7 +20,7 @@ HEATMAP_CHOICES = [
 class StudyCreateForm(forms.Form):
     title = forms.CharField(max_length=200)
     design = forms.ChoiceField(choices=[(d, Design(d).label) for d in DESIGNS])
-    washout_days = forms.IntegerField(min_value=0, initial=0)
+    washout_days = forms.IntegerField(min_value=0, max_value=MAX_WASHOUT_DAYS, initial=0)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     blind_coordinators = forms.BooleanField(
         required=False, initial=True,

@@ -12,6 +12,10 @@ from django.db import models
 
 from readerstudy.cases.models import Case
 
+# The longest washout a study may ask for (ten years): a documented bound, far inside the
+# column's range and inside what a date after "last lock + washout" can represent.
+MAX_WASHOUT_DAYS = 3650
+
 
 class Design(models.TextChoices):
     SEQUENTIAL_PER_CASE = "sequential", "Per case: unaided read, lock, then aided read (seed 000)"
@@ -39,7 +43,9 @@ class ReaderStudy(models.Model):
         help_text="root seed; each reader's orders derive from it and are stored"
     )
     washout_days = models.PositiveIntegerField(
-        default=0, help_text="minimum days between a reader's sessions (two-session, crossover)"
+        default=0,
+        validators=[MaxValueValidator(MAX_WASHOUT_DAYS)],
+        help_text="minimum days between a reader's sessions (two-session, crossover)",
     )
     positive_label = models.CharField(max_length=32, default="cvst_ich")
     negative_label = models.CharField(max_length=32, default="sich")
@@ -103,7 +109,9 @@ class ReadingSession(models.Model):
     name = models.CharField(max_length=64)
     opens_at = models.DateTimeField(null=True, blank=True)
     washout_days = models.PositiveIntegerField(
-        default=0, help_text="days after the reader finished the previous session"
+        default=0,
+        validators=[MaxValueValidator(MAX_WASHOUT_DAYS)],
+        help_text="days after the reader finished the previous session",
     )
 
     class Meta:

@@ -1,18 +1,129 @@
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from inference.explain import EXPLAINERS
+from readerstudy.ai.models import ModelVersion
+from readerstudy.cases.models import Case
+
 from .designs import DESIGNS
-from .models import AssistanceConfig, Question, ReaderStudy
+from .models import MAX_WASHOUT_DAYS, AssistanceConfig, Question, QuestionType, ReaderStudy
+from .questions import validate_question_definition
+
+# Bounds of one request: generous for a study, small enough that one request stays cheap.
+MAX_CASES_PER_REQUEST = 5000
+MAX_READERS_PER_REQUEST = 500
+MAX_QUESTIONS = 100
+MAX_OPTIONS = 100
+
+
+def _max_length(model, field: str) -> int:
+    return model._meta.get_field(field).max_length
 
 
 class StudyCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     design = serializers.ChoiceField(choices=list(DESIGNS))
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    washout_days = serializers.IntegerField(min_value=0, default=0)
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=20_000
+    )
+    washout_days = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_WASHOUT_DAYS,
+        default=0,
+        help_text=f"days between a reader's sessions, 0 to {MAX_WASHOUT_DAYS} (ten years)",
+    )
     blind_coordinators = serializers.BooleanField(default=True)
     randomization_seed = serializers.IntegerField(
         min_value=0, max_value=2**62, required=False, allow_null=True, default=None
     )
+
+
+class CaseCodesSerializer(serializers.Serializer):
+    case_codes = serializers.ListField(
+        child=serializers.CharField(max_length=_max_length(Case, "code")),
+        min_length=1,
+        max_length=MAX_CASES_PER_REQUEST,
+    )
+
+
+class UsernamesSerializer(serializers.Serializer):
+    usernames = serializers.ListField(
+        child=serializers.CharField(max_length=_max_length(get_user_model(), "username")),
+        min_length=1,
+        max_length=MAX_READERS_PER_REQUEST,
+    )
+
+
+class GrantSerializer(serializers.Serializer):
+    granted = serializers.BooleanField(default=True)
+
+
+class OptionSerializer(serializers.Serializer):
+    value = serializers.CharField(max_length=64)
+    label = serializers.CharField(max_length=300, required=False, help_text="default: the value")
+
+    def validate(self, attrs):
+        return {"value": attrs["value"], "label": attrs.get("label", attrs["value"])}
+
+
+class QuestionListSerializer(serializers.ListSerializer):
+    def validate(self, attrs):
+        codes = [q["code"] for q in attrs]
+        repeated = sorted({c for c in codes if codes.count(c) > 1})
+        if repeated:
+            raise serializers.ValidationError(
+                f"question codes must be unique: {', '.join(repeated)} repeated", code="duplicate"
+            )
+        return attrs
+
+
+class QuestionInputSerializer(serializers.Serializer):
+    """One question of the list a coordinator sends (``text`` defaults to the code)."""
+
+    code = serializers.SlugField(max_length=_max_length(Question, "code"))
+    type = serializers.ChoiceField(choices=QuestionType.choices)
+    text = serializers.CharField(max_length=_max_length(Question, "text"), required=False)
+    help_text = serializers.CharField(
+        max_length=_max_length(Question, "help_text"), allow_blank=True, default=""
+    )
+    options = serializers.ListField(child=OptionSerializer(), max_length=MAX_OPTIONS, default=list)
+    required = serializers.BooleanField(default=True)
+    is_primary = serializers.BooleanField(default=False)
+
+    class Meta:
+        list_serializer_class = QuestionListSerializer
+
+    def validate(self, attrs):
+        try:
+            validate_question_definition(attrs["type"], attrs["options"])
+        except ValueError as exc:
+            raise serializers.ValidationError({"options": [str(exc)]}) from None
+        return attrs
+
+
+class AssistanceInputSerializer(serializers.Serializer):
+    """The assistance settings a coordinator may change (all optional: a partial update)."""
+
+    model_version = serializers.PrimaryKeyRelatedField(
+        queryset=ModelVersion.objects.all(), allow_null=True, required=False
+    )
+    show_probability = serializers.BooleanField(required=False)
+    show_decision = serializers.BooleanField(required=False)
+    operating_point = serializers.CharField(
+        max_length=_max_length(AssistanceConfig, "operating_point"), required=False
+    )
+    heatmaps = serializers.ListField(
+        child=serializers.ChoiceField(choices=EXPLAINERS), max_length=len(EXPLAINERS),
+        required=False,
+    )  # fmt: skip
+    show_mask_outline = serializers.BooleanField(required=False)
+    show_model_version = serializers.BooleanField(required=False)
+    heatmap_opacity = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+
+    def validate_heatmaps(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("each heatmap method may be listed once")
+        return value
 
 
 class QuestionSerializer(serializers.ModelSerializer):

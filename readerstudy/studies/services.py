@@ -11,6 +11,7 @@ from readerstudy.cases.models import Case
 from .designs import DESIGNS
 from .errors import ProtocolConflict, StudyError
 from .models import (
+    MAX_WASHOUT_DAYS,
     Arm,
     Assignment,
     AssistanceConfig,
@@ -53,8 +54,10 @@ def create_study(
         )
     if not title.strip():
         raise StudyError("title_required", "a study needs a title")
-    if washout_days < 0:
-        raise StudyError("bad_washout", "washout days cannot be negative")
+    if not 0 <= washout_days <= MAX_WASHOUT_DAYS:
+        raise StudyError(
+            "bad_washout", f"washout days must be from 0 to {MAX_WASHOUT_DAYS} (ten years)"
+        )
     spec = DESIGNS[design]
     study = ReaderStudy.objects.create(
         title=title.strip(),

@@ -13,7 +13,7 @@ urlpatterns = [
     path("<int:pk>/close/", api.StudyTransition.as_view(action="close"), name="api-study-close"),
     path(
         "<int:pk>/grant-statistician/",
-        api.StudyTransition.as_view(action="grant"),
+        api.StudyGrant.as_view(),
         name="api-study-grant",
     ),
     path("<int:pk>/progress/", api.StudyProgress.as_view(), name="api-study-progress"),
