@@ -85,7 +85,7 @@ def software_versions(backend: str) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for pkg in ("numpy", "pandas", "scipy", "statsmodels", "matplotlib"):
+    for pkg in ("readerstudy", "numpy", "pandas", "scipy", "statsmodels", "matplotlib"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:  # pragma: no cover

@@ -4,6 +4,7 @@ Defaults give the embedded demo: SQLite under ``READERSTUDY_DATA_DIR``, a filesy
 broker (a real worker process, no broker server) and local file storage.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
+    "axes",
     "readerstudy.core",
     "readerstudy.accounts",
     "readerstudy.cases",
@@ -50,12 +52,33 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a login refused for too many failures into the lockout response (axes, below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "readerstudy.urls"
 WSGI_APPLICATION = "readerstudy.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["readerstudy.accounts.backends.CachedUserBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses any login (form, admin, HTTP Basic) of a locked-out username + IP.
+    "readerstudy.accounts.backends.LockoutBackend",
+    "readerstudy.accounts.backends.CachedUserBackend",
+]
+# Failed-login lockout (django-axes, docs/adr/0001-login-lockout-and-frame-tokens.md): after
+# READERSTUDY_LOGIN_FAILURE_LIMIT failures of one username from one IP address, its logins
+# are refused (429) for READERSTUDY_LOGIN_COOLOFF_MINUTES. Attempts are kept in the database,
+# so every process sees them.
+AXES_FAILURE_LIMIT = env_int("READERSTUDY_LOGIN_FAILURE_LIMIT", 5)
+_login_cooloff_minutes = env_int("READERSTUDY_LOGIN_COOLOFF_MINUTES", 15)
+if AXES_FAILURE_LIMIT < 1 or _login_cooloff_minutes < 1:
+    raise ValueError(
+        "READERSTUDY_LOGIN_FAILURE_LIMIT and READERSTUDY_LOGIN_COOLOFF_MINUTES must be 1 or more"
+    )
+AXES_COOLOFF_TIME = timedelta(minutes=_login_cooloff_minutes)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "readerstudy.accounts.lockout.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # failures are recorded; successful logins are not logged
 # Seconds a logged-in user is kept in the cache between requests (0: load it every request).
 USER_CACHE_SECONDS = env_int("READERSTUDY_USER_CACHE_SECONDS", 10)
 LOGIN_URL = "login"
@@ -118,6 +141,27 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# One cache shared by every process (web workers, Celery workers): sessions, the cached user
+# and the frame tokens' session check must see a logout or a role change made in another
+# process. Redis when READERSTUDY_CACHE_URL says so (compose), else files under the data dir
+# (one machine: the demo). A per-process memory cache would keep a logged-out session alive
+# in the other web workers.
+CACHE_URL = env_str("READERSTUDY_CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL:
+    raise ValueError(f"READERSTUDY_CACHE_URL must be a redis:// URL, got {CACHE_URL!r}")
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
+
 # Sessions are read on every request (DICOMweb frames included): keep them in the cache too.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -166,6 +210,15 @@ MAX_UPLOAD_BYTES = env_int("READERSTUDY_MAX_UPLOAD_MB", 1024) * 1024 * 1024
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 DATA_UPLOAD_MAX_NUMBER_FILES = 5000
+# Zip archives (uploads and import_cases): all members together may expand to at most this
+# many times the archive's size, and to at most this many bytes (members are spooled to a
+# temporary folder, checked while they are read).
+ARCHIVE_MAX_RATIO = env_int("READERSTUDY_ARCHIVE_MAX_RATIO", 50)
+ARCHIVE_MAX_EXPANDED_BYTES = env_int("READERSTUDY_ARCHIVE_MAX_EXPANDED_MB", 4096) * 1024 * 1024
+if ARCHIVE_MAX_RATIO < 1 or ARCHIVE_MAX_EXPANDED_BYTES < 1:
+    raise ValueError(
+        "READERSTUDY_ARCHIVE_MAX_RATIO and READERSTUDY_ARCHIVE_MAX_EXPANDED_MB must be 1 or more"
+    )
 # A PACS to import from over DICOMweb (QIDO-RS/WADO-RS), e.g. http://orthanc:8042/dicom-web
 PACS_DICOMWEB_URL = env_str("READERSTUDY_PACS_URL")
 PACS_AUTHORIZATION = env_str("READERSTUDY_PACS_AUTHORIZATION")
@@ -175,13 +228,18 @@ VOLUME_CACHE_DIR = DATA_DIR / "volumes"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "readerstudy.accounts.authentication.LockoutAwareBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "readerstudy.core.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "readerstudy.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "readerstudy API",
@@ -248,5 +306,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes: failed logins and lockouts are warnings; successful logins are not logged.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
