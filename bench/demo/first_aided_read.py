@@ -32,7 +32,7 @@ def _wait_for_url(demo: subprocess.Popen, log) -> str:
     raise SystemExit("make demo ended without printing its URL")
 
 
-def _first_aided_read(url: str) -> float:
+def _first_aided_read(url: str, checkout: str) -> float:
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
@@ -57,7 +57,7 @@ def _first_aided_read(url: str) -> float:
             "() => window.readerstudyWorkspace.assistanceShown === true", timeout=600000
         )
         shown = time.monotonic() - started
-        page.screenshot(path="first-aided-read.png")
+        page.screenshot(path=os.path.join(checkout, "first-aided-read.png"))
         browser.close()
     return shown
 
@@ -80,7 +80,7 @@ def main() -> None:
             url = _wait_for_url(demo, log)
             setup = time.monotonic() - t0
             print(f"make demo printed {url} after {setup:.1f} s", flush=True)
-            shown = _first_aided_read(url.replace("127.0.0.1", "localhost"))
+            shown = _first_aided_read(url.replace("127.0.0.1", "localhost"), args.checkout)
         print(f"first aided read showed the model output {shown:.1f} s after the URL")
     finally:
         os.killpg(demo.pid, signal.SIGINT)

@@ -16,14 +16,23 @@ from readerstudy.studies.models import Assignment, ReaderStudy
 READ_COLUMNS = [
     "reader", "case", "condition", "truth", "decision", "rating", "session", "position",
     "specialty", "years_experience", "started_at", "locked_at", "active_ms", "n_revisions",
-    "assistance_shown", "model_version", "answers",
+    "assistance_shown", "model_version", "answers", "n_assistance_views",
 ]  # fmt: skip
 
 
 # Integer columns as pandas' nullable integers: the model's rows have no session or reader
 # profile, and a float column would write "1.0" for session 1 in CSV.
 INTEGER_COLUMNS = dict.fromkeys(
-    ["truth", "decision", "session", "position", "years_experience", "active_ms", "n_revisions"],
+    [
+        "truth",
+        "decision",
+        "session",
+        "position",
+        "years_experience",
+        "active_ms",
+        "n_revisions",
+        "n_assistance_views",
+    ],  # fmt: skip
     "Int64",
 )
 
@@ -69,11 +78,13 @@ def reads_table(
             assignment__study=study, kind=AnswerRevision.Kind.LOCK
         )
     }
-    exposures = {}
+    # One row per read and model output (first shown); reloads are counted in ``views``.
+    exposures, views = {}, {}
     for e in AssistanceExposure.objects.filter(assignment__study=study).select_related(
         "model_version"
     ):
         exposures[e.assignment_id] = e
+        views[e.assignment_id] = views.get(e.assignment_id, 0) + e.views
     rows = []
     for a in assignments:
         answers = locks[a.pk].answers if a.pk in locks else {}
@@ -99,6 +110,7 @@ def reads_table(
                 "assistance_shown": exposure.shown if exposure else None,
                 "model_version": str(exposure.model_version) if exposure else "",
                 "answers": answers,
+                "n_assistance_views": views.get(a.pk),
             }
         )
     if include_model:

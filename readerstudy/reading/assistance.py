@@ -1,17 +1,26 @@
 """The aided payload, served only when the protocol allows it.
 
 Every route that carries model output for a reader (payload, heatmap volumes, mask) goes through
-``assistance_gate``: the caller must hold the aided assignment, it must be started and not
-blocked, and its unaided prerequisite must be locked. Anything else is answered as not found,
-with the same message whatever the reason, so nothing about the output leaks.
+``assistance_gate``: the caller must hold the aided assignment and the protocol must allow
+seeing its assistance (:data:`.protocol.SEE_ASSISTANCE`: started, study open, unaided
+prerequisite locked, a model configured). Anything else is answered as not found, with the same
+message whatever the reason, so nothing about the output leaks.
+
+The exposure is recorded once per read and model output; later views of the same output only
+count (``views``, ``last_viewed_at``).
 """
+
+from django.db.models import F
+from django.utils import timezone
 
 from readerstudy.ai import selectors as ai_selectors
 from readerstudy.ai.progress import series_progress
 from readerstudy.core.compiled import CompiledQuery
 from readerstudy.studies.errors import NotAvailable, ProtocolConflict
-from readerstudy.studies.models import Assignment, Condition, ReaderStudy
+from readerstudy.studies.models import Assignment
 
+from . import protocol
+from .availability import read_facts
 from .models import AssistanceExposure
 
 NOT_AVAILABLE = NotAvailable("no_assistance", "no assistance is available for this assignment")
@@ -28,14 +37,12 @@ _AIDED_ASSIGNMENT = CompiledQuery(
 
 def assistance_gate(user, assignment_id: int) -> Assignment:
     assignment = _AIDED_ASSIGNMENT.first(user=user.pk, pk=assignment_id)
-    if (
-        assignment is None
-        or assignment.condition != Condition.AIDED
-        or assignment.study.status != ReaderStudy.Status.OPEN
-        or assignment.state == Assignment.State.PENDING
-        or (assignment.prerequisite_id and assignment.prerequisite.state != Assignment.State.LOCKED)
-        or assignment.study.assistance.model_version is None
-    ):
+    if assignment is None:
+        raise NOT_AVAILABLE
+    facts = read_facts(
+        assignment, model_configured=assignment.study.assistance.model_version_id is not None
+    )
+    if not protocol.decide(protocol.SEE_ASSISTANCE, facts).allowed:
         raise NOT_AVAILABLE
     return assignment
 
@@ -100,10 +107,33 @@ def assistance_payload(user, assignment_id: int, *, url_for) -> dict:
             "version": version.version,
             "name": version.name,
         }
-    AssistanceExposure.objects.create(
-        assignment=assignment, model_version=version, inference_output=output, shown=shown
-    )
+    record_exposure(assignment, version, output, shown)
     return payload
+
+
+def record_exposure(assignment: Assignment, version, output, shown: dict) -> AssistanceExposure:
+    """The first exposure of this read to this output, or one more view of it.
+
+    Concurrent first views race on the (assignment, inference output) constraint;
+    ``get_or_create`` turns the loser's failed insert into a read of the winner's row, and the
+    loser counts its view there (an atomic ``F()`` update).
+    """
+    now = timezone.now()
+    exposure, created = AssistanceExposure.objects.get_or_create(
+        assignment=assignment,
+        inference_output=output,
+        defaults={
+            "model_version": version,
+            "shown": shown,
+            "served_at": now,
+            "last_viewed_at": now,
+        },
+    )
+    if not created:
+        AssistanceExposure.objects.filter(pk=exposure.pk).update(
+            views=F("views") + 1, last_viewed_at=now
+        )
+    return exposure
 
 
 def assistance_volume(user, assignment_id: int, kind: str, method: str | None):

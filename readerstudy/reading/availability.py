@@ -1,12 +1,17 @@
-"""When may a reader work on an assignment? Session opening, washout, order, prerequisites."""
+"""The reading protocol's facts from the database: session opening, washout, order, prerequisites.
 
-from datetime import timedelta
+The rules are in :mod:`.protocol`; this module describes an assignment (loaded with its study,
+session and prerequisite) as protocol facts, and loads the reader's other reads only when the
+protocol needs them.
+"""
 
-from django.db.models import Max
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from readerstudy.core.compiled import CompiledQuery
-from readerstudy.studies.models import Assignment, ReaderStudy
+from readerstudy.studies.models import Assignment
+
+from . import protocol
 
 DONE = (Assignment.State.LOCKED,)
 
@@ -23,29 +28,66 @@ _EARLIER_UNLOCKED = CompiledQuery(
 )
 
 
-def session_block_reason(assignment: Assignment, now=None, *, earlier_locked=False) -> str | None:
-    """Why the assignment's session is not open to its reader yet, or None.
+def read_facts(
+    assignment: Assignment, now=None, *, assistance_shown=None, model_configured=False
+) -> protocol.Read:
+    """The assignment as protocol facts, from the rows loaded with it (its study, session and
+    prerequisite: no query when the caller selected them)."""
+    session = assignment.session
+    study = assignment.study
+    prerequisite = assignment.prerequisite if assignment.prerequisite_id else None
+    return protocol.Read(
+        state=str(assignment.state),
+        condition=str(assignment.condition),
+        study_status=str(study.status),
+        session=protocol.Session(
+            name=session.name,
+            index=session.index,
+            opens_at=session.opens_at,
+            washout_days=session.washout_days,
+        ),
+        now=now or timezone.now(),
+        prerequisite_locked=None if prerequisite is None else prerequisite.state in DONE,
+        model_configured=model_configured,
+        assistance_shown=assistance_shown,
+    )
+
+
+def order_facts(assignment: Assignment, *, earlier_locked=False) -> protocol.Order:
+    """The reader's other reads that a read not yet started is checked against.
 
     ``earlier_locked``: the caller knows every earlier assignment of the reader is locked.
     """
-    now = now or timezone.now()
     session = assignment.session
-    if session.opens_at and now < session.opens_at:
-        return f"{session.name} opens on {session.opens_at:%Y-%m-%d %H:%M} UTC"
-    if session.index > 1:
+    previous = {"unlocked": 0, "last": None}
+    if session.index > 1 and not (earlier_locked and not session.washout_days):
         previous = Assignment.objects.filter(
             reader_id=assignment.reader_id, session__index=session.index - 1
+        ).aggregate(unlocked=Count("pk", filter=~Q(state__in=DONE)), last=Max("locked_at"))
+    earlier = not earlier_locked and (
+        _EARLIER_UNLOCKED.first(
+            reader=assignment.reader_id,
+            session=assignment.session_id,
+            position=assignment.position,
         )
-        if not earlier_locked and previous.exclude(state__in=DONE).exists():
-            return "finish and lock the previous session first"
-        last_lock = (
-            previous.aggregate(last=Max("locked_at"))["last"] if session.washout_days else None
-        )
-        if last_lock:
-            opens = last_lock + timedelta(days=session.washout_days)
-            if now < opens:
-                return f"washout: {session.name} opens for you on {opens:%Y-%m-%d} UTC"
-    return None
+        is not None
+    )
+    return protocol.Order(
+        previous_session_unlocked=not earlier_locked and bool(previous["unlocked"]),
+        previous_session_last_lock=previous["last"],
+        earlier_unlocked=earlier,
+    )
+
+
+def decide(
+    action: str, assignment: Assignment, now=None, *, earlier_locked=False, assistance_shown=None
+) -> protocol.Decision:
+    """The protocol's decision on ``action``, loading the order facts only if it needs them."""
+    read = read_facts(assignment, now, assistance_shown=assistance_shown)
+    order = None
+    if protocol.needs_order(action, read):
+        order = order_facts(assignment, earlier_locked=earlier_locked)
+    return protocol.decide(action, read, order)
 
 
 def block_reason(assignment: Assignment, now=None, *, earlier_locked=False) -> str | None:
@@ -54,42 +96,15 @@ def block_reason(assignment: Assignment, now=None, *, earlier_locked=False) -> s
     ``earlier_locked``: the caller found this assignment as the first unlocked one of the
     reader's order, so the order checks against earlier rows are already answered.
     """
-    if assignment.study.status != ReaderStudy.Status.OPEN:
-        return "the study is not open for reading"
-    if assignment.state in DONE:
-        return "this read is locked"
-    reason = session_block_reason(assignment, now, earlier_locked=earlier_locked)
-    if reason:
-        return reason
-    if assignment.prerequisite_id and assignment.prerequisite.state not in DONE:
-        return "lock the unaided read of this case first"
-    if earlier_locked:
-        return None
-    earlier = _EARLIER_UNLOCKED.first(
-        reader=assignment.reader_id, session=assignment.session_id, position=assignment.position
-    )
-    if earlier is not None:
-        return "cases are read in your assigned order: finish the earlier ones first"
-    return None
+    decision = decide(protocol.VIEW, assignment, now, earlier_locked=earlier_locked)
+    return None if decision.allowed else decision.message
 
 
 def started_block_reason(assignment: Assignment, now=None) -> str | None:
-    """``block_reason`` for an assignment its reader has already started, without queries.
+    """``block_reason`` for an assignment its reader has already started, without queries
+    when it was loaded with its study, session and prerequisite.
 
-    Starting checked the whole protocol (``block_reason``). What it checked against other rows
-    cannot change afterwards: locks are final, orders and prerequisites are frozen when the study
-    opens, and a washout that has passed stays passed. What can change is on the assignment, its
-    study and its session (loaded with it): the study closing, the assignment being locked, the
-    session's opening date.
+    A started read is checked against its own state, study and session only (see
+    :mod:`.protocol`).
     """
-    if assignment.state == Assignment.State.PENDING:
-        return block_reason(assignment, now)
-    if assignment.study.status != ReaderStudy.Status.OPEN:
-        return "the study is not open for reading"
-    if assignment.state in DONE:
-        return "this read is locked"
-    now = now or timezone.now()
-    session = assignment.session
-    if session.opens_at and now < session.opens_at:
-        return f"{session.name} opens on {session.opens_at:%Y-%m-%d %H:%M} UTC"
-    return None
+    return block_reason(assignment, now)

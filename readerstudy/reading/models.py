@@ -1,6 +1,7 @@
 """Answers as append-only revisions, and the record of what assistance a reader saw."""
 
 from django.db import models
+from django.utils import timezone
 
 from readerstudy.studies.models import Assignment
 
@@ -42,7 +43,11 @@ class AnswerRevision(models.Model):
 
 
 class AssistanceExposure(models.Model):
-    """Provenance of an aided read: which model version and outputs were shown, and when."""
+    """Provenance of an aided read: which model version and output were shown, and when.
+
+    One row per read and output, written when it was first shown (``shown``, ``served_at``);
+    reloads of the same output count in ``views`` and move ``last_viewed_at``.
+    """
 
     assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="exposures")
     model_version = models.ForeignKey("ai.ModelVersion", on_delete=models.PROTECT, related_name="+")
@@ -52,7 +57,14 @@ class AssistanceExposure(models.Model):
     shown = models.JSONField(
         help_text="what was shown: probability, decision, heatmap methods, mask"
     )
-    served_at = models.DateTimeField(auto_now_add=True)
+    served_at = models.DateTimeField(default=timezone.now, help_text="when it was first shown")
+    views = models.PositiveIntegerField(default=1, help_text="times it was served to the reader")
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["assignment_id", "served_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "inference_output"], name="unique_exposure_per_output"
+            )
+        ]

@@ -1,12 +1,15 @@
 """The reader's write paths: start, autosave, submit (idempotent), lock.
 
+What each may do when is the reading protocol's (:mod:`.protocol`); refusals are answered with
+its reason's code and message.
+
 Every call locks the assignment row (SELECT ... FOR UPDATE) so that double clicks, retries and
 concurrent requests are serialised; a submission carries a client request id, and a repeated id
 returns the revision already recorded instead of writing another.
 
-A submission is one transaction of four statements: lock the assignment (with its study and
-session), read the revision with this request id and the last revision number (one
-query, after the lock, so it sees every committed revision), insert the submission and, with
+A submission is one transaction of four statements: lock the assignment (with its study,
+session and prerequisite), read the revision with this request id and the last revision number
+(one query, after the lock, so it sees every committed revision), insert the submission and, with
 ``lock``, the lock row (one INSERT), and update the assignment's state.
 """
 
@@ -22,11 +25,13 @@ from readerstudy.studies.models import Assignment, Condition
 from readerstudy.studies.questions import AnswerError
 from readerstudy.studies.selectors import answer_validator
 
-from .availability import block_reason, started_block_reason
+from . import protocol
+from .availability import decide
 from .models import AnswerRevision, AssistanceExposure
 from .selectors import last_revision
 
 State = Assignment.State
+AIDED = Condition.AIDED
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,10 @@ class SubmitResult:
     created: bool
 
 
-# What the checks of a started read need (study status and validator, session opening); start
-# also checks the prerequisite and answers with the reading workspace (case, images).
-STARTED_RELATED = ("study", "session")
-START_RELATED = (*STARTED_RELATED, "prerequisite", "study_case__case__primary_series")
+# What the protocol's facts need (study status and validator, session opening, prerequisite;
+# joined, not queried); start also answers with the reading workspace (case, images).
+STARTED_RELATED = ("study", "session", "prerequisite")
+START_RELATED = (*STARTED_RELATED, "study_case__case__primary_series")
 
 
 def _locked_query(related) -> CompiledQuery:
@@ -84,16 +89,10 @@ def _locked_assignment(user, assignment_id: int, query=_LOCKED_STARTED) -> Assig
     return assignment
 
 
-def _check_workable(assignment: Assignment) -> None:
-    reason = block_reason(assignment)
-    if reason:
-        raise ProtocolConflict("not_available", reason)
-
-
-def _check_started_workable(assignment: Assignment) -> None:
-    reason = started_block_reason(assignment)
-    if reason:
-        raise ProtocolConflict("not_available", reason)
+def _check(action: str, assignment: Assignment, **facts) -> None:
+    decision = decide(action, assignment, **facts)
+    if not decision.allowed:
+        raise ProtocolConflict(decision.error_code, decision.message)
 
 
 def _next_number(assignment: Assignment) -> int:
@@ -111,28 +110,18 @@ def _validate(assignment: Assignment, answers, *, complete: bool) -> None:
 @transaction.atomic
 def start(user, assignment_id: int) -> Assignment:
     assignment = _locked_assignment(user, assignment_id, _LOCKED_START)
+    _check(protocol.START, assignment)
     if assignment.state == State.PENDING:
-        _check_workable(assignment)
         assignment.state = State.IN_PROGRESS
         assignment.started_at = timezone.now()
         assignment.save(update_fields=["state", "started_at"])
-    elif assignment.state == State.LOCKED:
-        raise ProtocolConflict("locked", "this read is locked")
     return assignment
-
-
-def _require_started(assignment: Assignment) -> None:
-    if assignment.state == State.PENDING:
-        raise ProtocolConflict("not_started", "start the assignment first")
-    if assignment.state == State.LOCKED:
-        raise ProtocolConflict("locked", "this read is locked")
 
 
 @transaction.atomic
 def save_draft(user, assignment_id: int, answers: dict, *, active_ms: int | None = None):
     assignment = _locked_assignment(user, assignment_id)
-    _require_started(assignment)
-    _check_started_workable(assignment)
+    _check(protocol.SAVE_DRAFT, assignment)
     _validate(assignment, answers, complete=False)
     return AnswerRevision.objects.create(
         assignment=assignment,
@@ -175,15 +164,9 @@ def _submit(user, assignment_id, answers, client_request_id, active_ms, lock) ->
                 "request_id_reused", "this client_request_id was used for a different answer"
             )
         return SubmitResult(existing, False)
-    _require_started(assignment)
-    _check_started_workable(assignment)
+    shown = _SHOWN.first(pk=assignment.pk) is not None if assignment.condition == AIDED else None
+    _check(protocol.SUBMIT, assignment, assistance_shown=shown)
     _validate(assignment, answers, complete=True)
-    if assignment.condition == Condition.AIDED and _SHOWN.first(pk=assignment.pk) is None:
-        raise ProtocolConflict(
-            "assistance_not_shown",
-            "the model output has not been shown for this read yet; an aided answer is only "
-            "accepted after it was shown",
-        )
     number = max((r.number for r in rows), default=0) + 1
     revision = AnswerRevision(
         assignment=assignment,
@@ -211,10 +194,9 @@ def _submit(user, assignment_id, answers, client_request_id, active_ms, lock) ->
 @transaction.atomic
 def lock(user, assignment_id: int) -> AnswerRevision:
     assignment = _locked_assignment(user, assignment_id)
+    _check(protocol.LOCK, assignment)
     if assignment.state == State.LOCKED:
         return assignment.revisions.get(kind=AnswerRevision.Kind.LOCK)
-    if assignment.state != State.SUBMITTED:
-        raise ProtocolConflict("not_submitted", "submit an answer before locking it")
     return _lock(assignment)
 
 

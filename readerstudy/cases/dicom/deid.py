@@ -19,6 +19,15 @@ Profile and options implemented (claimed in ``DeidentificationMethodCodeSequence
 * 113108 Retain Patient Characteristics Option (default off): age, sex, size, weight, smoking
   and pregnancy status kept; its ``C`` rows are cleaned like descriptors.
 
+Local codes (whatever the options): a code item (CodeValue, LongCodeValue, URNCodeValue,
+CodeMeaning or CodingSchemeDesignator present) in any retained sequence, at any depth, is kept
+only when its CodingSchemeDesignator is one of :data:`STANDARD_CODING_SCHEMES` (PS3.16 Table
+8-1 designators of public terminologies: DCM, SCT, SRT, SNM3, LN, RADLEX, UCUM, FMA, NCIt,
+ICD-10...).  Any other scheme (``L``, ``LOCAL``, ``99``-prefixed or other private designators,
+or none) is an institution's own code list whose meanings are free text (``DR SMITH NEURO
+CLINIC``): the item is removed, and a sequence left with no item stays present and empty.
+Items of Coding Scheme Identification Sequence describing such schemes go the same way.
+
 Not claimed: Clean Pixel Data, Clean Recognizable Visual Features, Clean Graphics, Clean
 Structured Content, Retain UIDs / Device / Institution Identity, Retain Safe Private.  Instances
 that may carry identifying pixels are quarantined instead (:func:`check_quarantine`).
@@ -78,8 +87,10 @@ __all__ = [
     "Deidentifier",
     "TableRow",
     "check_quarantine",
+    "STANDARD_CODING_SCHEMES",
     "clean_descriptor",
     "deidentify",
+    "is_local_code",
     "load_table",
 ]
 
@@ -208,6 +219,29 @@ class DeidLog:
 
     def __str__(self) -> str:
         return f"DeidLog({self.file!r}, {self.counts()})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Local codes
+
+# Coding Scheme Designators of public terminologies (PS3.16 Table 8-1; ICD10 / ICD-10 as senders
+# write I10), compared upper-cased.
+STANDARD_CODING_SCHEMES = frozenset(
+    {
+        "DCM", "SCT", "SRT", "SNM3", "LN", "RADLEX", "UCUM", "FMA", "NCIT", "UMLS",
+        "MSH", "I10", "I10P", "ICD10", "ICD-10", "I9C", "C4", "C5", "NEU", "UBERON", "MDC",
+        "ACR", "ISO3166_1", "ISO639_1", "ISO639_2",
+    }
+)  # fmt: skip
+_CODE_ITEM_TAGS = (0x00080100, 0x00080102, 0x00080104, 0x00080119, 0x00080120)
+_CODING_SCHEME_DESIGNATOR = 0x00080102
+
+
+def is_local_code(item: Dataset) -> bool:
+    """Whether a sequence item is a code (or coding scheme) outside the standard schemes."""
+    if not any(t in item for t in _CODE_ITEM_TAGS):
+        return False
+    return _text(item, _CODING_SCHEME_DESIGNATOR).upper() not in STANDARD_CODING_SCHEMES
 
 
 # ---------------------------------------------------------------------------------------------
@@ -546,8 +580,15 @@ class Deidentifier:
         if elem.VR != "SQ" or not elem.value:
             return
         base = prefix + _tag_str(t)
+        kept = []
         for i, item in enumerate(elem.value):
+            if is_local_code(item):
+                log.add(f"{base}[{i}]", "local code", X)
+                continue
             self._walk(item, log, f"{base}[{i}].", shift, safe_cs)
+            kept.append(item)
+        if len(kept) < len(elem.value):
+            elem.value = Sequence(kept)
 
     @staticmethod
     def _raw(ds, tag):
