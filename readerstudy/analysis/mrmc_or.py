@@ -224,9 +224,10 @@ def or_analysis(data: FomData, cov_method: str = "jackknife", level: float = 0.9
         )
     per_reader = []
     for j, reader in enumerate(data.readers):
+        # One SE per reader from its variance and Cov1 averaged over all modalities, as
+        # OR-DBM MRMC computes (with two modalities: Var_a + Var_b - 2 Cov_ab).
+        s = root(max(2.0 * (c.var_by_reader[j] - c.cov1_by_reader[j]), 0.0))
         for i, k in pairs:
-            a, b = i * r + j, k * r + j
-            s = root(max(cov[a, a] + cov[b, b] - 2 * cov[a, b], 0.0))
             row = _t_row(
                 f"{mods[i]} - {mods[k]}",
                 mods[i],

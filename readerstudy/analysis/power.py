@@ -8,7 +8,12 @@ For J readers and effect size d (difference in the FOM):
   ncp = J d^2 / (2 den), ddf = den^2 / { [sigma2_TR + (K/K*)(Var - Cov1 - max(Cov2 - Cov3, 0))]^2
   / (J-1) }, power = P(F(1, ddf, ncp) > F_crit).
 * FRRC: den = (K/K*) [Var - Cov1 + (J-1) max(Cov2 - Cov3, 0)], chi-square(1, ncp).
-* RRFC: den = sigma2_TR + (K/K*)(Var - Cov1 - (Cov2 - Cov3)) (the expected MS(TR)), F(1, J-1, ncp).
+* RRFC: den = sigma2_TR + (K/K*)(Var - Cov1 - max(Cov2 - Cov3, 0)) (the expected MS(TR)),
+  F(1, J-1, ncp).
+
+sigma2_TR is used as max(sigma2_TR, 0): a negative estimate means no reader x modality
+variance (Hillis et al. 2011, and what the standard MRMC packages do); using the negative
+value would shrink the error term and understate the cases needed.
 
 The RRRC numbers reproduce RJafroc's ``SsPowerGivenJK`` (see tests); FRRC and RRFC follow the
 same derivation and are not anchored to another implementation.
@@ -65,15 +70,18 @@ def or_power(
     j, scale = int(n_readers), vc.n_cases_pilot / float(n_cases)
     if j < 2 or n_cases < 2:
         raise ValueError("need at least 2 readers and 2 cases")
+    # A negative estimate of the reader x modality variance means "no such variance": 0
+    # (Hillis, Obuchowski & Berbaum 2011), and Cov2 - Cov3 is clipped at 0 wherever it enters.
+    var_tr = max(vc.var_tr, 0.0)
     clip = max(vc.cov2 - vc.cov3, 0.0)
     if analysis == "RRRC":
-        den = vc.var_tr + scale * (vc.var_error - vc.cov1 + (j - 1) * clip)
-        ddf = den**2 / ((vc.var_tr + scale * (vc.var_error - vc.cov1 - clip)) ** 2 / (j - 1))
+        den = var_tr + scale * (vc.var_error - vc.cov1 + (j - 1) * clip)
+        ddf = den**2 / ((var_tr + scale * (vc.var_error - vc.cov1 - clip)) ** 2 / (j - 1))
     elif analysis == "FRRC":
         den = scale * (vc.var_error - vc.cov1 + (j - 1) * clip)
         ddf = float("inf")
     elif analysis == "RRFC":
-        den = vc.var_tr + scale * (vc.var_error - vc.cov1 - (vc.cov2 - vc.cov3))
+        den = var_tr + scale * (vc.var_error - vc.cov1 - clip)
         ddf = float(j - 1)
     else:
         raise ValueError("analysis must be 'RRRC', 'FRRC' or 'RRFC'")
