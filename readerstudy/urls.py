@@ -19,6 +19,7 @@ urlpatterns = [
     path("cases/", include("readerstudy.cases.urls")),
     path("api/cases/", include("readerstudy.cases.urls_api")),
     path("studies/", include("readerstudy.studies.urls")),
+    path("readers/", include("readerstudy.accounts.urls")),
     path("read/", include("readerstudy.reading.urls_pages")),
     path("exports/", include("readerstudy.exports.urls")),
     path("api/exports/", include("readerstudy.exports.urls_api")),
@@ -30,3 +31,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+handler403 = "readerstudy.core.views.permission_denied"

@@ -118,7 +118,7 @@ def make_study(db):
             services.enroll_reader(study, user)
         services.configure_assistance(study, model_version=ModelVersionFactory())
         if open_it:
-            study = services.open_study(study)
+            study = services.open_study(study, truth_pending_allowed=True)
         return study, readers
 
     return build

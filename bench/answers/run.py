@@ -107,7 +107,7 @@ def setup_database(db_url: str, n_readers: int, n_cases: int, design: str) -> tu
         services.enroll_reader(study, user)
         users.append(user)
     services.configure_assistance(study, model_version=version, heatmaps=[])
-    services.open_study(study)
+    services.open_study(study, truth_pending_allowed=True)
     # Sessions as a login leaves them (the login itself, a deliberate ~0.5 s password hash per
     # reader, is not part of reading and is left out).
     sessions = []

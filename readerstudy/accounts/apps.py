@@ -10,3 +10,6 @@ class AccountsConfig(AppConfig):
         from . import signals
 
         signals.connect()
+        from readerstudy.core.navigation import register_link
+
+        register_link("reader-list", "Readers", lambda u: u.is_coordinator)

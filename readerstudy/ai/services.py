@@ -58,9 +58,11 @@ def request_inference(
     return job
 
 
-def request_for_cases(cases, model_version: ModelVersion, *, user=None) -> list[InferenceJob]:
+def request_for_cases(
+    cases, model_version: ModelVersion, *, user=None, params: dict | None = None
+) -> list[InferenceJob]:
     return [
-        request_inference(case, model_version, user=user)
+        request_inference(case, model_version, params=params, user=user)
         for case in cases
         if case.primary_series_id
     ]

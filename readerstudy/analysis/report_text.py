@@ -35,6 +35,7 @@ def header_lines(meta: dict) -> list[tuple[str, str]]:
         ("endpoint", "Endpoint"),
         ("model_version", "Model version"),
         ("operating_point", "Model operating point"),
+        ("truth", "Ground truth"),
         ("opened_at", "Opened"),
         ("closed_at", "Closed"),
     ):

@@ -24,3 +24,14 @@ def healthz(request):
 @login_required
 def home(request):
     return render(request, "core/home.html", {"links": links_for(request.user)})
+
+
+def permission_denied(request, exception=None):
+    """The 403 page: who the page is for, and the way back to the caller's own home."""
+    reason = str(exception) if exception is not None and str(exception) else ""
+    return render(
+        request,
+        "core/403.html",
+        {"reason": reason or "You do not have access to this page."},
+        status=403,
+    )

@@ -71,5 +71,5 @@ def ensure_demo_study(cases: list, readers: list[User], model) -> ReaderStudy:
         study_services.configure_assistance(
             study, model_version=model, heatmaps=["gradcampp", "ig", "shap", "occlusion"]
         )
-        study = study_services.open_study(study)
+        study = study_services.open_study(study, truth_pending_allowed=False)
     return study

@@ -43,6 +43,11 @@ def _context(study: ReaderStudy) -> dict:
         "endpoint": f"{study.positive_label} (positive) vs {study.negative_label}",
         "model_version": str(version) if version else None,
         "operating_point": study.assistance.operating_point,
+        "truth": (
+            "opened before every case had ground truth; cases still without it are left out"
+            if study.truth_pending_allowed
+            else "every case had ground truth when the study opened"
+        ),
     }
 
 

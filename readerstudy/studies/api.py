@@ -19,6 +19,7 @@ from .serializers import (
     AssistanceSerializer,
     CaseCodesSerializer,
     GrantSerializer,
+    OpenSerializer,
     QuestionInputSerializer,
     QuestionSerializer,
     StudyCreateSerializer,
@@ -106,17 +107,24 @@ class StudyAssistance(CoordinatorView):
         return Response(AssistanceSerializer(config).data)
 
 
-class StudyTransition(CoordinatorView):
-    action = ""
+class StudyOpen(CoordinatorView):
+    """Open a draft; refused (409, naming the cases) while cases lack truth for the endpoint,
+    unless ``truth_pending_allowed`` says the truth will be added later."""
 
+    @extend_schema(request=OpenSerializer, responses=StudySerializer)
+    def post(self, request, pk: int):
+        data = OpenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        study = services.open_study(
+            self.study(pk), truth_pending_allowed=data.validated_data["truth_pending_allowed"]
+        )
+        return Response(StudySerializer(study).data)
+
+
+class StudyClose(CoordinatorView):
     @extend_schema(request=None, responses=StudySerializer)
     def post(self, request, pk: int):
-        study = self.study(pk)
-        if self.action == "open":
-            study = services.open_study(study)
-        elif self.action == "close":
-            study = services.close_study(study)
-        return Response(StudySerializer(study).data)
+        return Response(StudySerializer(services.close_study(self.study(pk))).data)
 
 
 class StudyGrant(CoordinatorView):

@@ -34,16 +34,60 @@ class StudyCreateForm(forms.Form):
     )
 
 
+class CaseCheckboxes(forms.CheckboxSelectMultiple):
+    """Each case's box carries its collection and truth, for the picker's columns and filter."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        case = getattr(value, "instance", None)
+        if case is not None:
+            truth = getattr(case, "ground_truth", None)
+            option["collection"] = case.collection.name if case.collection else ""
+            option["etiology"] = truth.etiology if truth is not None else ""
+            option["attrs"]["data-collection"] = option["collection"]
+        return option
+
+
 class CasePickForm(forms.Form):
+    """The draft's case set is exactly what is ticked (an empty selection removes all)."""
+
     cases = forms.ModelMultipleChoiceField(
-        queryset=Case.objects.filter(status=Case.Status.READY), widget=forms.CheckboxSelectMultiple
+        queryset=Case.objects.filter(status=Case.Status.READY).select_related(
+            "collection", "ground_truth"
+        ),
+        widget=CaseCheckboxes,
+        required=False,
     )
 
 
+class ReaderChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, user) -> str:
+        name = user.get_full_name()
+        profile = getattr(user, "reader_profile", None)
+        about = (
+            f" ({profile.get_specialty_display()}, {profile.years_experience} y)" if profile else ""
+        )
+        return f"{user.username}{' · ' + name if name else ''}{about}"
+
+
 class ReaderPickForm(forms.Form):
-    readers = forms.ModelMultipleChoiceField(
-        queryset=get_user_model().objects.filter(role=Role.READER, is_active=True),
+    """The draft's readers are exactly who is ticked."""
+
+    readers = ReaderChoiceField(
+        queryset=get_user_model()
+        .objects.filter(role=Role.READER, is_active=True)
+        .select_related("reader_profile")
+        .order_by("username"),
         widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+
+class OpenStudyForm(forms.Form):
+    truth_pending_allowed = forms.BooleanField(
+        required=False,
+        label="Open now, truth will be added later",
+        help_text="cases without truth for the endpoint are left out of the analysis until then",
     )
 
 

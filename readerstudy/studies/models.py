@@ -56,6 +56,10 @@ class ReaderStudy(models.Model):
     statistician_access = models.BooleanField(
         default=False, help_text="coordinator grant: statisticians may export before closing"
     )
+    truth_pending_allowed = models.BooleanField(
+        default=False,
+        help_text="opened although some cases had no truth for the endpoint (to be added later)",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

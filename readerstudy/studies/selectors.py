@@ -14,6 +14,62 @@ def studies_for_coordinator():
     )
 
 
+def _endpoint_truth(study: ReaderStudy) -> Q:
+    labels = [study.positive_label, study.negative_label]
+    return Q(case__ground_truth__etiology__in=labels)
+
+
+def cases_without_truth(study: ReaderStudy) -> list[str]:
+    """Codes of the study's cases whose truth is missing or is not one of its two labels."""
+    return list(
+        study.study_cases.exclude(_endpoint_truth(study))
+        .order_by("case__code")
+        .values_list("case__code", flat=True)
+    )
+
+
+def case_rows(study: ReaderStudy) -> list[dict]:
+    """The case set as the study page lists it: code, collection, truth state, group."""
+    labels = {study.positive_label, study.negative_label}
+    rows = []
+    for sc in study.study_cases.select_related("case__collection", "case__ground_truth"):
+        truth = getattr(sc.case, "ground_truth", None)
+        etiology = truth.etiology if truth is not None else ""
+        rows.append(
+            {
+                "code": sc.case.code,
+                "collection": sc.case.collection.name if sc.case.collection else "",
+                "labelled": etiology in labels,
+                "truth": etiology if etiology in labels else "",
+                "group": sc.group,
+            }
+        )
+    return rows
+
+
+def model_jobs(study: ReaderStudy) -> dict:
+    """Per case, the state of the configured model's job (queued, running with ETA, ...)."""
+    from readerstudy.ai.progress import series_progress
+
+    version = study.assistance.model_version
+    if version is None:
+        return {"model": None, "rows": [], "active": False}
+    rows = []
+    for sc in study.study_cases.select_related("case"):
+        job = series_progress(sc.case.primary_series_id, version)
+        rows.append(
+            {
+                "code": sc.case.code,
+                "status": job.status,
+                "progress": job.progress,
+                "eta_s": job.eta_s,
+                "describe": job.describe(),
+            }
+        )
+    active = any(r["status"] in ("queued", "running") for r in rows)
+    return {"model": str(version), "rows": rows, "active": active}
+
+
 def reader_progress(study: ReaderStudy) -> list[dict]:
     """Per reader: assignments by state. Counts only: no answers, no truth."""
     rows = (

@@ -58,6 +58,13 @@ class GrantSerializer(serializers.Serializer):
     granted = serializers.BooleanField(default=True)
 
 
+class OpenSerializer(serializers.Serializer):
+    truth_pending_allowed = serializers.BooleanField(
+        default=False,
+        help_text="open although cases lack truth for the endpoint (it will be added later)",
+    )
+
+
 class OptionSerializer(serializers.Serializer):
     value = serializers.CharField(max_length=64)
     label = serializers.CharField(max_length=300, required=False, help_text="default: the value")
@@ -153,7 +160,8 @@ class StudySerializer(serializers.ModelSerializer):
         model = ReaderStudy
         fields = [
             "id", "title", "description", "status", "design", "randomization_seed",
-            "washout_days", "blind_coordinators", "statistician_access", "created_at",
+            "washout_days", "blind_coordinators", "statistician_access", "truth_pending_allowed",
+            "created_at",
             "opened_at", "closed_at", "sessions", "arms", "cases", "readers", "questions",
             "assistance",
         ]  # fmt: skip

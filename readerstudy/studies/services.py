@@ -9,7 +9,7 @@ from readerstudy.accounts.models import Role
 from readerstudy.cases.models import Case
 
 from .designs import DESIGNS
-from .errors import ProtocolConflict, StudyError
+from .errors import ProtocolConflict, StudyError, TruthMissing
 from .models import (
     MAX_WASHOUT_DAYS,
     Arm,
@@ -25,6 +25,7 @@ from .models import (
 )
 from .questions import seed000_questions, validate_question_definition
 from .randomization import balanced_split, derive_seed, seeded_order
+from .selectors import cases_without_truth
 
 
 def _require_draft(study: ReaderStudy) -> None:
@@ -144,6 +145,16 @@ def add_cases(study: ReaderStudy, cases) -> int:
 
 
 @transaction.atomic
+def set_cases(study: ReaderStudy, cases) -> tuple[int, int]:
+    """Make the draft's case set exactly ``cases``: (added, removed)."""
+    _require_draft(study)
+    cases = list(cases)
+    added = add_cases(study, cases)
+    removed, _ = study.study_cases.exclude(case__in=[c.pk for c in cases]).delete()
+    return added, removed
+
+
+@transaction.atomic
 def remove_case(study: ReaderStudy, case) -> None:
     _require_draft(study)
     study.study_cases.filter(case=case).delete()
@@ -156,6 +167,34 @@ def enroll_reader(study: ReaderStudy, user) -> StudyReader:
         raise StudyError("not_a_reader", f"user {user.username} does not have the reader role")
     reader, _ = StudyReader.objects.get_or_create(study=study, user=user)
     return reader
+
+
+@transaction.atomic
+def remove_reader(study: ReaderStudy, user) -> None:
+    _require_draft(study)
+    deleted, _ = study.readers.filter(user=user).delete()
+    if not deleted:
+        raise StudyError("not_enrolled", f"{user.username} is not a reader of this study")
+
+
+@transaction.atomic
+def set_readers(study: ReaderStudy, users) -> tuple[int, int]:
+    """Make the draft's readers exactly ``users``: (added, removed)."""
+    _require_draft(study)
+    users = list(users)
+    before = set(study.readers.values_list("user_id", flat=True))
+    for user in users:
+        enroll_reader(study, user)
+    removed, _ = study.readers.exclude(user__in=[u.pk for u in users]).delete()
+    return len({u.pk for u in users} - before), removed
+
+
+@transaction.atomic
+def delete_draft(study: ReaderStudy) -> None:
+    """Delete a draft with its design; a study that was opened keeps its record."""
+    study = ReaderStudy.objects.select_for_update().get(pk=study.pk)
+    _require_draft(study)
+    study.delete()
 
 
 @transaction.atomic
@@ -185,8 +224,13 @@ def configure_assistance(study: ReaderStudy, **fields) -> AssistanceConfig:
 
 
 @transaction.atomic
-def open_study(study: ReaderStudy) -> ReaderStudy:
-    """Freeze the design and generate every reader's stored, seeded orders."""
+def open_study(study: ReaderStudy, *, truth_pending_allowed: bool) -> ReaderStudy:
+    """Freeze the design and generate every reader's stored, seeded orders.
+
+    ``truth_pending_allowed`` is the coordinator's answer to "open now, truth will be added
+    later", required of every caller: ``False`` refuses a study with cases that have no truth
+    for its endpoint, naming them; ``True`` opens it and records the choice.
+    """
     study = ReaderStudy.objects.select_for_update().get(pk=study.pk)
     _require_draft(study)
     spec = DESIGNS[study.design]
@@ -200,6 +244,10 @@ def open_study(study: ReaderStudy) -> ReaderStudy:
         raise StudyError("no_primary_question", "the study needs a primary binary question")
     if spec.has_aided and study.assistance.model_version is None:
         raise StudyError("no_model", "choose the model version whose outputs the aided reads show")
+    if not truth_pending_allowed:
+        missing = cases_without_truth(study)
+        if missing:
+            raise TruthMissing(study, missing)
 
     root = study.randomization_seed
     if spec.crossover_groups:
@@ -226,7 +274,8 @@ def open_study(study: ReaderStudy) -> ReaderStudy:
 
     study.status = ReaderStudy.Status.OPEN
     study.opened_at = timezone.now()
-    study.save(update_fields=["status", "opened_at"])
+    study.truth_pending_allowed = bool(truth_pending_allowed)
+    study.save(update_fields=["status", "opened_at", "truth_pending_allowed"])
     return study
 
 

@@ -9,8 +9,8 @@ urlpatterns = [
     path("<int:pk>/readers/", api.StudyReaders.as_view(), name="api-study-readers"),
     path("<int:pk>/questions/", api.StudyQuestions.as_view(), name="api-study-questions"),
     path("<int:pk>/assistance/", api.StudyAssistance.as_view(), name="api-study-assistance"),
-    path("<int:pk>/open/", api.StudyTransition.as_view(action="open"), name="api-study-open"),
-    path("<int:pk>/close/", api.StudyTransition.as_view(action="close"), name="api-study-close"),
+    path("<int:pk>/open/", api.StudyOpen.as_view(), name="api-study-open"),
+    path("<int:pk>/close/", api.StudyClose.as_view(), name="api-study-close"),
     path(
         "<int:pk>/grant-statistician/",
         api.StudyGrant.as_view(),

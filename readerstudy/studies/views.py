@@ -1,16 +1,16 @@
 """Coordinator pages (server-rendered); every change goes through the services."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, user_passes_test
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from readerstudy.accounts.decorators import coordinator_required
+from readerstudy.cases.models import Collection
+
 from . import selectors, services
 from .errors import StudyError
-from .forms import AssistanceForm, CasePickForm, ReaderPickForm, StudyCreateForm
+from .forms import AssistanceForm, CasePickForm, OpenStudyForm, ReaderPickForm, StudyCreateForm
 from .models import ReaderStudy
-
-coordinator_required = user_passes_test(lambda u: u.is_authenticated and u.is_coordinator)
 
 
 def _guarded(action):
@@ -25,7 +25,6 @@ def _guarded(action):
     return run
 
 
-@login_required
 @coordinator_required
 def study_list(request):
     form = StudyCreateForm(request.POST or None)
@@ -43,21 +42,17 @@ def study_list(request):
     return render(request, "studies/study_list.html", {"studies": studies, "form": form})
 
 
-@login_required
-@coordinator_required
-def study_detail(request, pk: int):
-    study = get_object_or_404(ReaderStudy, pk=pk)
+def _draft_forms(study) -> dict:
     config = study.assistance
-    context = {
-        "study": study,
-        "progress": selectors.reader_progress(study),
-        "inference": selectors.inference_progress(study),
+    return {
         "case_form": CasePickForm(
             initial={"cases": [sc.case_id for sc in study.study_cases.all()]}
         ),
+        "collections": Collection.objects.filter(cases__isnull=False).distinct().order_by("name"),
         "reader_form": ReaderPickForm(
             initial={"readers": [r.user_id for r in study.readers.all()]}
         ),
+        "open_form": OpenStudyForm(),
         "assistance_form": AssistanceForm(
             initial={
                 "model_version": config.model_version_id,
@@ -71,7 +66,40 @@ def study_detail(request, pk: int):
             }
         ),
     }
+
+
+@coordinator_required
+def study_detail(request, pk: int):
+    study = get_object_or_404(ReaderStudy, pk=pk)
+    jobs = selectors.model_jobs(study)
+    case_rows = selectors.case_rows(study)
+    context = {
+        "study": study,
+        "progress": selectors.reader_progress(study),
+        "inference": selectors.inference_progress(study),
+        "jobs": jobs,
+        "case_rows": case_rows,
+        "unlabelled": [row["code"] for row in case_rows if not row["labelled"]],
+        "arms": study.arms.prefetch_related("schedule__session"),
+    }
+    if study.status == ReaderStudy.Status.DRAFT:
+        context.update(_draft_forms(study))
     return render(request, "studies/study_detail.html", context)
+
+
+@coordinator_required
+def study_delete(request, pk: int):
+    """A draft is deleted only after the coordinator confirms it on this page."""
+    study = get_object_or_404(ReaderStudy, pk=pk)
+    if request.method == "POST":
+        try:
+            services.delete_draft(study)
+        except StudyError as exc:
+            messages.error(request, exc.message)
+            return redirect("study-detail", pk=study.pk)
+        messages.success(request, f"Draft “{study.title}” deleted.")
+        return redirect("study-list")
+    return render(request, "studies/study_delete.html", {"study": study})
 
 
 def _launch_inference(request, study):
@@ -81,28 +109,41 @@ def _launch_inference(request, study):
     if version is None:
         raise StudyError("no_model", "choose the model version in the assistance settings first")
     cases = [sc.case for sc in study.study_cases.select_related("case")]
-    jobs = request_for_cases(cases, version, user=request.user)
+    # Only the explanations this study shows: occlusion and SHAP cost most of a job's time.
+    params = {"explain": sorted(set(study.assistance.heatmaps))}
+    jobs = request_for_cases(cases, version, user=request.user, params=params)
     messages.info(request, f"{len(jobs)} inference jobs requested (existing results are reused).")
 
 
-@login_required
+def _counted(what: str, added: int, removed: int) -> str:
+    return f"{what}: {added} added, {removed} removed."
+
+
 @coordinator_required
 @require_POST
 def study_action(request, pk: int, action: str):
     study = get_object_or_404(ReaderStudy, pk=pk)
 
     def act(request):
+        message = "Saved."
         if action == "cases":
             form = CasePickForm(request.POST)
             if not form.is_valid():
-                raise StudyError("bad_form", "choose at least one case")
-            services.add_cases(study, form.cleaned_data["cases"])
+                raise StudyError("bad_form", f"invalid case selection: {form.errors.as_text()}")
+            message = _counted("Cases", *services.set_cases(study, form.cleaned_data["cases"]))
         elif action == "readers":
             form = ReaderPickForm(request.POST)
             if not form.is_valid():
-                raise StudyError("bad_form", "choose at least one reader")
-            for user in form.cleaned_data["readers"]:
-                services.enroll_reader(study, user)
+                raise StudyError("bad_form", f"invalid reader selection: {form.errors.as_text()}")
+            message = _counted(
+                "Readers", *services.set_readers(study, form.cleaned_data["readers"])
+            )
+        elif action == "remove-reader":
+            reader = study.readers.filter(user_id=request.POST.get("user")).first()
+            if reader is None:
+                raise StudyError("not_enrolled", "that user is not a reader of this study")
+            services.remove_reader(study, reader.user)
+            message = f"{reader.user.username} removed from the study."
         elif action == "assistance":
             form = AssistanceForm(request.POST)
             if not form.is_valid():
@@ -111,7 +152,12 @@ def study_action(request, pk: int, action: str):
                 )
             services.configure_assistance(study, **form.cleaned_data)
         elif action == "open":
-            services.open_study(study)
+            form = OpenStudyForm(request.POST)
+            form.is_valid()
+            services.open_study(
+                study, truth_pending_allowed=form.cleaned_data.get("truth_pending_allowed", False)
+            )
+            message = "Study opened: the design is frozen."
         elif action == "close":
             services.close_study(study)
         elif action == "inference":
@@ -120,7 +166,7 @@ def study_action(request, pk: int, action: str):
             services.grant_statistician_access(study, True)
         else:
             raise StudyError("unknown_action", f"unknown action {action!r}")
-        messages.success(request, "Saved.")
+        messages.success(request, message)
 
     _guarded(act)(request)
     return redirect("study-detail", pk=study.pk)

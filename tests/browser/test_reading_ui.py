@@ -32,7 +32,7 @@ def _build_world(tmp_path, *, matrix=256, with_output=True):
     reader = ReaderFactory()
     study_services.enroll_reader(study, reader)
     study_services.configure_assistance(study, model_version=model, heatmaps=["gradcampp", "ig"])
-    study = study_services.open_study(study)
+    study = study_services.open_study(study, truth_pending_allowed=True)
     return study, reader, case
 
 

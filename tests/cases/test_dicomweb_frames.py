@@ -58,7 +58,7 @@ def _reader_assigned_to(series):
     )
     services.add_cases(study, [series.case])
     services.enroll_reader(study, reader)
-    return reader, services.open_study(study)
+    return reader, services.open_study(study, truth_pending_allowed=True)
 
 
 def _set_token(client, token):

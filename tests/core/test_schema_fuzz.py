@@ -85,9 +85,11 @@ def world(db):
         studies.configure_assistance(s, model_version=model, heatmaps=["gradcampp", "ig"])
         return s
 
-    open_study = studies.open_study(study(Design.SEQUENTIAL_PER_CASE, "open"))
+    open_study = studies.open_study(
+        study(Design.SEQUENTIAL_PER_CASE, "open"), truth_pending_allowed=True
+    )
     draft = study(Design.TWO_SESSIONS, "draft", washout_days=14)
-    closed = studies.open_study(study(Design.UNAIDED_ONLY, "closed"))
+    closed = studies.open_study(study(Design.UNAIDED_ONLY, "closed"), truth_pending_allowed=True)
     studies.grant_statistician_access(open_study, True)
 
     # The reader has locked the first unaided read of the open study and started its aided

@@ -29,7 +29,7 @@ def finished_study():
     for r in readers:
         study_services.enroll_reader(study, r)
     study_services.configure_assistance(study, model_version=model, heatmaps=["ig"])
-    study = study_services.open_study(study)
+    study = study_services.open_study(study, truth_pending_allowed=False)
     for r in readers:
         for a in Assignment.objects.filter(reader__user=r).order_by("position"):
             reading.start(r, a.pk)

@@ -23,7 +23,7 @@ def started_assignment():
     study_services.add_cases(study, cases_with_series(1))
     reader = ReaderFactory()
     study_services.enroll_reader(study, reader)
-    study_services.open_study(study)
+    study_services.open_study(study, truth_pending_allowed=True)
     assignment = Assignment.objects.get(study=study)
     services.start(reader, assignment.pk)
     return reader, assignment

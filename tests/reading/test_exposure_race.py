@@ -32,7 +32,7 @@ def test_simultaneous_first_views_make_one_row_counting_every_view():
     reader = ReaderFactory()
     study_services.enroll_reader(study, reader)
     study_services.configure_assistance(study, model_version=model)
-    study_services.open_study(study)
+    study_services.open_study(study, truth_pending_allowed=True)
     unaided = Assignment.objects.get(study=study, condition="unaided")
     services.start(reader, unaided.pk)
     services.submit(reader, unaided.pk, ANSWER, client_request_id="u", lock=True)

@@ -37,7 +37,7 @@ def world(db):
     for user in (a, b):
         study_services.enroll_reader(study, user)
     study_services.configure_assistance(study, model_version=model, heatmaps=["gradcampp", "ig"])
-    study = study_services.open_study(study)
+    study = study_services.open_study(study, truth_pending_allowed=True)
     for case in [*cases, extra_case]:
         make_inference_output(case, model)
     first = Assignment.objects.filter(study=study, reader__user=a).order_by("position")[0]

@@ -1,5 +1,6 @@
 import pytest
 
+from readerstudy.cases.models import GroundTruth
 from readerstudy.studies.models import Assignment, ReaderStudy
 from tests.factories import (
     PASSWORD,
@@ -51,8 +52,15 @@ def test_coordinator_builds_and_opens_a_study_through_the_api(client):
     )
     assert r.status_code == 200, r.content
     r = client.post(f"/api/studies/{sid}/open/")
+    assert r.status_code == 409, r.content  # no truth yet: refused, naming the cases
+    assert r.json()["code"] == "truth_missing"
+    assert all(c.code in r.json()["detail"] for c in cases)
+    for case in cases:
+        GroundTruth.objects.create(case=case, etiology="sich")
+    r = client.post(f"/api/studies/{sid}/open/")
     assert r.status_code == 200, r.content
     assert r.json()["status"] == "open"
+    assert r.json()["truth_pending_allowed"] is False
     assert Assignment.objects.filter(study_id=sid).count() == 2 * 4 * 2
     progress = client.get(f"/api/studies/{sid}/progress/").json()
     assert [p["total"] for p in progress] == [8, 8]
@@ -94,7 +102,7 @@ def test_only_coordinators_design_studies(client, factory):
         ).status_code
         == 403
     )
-    assert client.get("/studies/").status_code == 302  # the page sends them to log in
+    assert client.get("/studies/").status_code == 403  # signed in: told whom the page is for
     assert not ReaderStudy.objects.exists()
 
 
@@ -120,11 +128,12 @@ def test_coordinator_pages_create_configure_and_open(client):
             "heatmap_opacity": "0.5",
         },
     )
-    r = client.post(f"/studies/{study.pk}/open/", follow=True)
+    r = client.post(f"/studies/{study.pk}/open/", {"truth_pending_allowed": "on"}, follow=True)
     study.refresh_from_db()
     assert study.status == "open", r.content.decode()[:2000]
+    assert study.truth_pending_allowed
     assert study.assistance.heatmaps == ["gradcampp", "shap"]
     page = client.get(f"/studies/{study.pk}/").content.decode()
-    assert "Progress per reader" in page and reader.username in page
+    assert "Readers and their progress" in page and reader.username in page
     r = client.post(f"/studies/{study.pk}/cases/", {"cases": [cases[0].pk]}, follow=True)
     assert "can no longer change" in r.content.decode()

@@ -69,7 +69,7 @@ def test_unaided_only_design_has_no_aided_reads_and_needs_no_model(db):
     )
     services.add_cases(study, cases_with_series(3))
     services.enroll_reader(study, ReaderFactory())
-    services.open_study(study)
+    services.open_study(study, truth_pending_allowed=True)
     assert set(Assignment.objects.filter(study=study).values_list("condition", flat=True)) == {
         "unaided"
     }
@@ -117,13 +117,13 @@ def test_opening_refuses_incomplete_studies(db):
         title="t", design=Design.SEQUENTIAL_PER_CASE, randomization_seed=1
     )
     with pytest.raises(StudyError, match="at least one case"):
-        services.open_study(study)
+        services.open_study(study, truth_pending_allowed=True)
     services.add_cases(study, cases_with_series(2))
     with pytest.raises(StudyError, match="at least one reader"):
-        services.open_study(study)
+        services.open_study(study, truth_pending_allowed=True)
     services.enroll_reader(study, ReaderFactory())
     with pytest.raises(StudyError, match="model version"):
-        services.open_study(study)
+        services.open_study(study, truth_pending_allowed=True)
     study.refresh_from_db()
     assert study.status == ReaderStudy.Status.DRAFT
     assert not Assignment.objects.filter(study=study).exists()
