@@ -27,3 +27,13 @@ class UploadRefused(DomainError):
     def __init__(self, code: str, message: str, status: int):
         super().__init__(code, message)
         self.status = status
+
+
+class TruthInvalid(DomainError):
+    """Ground-truth values that cannot be stored; ``problems`` is [(column, message)]."""
+
+    status = 400
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        super().__init__("invalid_truth", "; ".join(message for _, message in problems))
+        self.problems = problems

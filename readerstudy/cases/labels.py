@@ -17,6 +17,7 @@ header data and is read, checked and dropped.
 import csv
 import hashlib
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,9 @@ import SimpleITK as sitk
 from django.conf import settings
 from django.db import transaction
 
+from readerstudy.core.jsontext import text_problem
+
+from .csvfiles import read_csv
 from .dicom import UIDRemapper
 from .dicom.seg import SeriesGrid, is_dicom_file, seg_to_mask
 from .errors import LabelError
@@ -44,6 +48,9 @@ KNOWN = {
     "mask",
     "mask_segment",
 }
+IDENTIFYING = ("case_code", "study_instance_uid")
+MAX_SUBTYPES = 20
+MAX_SUBTYPE_LENGTH = 32
 
 
 @dataclass
@@ -128,44 +135,121 @@ def _mask_array(
     return _nifti_mask(path, case)
 
 
+@dataclass(frozen=True)
+class LabelSummary:
+    """What a label CSV stored: cases labelled, of which ``created`` had no such labels yet."""
+
+    cases: int
+    created: int
+    what: str = "labels"
+
+    @property
+    def updated(self) -> int:
+        return self.cases - self.created
+
+    @property
+    def message(self) -> str:
+        cases = "case" if self.cases == 1 else "cases"
+        return f"{self.what} for {self.cases} {cases} stored; {self.created} new, {self.updated} updated"
+
+
+def _value(row: Mapping, column: str) -> str:
+    value = row.get(column)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def subtypes_of(text: str) -> list[str]:
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def truth_problems(row: Mapping) -> list[tuple[str, str]]:
+    """``(column, problem)`` for each value of a label row that cannot be stored.
+
+    The one rule set for the labels CSV, the case page and the API (which send their values
+    as a row: ``ich_present`` 0/1 or empty, ``subtypes`` ``;``-separated).
+    """
+    problems: list[tuple[str, str]] = []
+    for column, value in row.items():
+        problem = text_problem(value) if column and isinstance(value, str) else None
+        if problem:
+            problems.append((column, f"{column!r} {problem}"))
+    label = _value(row, "label")
+    if not label:
+        problems.append(("label", "'label' is empty"))
+    for column, text, limit in (
+        ("label", label, _max_length(GroundTruth, "etiology")),
+        ("location", _value(row, "location"), _max_length(GroundTruth, "location")),
+        ("site", _value(row, "site"), _max_length(Case, "site")),
+    ):
+        if len(text) > limit:
+            problems.append((column, f"{column!r} is longer than {limit} characters"))
+    for column in ("truth", "ich_present"):
+        value = _value(row, column)
+        if value and value not in ("0", "1"):
+            problems.append((column, f"{column!r} must be 0 or 1, got {value!r}"))
+    subtypes = subtypes_of(_value(row, "subtypes"))
+    if len(subtypes) > MAX_SUBTYPES:
+        problems.append(("subtypes", f"'subtypes' lists more than {MAX_SUBTYPES}"))
+    if any(len(s) > MAX_SUBTYPE_LENGTH for s in subtypes):
+        problems.append(("subtypes", f"a subtype is longer than {MAX_SUBTYPE_LENGTH} characters"))
+    return problems
+
+
+def _max_length(model, field: str) -> int:
+    return model._meta.get_field(field).max_length
+
+
 def import_labels(csv_path: Path, *, require_all: bool = True) -> int:
     """Validate every row, then store all of them; returns the number of cases labelled."""
+    return import_labels_csv(
+        csv_path, base_dir=Path(csv_path).parent, require_all=require_all
+    ).cases
+
+
+def import_labels_csv(
+    source, *, base_dir: Path | None = None, require_all: bool = True
+) -> LabelSummary:
+    """Validate every row of a labels CSV (a path or an uploaded file), then store all of them.
+
+    ``mask`` files are looked up in ``base_dir`` (the CSV's folder); an upload has none, so a
+    row naming a mask is refused there. Raises LabelError with every row's problems.
+    """
     remapper = UIDRemapper(deid_secret(), settings.READERSTUDY_UID_PREFIX)
     errors: list[str] = []
     rows: list[_Row] = []
     masks: dict[int, tuple[np.ndarray, bytes]] = {}
-    with open(csv_path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = set(reader.fieldnames or [])
-        if not ({"case_code", "study_instance_uid"} & header) or "label" not in header:
-            raise LabelError(
-                ["the CSV needs a 'label' column and 'case_code' or 'study_instance_uid'"]
-            )
-        for number, row in enumerate(reader, start=2):
-            case = find_case(row, remapper)
-            if case is None:
-                if require_all:
-                    errors.append(f"row {number}: no imported case matches this row")
-                continue
-            label = (row.get("label") or "").strip()
-            if not label:
-                errors.append(f"row {number}: 'label' is empty")
-            truth = (row.get("truth") or "").strip()
-            if truth and truth not in ("0", "1"):
-                errors.append(f"row {number}: 'truth' must be 0 or 1, got {truth!r}")
-            ich = (row.get("ich_present") or "").strip()
-            if ich and ich not in ("0", "1"):
-                errors.append(f"row {number}: 'ich_present' must be 0 or 1, got {ich!r}")
-            mask_name = (row.get("mask") or "").strip()
-            conventional = f"{(row.get('case_id') or '').strip()}_mask.nii.gz"
-            if not mask_name and row.get("case_id") and (csv_path.parent / conventional).is_file():
-                mask_name = conventional  # the phantom generator's layout
-            segment = (row.get("mask_segment") or "").strip()
-            if segment and not segment.isdigit():
-                errors.append(f"row {number}: 'mask_segment' must be a segment number")
-                segment = ""
+    header, records = read_csv(source)
+    if not ({"case_code", "study_instance_uid"} & set(header)) or "label" not in header:
+        raise LabelError(["the CSV needs a 'label' column and 'case_code' or 'study_instance_uid'"])
+    for number, row in records:
+        problems = truth_problems(row)
+        unreadable = [p for column, p in problems if column in IDENTIFYING]
+        if unreadable:
+            errors.extend(f"row {number}: {problem}" for problem in unreadable)
+            continue
+        case = find_case(row, remapper)
+        if case is None:
+            if require_all:
+                errors.append(f"row {number}: no imported case matches this row")
+            continue
+        errors.extend(f"row {number}: {problem}" for _, problem in problems)
+        mask_name = _value(row, "mask")
+        segment = _value(row, "mask_segment")
+        if segment and not segment.isdigit():
+            errors.append(f"row {number}: 'mask_segment' must be a segment number")
+            segment = ""
+        if base_dir is None:
             if mask_name:
-                mask_path = (csv_path.parent / mask_name).resolve()
+                errors.append(
+                    f"row {number}: masks are not sent with an uploaded CSV; import them with "
+                    "'manage.py import_cases --labels' or 'manage.py import_seg'"
+                )
+        else:
+            conventional = f"{_value(row, 'case_id')}_mask.nii.gz"
+            if not mask_name and _value(row, "case_id") and (base_dir / conventional).is_file():
+                mask_name = conventional  # the phantom generator's layout
+            if mask_name:
+                mask_path = (base_dir / mask_name).resolve()
                 if not mask_path.is_file():
                     errors.append(f"row {number}: mask file {mask_name!r} not found")
                 else:
@@ -175,37 +259,52 @@ def import_labels(csv_path: Path, *, require_all: bool = True) -> int:
                         )
                     except (RuntimeError, ValueError) as exc:
                         errors.append(f"row {number}: mask {mask_name!r}: {exc}")
-            elif segment:
-                errors.append(f"row {number}: 'mask_segment' given without a 'mask'")
-            rows.append(_Row(number, case, row))
+        if segment and not mask_name:
+            errors.append(f"row {number}: 'mask_segment' given without a 'mask'")
+        rows.append(_Row(number, case, row))
     if errors:
         raise LabelError(errors)
+    created: set[int] = set()
     with transaction.atomic():
-        for row in rows:
-            _store(row, masks.get(row.number))
-    return len(rows)
+        for row in rows:  # a case named twice takes its last row, as it always did
+            _, new = store_truth(row.case, row.values, source="label csv")
+            if new:
+                created.add(row.case.pk)
+            if masks.get(row.number) is not None:
+                _store_mask(row.case, masks[row.number])
+    return LabelSummary(len({row.case.pk for row in rows}), len(created))
 
 
-def _store(row: _Row, mask) -> None:
-    v = {k: (val or "").strip() for k, val in row.values.items() if k}
-    GroundTruth.objects.update_or_create(
-        case=row.case,
-        defaults={
-            "etiology": v.get("label", ""),
-            "ich_present": None if not v.get("ich_present") else v["ich_present"] == "1",
-            "subtypes": [s for s in v.get("subtypes", "").split(";") if s],
-            "location": v.get("location", ""),
-            "covariates": {
-                k.split(":", 1)[1]: val for k, val in v.items() if k.startswith("covariate:")
-            },
-            "source": "label csv",
-        },
-    )
-    if v.get("site"):
-        row.case.site = v["site"]
-        row.case.save(update_fields=["site"])
-    if mask is not None:
-        _store_mask(row.case, mask)
+def store_truth(
+    case: Case, row: Mapping, *, source: str, covariates: bool = True, blank_site_keeps: bool = True
+) -> tuple[GroundTruth, bool]:
+    """Store a checked label row as the case's ground truth: (truth, whether it is new).
+
+    ``covariates``: replace them with the row's ``covariate:<name>`` columns (the CSV) or keep
+    them (the case page). A blank ``site`` keeps the case's site unless ``blank_site_keeps`` is
+    False. Slice labels are kept either way.
+    """
+    defaults = {
+        "etiology": _value(row, "label"),
+        "ich_present": None
+        if not _value(row, "ich_present")
+        else _value(row, "ich_present") == "1",
+        "subtypes": subtypes_of(_value(row, "subtypes")),
+        "location": _value(row, "location"),
+        "source": source,
+    }
+    if covariates:
+        defaults["covariates"] = {
+            k.split(":", 1)[1]: _value(row, k)
+            for k in row
+            if isinstance(k, str) and k.startswith("covariate:")
+        }
+    truth, created = GroundTruth.objects.update_or_create(case=case, defaults=defaults)
+    site = _value(row, "site")
+    if (site or not blank_site_keeps) and site != case.site:
+        case.site = site
+        case.save(update_fields=["site"])
+    return truth, created
 
 
 def _store_mask(case: Case, mask: tuple[np.ndarray, bytes]) -> None:
@@ -246,4 +345,12 @@ def unknown_columns(csv_path: Path) -> list[str]:
     ]
 
 
-__all__ = ["import_labels", "import_mask", "unknown_columns"]
+__all__ = [
+    "LabelSummary",
+    "import_labels",
+    "import_labels_csv",
+    "import_mask",
+    "store_truth",
+    "truth_problems",
+    "unknown_columns",
+]

@@ -183,6 +183,9 @@ class ImportJob(models.Model):
     done = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="[{item, code, message}]")
     cases = models.ManyToManyField(Case, blank=True, related_name="import_jobs")
+    created_case = models.BooleanField(
+        null=True, blank=True, help_text="whether the import added its case (no: already there)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)

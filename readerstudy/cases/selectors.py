@@ -1,6 +1,8 @@
 """Read paths of the case library."""
 
-from .models import ImportJob
+from readerstudy.core.jsontext import text_problem
+
+from .models import Case, GroundTruth, ImportJob
 
 
 def import_job(job_id) -> ImportJob | None:
@@ -18,6 +20,7 @@ def import_job_state(job: ImportJob) -> dict:
         "total": job.total,
         "progress": job.progress,
         "cases": [case.code for case in job.cases.all()],
+        "created": job.created_case,
         "errors": job.errors,
         "created_at": job.created_at.isoformat(),
         "updated_at": job.updated_at.isoformat(),
@@ -27,3 +30,42 @@ def import_job_state(job: ImportJob) -> dict:
 
 def recent_import_jobs(limit: int = 20):
     return ImportJob.objects.prefetch_related("cases").order_by("-created_at")[:limit]
+
+
+def library_cases(limit: int = 500):
+    return Case.objects.select_related("primary_series", "collection", "ground_truth").order_by(
+        "-created_at"
+    )[:limit]
+
+
+def library_case(code: str) -> Case | None:
+    if text_problem(code):  # no case has such a code, and PostgreSQL refuses NUL in a query
+        return None
+    return (
+        Case.objects.select_related("primary_series", "collection", "ground_truth")
+        .filter(code=code)
+        .first()
+    )
+
+
+def truth_of(case: Case) -> GroundTruth | None:
+    try:
+        return case.ground_truth
+    except GroundTruth.DoesNotExist:
+        return None
+
+
+def truth_state(case: Case) -> dict:
+    """A case's ground truth as the labels CSV has it (``label`` is the etiology)."""
+    truth = truth_of(case)
+    return {
+        "case": case.code,
+        "labelled": bool(truth and truth.etiology),
+        "label": truth.etiology if truth else "",
+        "ich_present": truth.ich_present if truth else None,
+        "subtypes": list(truth.subtypes) if truth else [],
+        "location": truth.location if truth else "",
+        "site": case.site,
+        "source": truth.source if truth else "",
+        "updated_at": truth.updated_at if truth else None,
+    }

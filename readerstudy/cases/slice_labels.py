@@ -9,16 +9,18 @@ One row per labelled slice. A case is named by ``case_code`` or by the *original
 (an empty list means labelled negative), replacing the case's earlier slice labels.
 """
 
-import csv
 from collections import defaultdict
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
+from readerstudy.core.jsontext import text_problem
+
+from .csvfiles import read_csv
 from .dicom import UIDRemapper
 from .errors import LabelError
-from .labels import find_case
+from .labels import LabelSummary, find_case
 from .models import Case, GroundTruth, Instance
 from .secrets import deid_secret
 
@@ -50,51 +52,61 @@ def _position(row: dict, case: Case, remapper: UIDRemapper) -> tuple[int | None,
 
 def import_slice_labels(csv_path: Path) -> int:
     """Validate every row, then store all cases' slice labels; returns the cases labelled."""
+    return import_slice_labels_csv(csv_path).cases
+
+
+def import_slice_labels_csv(source) -> LabelSummary:
+    """Validate every row of a slice-labels CSV (a path or an uploaded file), then store them."""
     remapper = UIDRemapper(deid_secret(), settings.READERSTUDY_UID_PREFIX)
     errors: list[str] = []
     per_case: dict[int, dict[int, list[str]]] = defaultdict(dict)
     cases: dict[int, Case] = {}
-    with open(csv_path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = [name for name in (reader.fieldnames or []) if name]
-        labels = [name for name in header if name not in IDENTIFYING]
-        if not ({"case_code", "study_instance_uid"} & set(header)) or not (
-            {"slice", "sop_instance_uid"} & set(header)
-        ):
-            raise LabelError(
-                [
-                    "the CSV needs 'case_code' or 'study_instance_uid', "
-                    "and 'slice' or 'sop_instance_uid'"
-                ]
-            )
-        if not labels:
-            raise LabelError(["the CSV has no label columns"])
-        for number, row in enumerate(reader, start=2):
-            case = find_case(row, remapper)
-            if case is None:
-                errors.append(f"row {number}: no imported case matches this row")
-                continue
-            position, problem = _position(row, case, remapper)
-            if problem:
-                errors.append(f"row {number}: {problem}")
-                continue
-            bad = [n for n in labels if (row.get(n) or "").strip() not in ("0", "1")]
-            if bad:
-                errors.append(f"row {number}: label column(s) {bad} must hold 0 or 1")
-                continue
-            if position in per_case[case.pk]:
-                errors.append(f"row {number}: slice {position} of {case.code} is labelled twice")
-                continue
-            cases[case.pk] = case
-            per_case[case.pk][position] = [n for n in labels if row[n].strip() == "1"]
+    header, records = read_csv(source)
+    labels = [name for name in header if name not in IDENTIFYING]
+    if not ({"case_code", "study_instance_uid"} & set(header)) or not (
+        {"slice", "sop_instance_uid"} & set(header)
+    ):
+        raise LabelError(
+            ["the CSV needs 'case_code' or 'study_instance_uid', and 'slice' or 'sop_instance_uid'"]
+        )
+    if not labels:
+        raise LabelError(["the CSV has no label columns"])
+    for number, row in records:
+        unreadable = [
+            f"{column!r} {problem}"
+            for column in IDENTIFYING
+            if (problem := text_problem(row.get(column) or ""))
+        ]
+        if unreadable:
+            errors.append(f"row {number}: {'; '.join(unreadable)}")
+            continue
+        case = find_case(row, remapper)
+        if case is None:
+            errors.append(f"row {number}: no imported case matches this row")
+            continue
+        position, problem = _position(row, case, remapper)
+        if problem:
+            errors.append(f"row {number}: {problem}")
+            continue
+        bad = [n for n in labels if (row.get(n) or "").strip() not in ("0", "1")]
+        if bad:
+            errors.append(f"row {number}: label column(s) {bad} must hold 0 or 1")
+            continue
+        if position in per_case[case.pk]:
+            errors.append(f"row {number}: slice {position} of {case.code} is labelled twice")
+            continue
+        cases[case.pk] = case
+        per_case[case.pk][position] = [n for n in labels if row[n].strip() == "1"]
     if errors:
         raise LabelError(errors)
+    created = 0
     with transaction.atomic():
         for pk, slices in per_case.items():
             truth, _ = GroundTruth.objects.get_or_create(case=cases[pk])
+            created += not truth.slice_labels
             truth.slice_labels = {
                 "labels": labels,
                 "slices": {str(p): slices[p] for p in sorted(slices)},
             }
             truth.save(update_fields=["slice_labels", "updated_at"])
-    return len(per_case)
+    return LabelSummary(len(per_case), created, "slice labels")

@@ -120,6 +120,7 @@ def _run(job: ImportJob, files, collection_name: str | None = None) -> ImportJob
         if job.collection is None and collection_name:
             job.collection = collection_named(collection_name)
         job.cases.add(outcome.case)
+        job.created_case = outcome.created
         series = outcome.case.primary_series
         _finish(job, Status.SUCCEEDED, outcome.excluded, stored=series.num_slices if series else 0)
     return job
@@ -136,6 +137,7 @@ def _finish(job: ImportJob, status: str, errors: list[dict], *, stored: int = 0)
     job.finished_at = timezone.now()
     job.save(
         update_fields=[
-            "status", "phase", "done", "total", "errors", "finished_at", "updated_at", "collection"
+            "status", "phase", "done", "total", "errors", "finished_at", "updated_at",
+            "collection", "created_case",
         ]
     )  # fmt: skip

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import truth_views, views
 
 urlpatterns = [
     path("uploads/", views.UploadApi.as_view(), name="api-case-upload"),
@@ -11,4 +11,6 @@ urlpatterns = [
         views.ImportJobUploadApi.as_view(),
         name="api-import-upload",
     ),
+    path("labels/", truth_views.LabelsApi.as_view(), name="api-case-labels"),
+    path("<str:code>/truth/", truth_views.CaseTruthApi.as_view(), name="api-case-truth"),
 ]

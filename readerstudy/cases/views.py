@@ -6,12 +6,11 @@ import numpy as np
 import SimpleITK as sitk
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, user_passes_test
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,12 +19,26 @@ from readerstudy.accounts.permissions import IsCoordinator
 from readerstudy.core.parsers import JSONParser
 
 from .errors import ImportFailed, UploadRefused
-from .models import Case, Collection
-from .selectors import import_job, import_job_state, recent_import_jobs
+from .forms import LabelsUploadForm
+from .pages import coordinator_page
+from .selectors import (
+    import_job,
+    import_job_state,
+    library_case,
+    library_cases,
+    recent_import_jobs,
+)
+from .serializers import (
+    ImportJobRequestSerializer,
+    ImportJobStateSerializer,
+    ProblemSerializer,
+    UploadFailedSerializer,
+    UploadRequestSerializer,
+    UploadResultSerializer,
+)
 from .storage import local_copy
+from .upload_names import uploaded_names
 from .uploads import create_upload_job, import_upload, refuse_upload, upload_to_job
-
-coordinator_required = user_passes_test(lambda u: u.is_authenticated and u.is_coordinator)
 
 
 def _too_large(request) -> bool:
@@ -36,11 +49,30 @@ def _too_large_detail() -> str:
     return f"uploads are limited to {settings.MAX_UPLOAD_BYTES // 2**20} MB"
 
 
-def _failed(exc: ImportFailed, job=None) -> Response:
+def _failed(exc: ImportFailed, files, job=None) -> Response:
     body = {"code": exc.code, "detail": exc.message, "errors": exc.errors}
     if job is not None:
         body["job"] = import_job_state(job)
+    names = uploaded_names(files, exc.errors)
+    if names:
+        body["names"] = names
     return Response(body, status=400)
+
+
+def _succeeded(job, files, status_code: int = 200) -> Response:
+    """The job's state, with the uploaded names of the files it left out (for the uploader)."""
+    body = import_job_state(job)
+    names = uploaded_names(files, body["errors"])
+    if names:
+        body["names"] = names
+    return Response(body, status=status_code)
+
+
+def imported_message(job) -> str:
+    codes = ", ".join(job.cases.values_list("code", flat=True))
+    if job.created_case is False:
+        return f"Case {codes} was already in the library; nothing new was stored."
+    return f"Imported case {codes}."
 
 
 class UploadApi(APIView):
@@ -49,7 +81,14 @@ class UploadApi(APIView):
     permission_classes = [IsCoordinator]
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request={"multipart/form-data": dict}, responses={201: dict, 400: dict})
+    @extend_schema(
+        request={"multipart/form-data": UploadRequestSerializer},
+        responses={
+            201: UploadResultSerializer,
+            400: UploadFailedSerializer,
+            413: ProblemSerializer,
+        },
+    )
     def post(self, request):
         if _too_large(request):
             return Response(
@@ -66,16 +105,8 @@ class UploadApi(APIView):
                 files, user=request.user, collection_name=request.data.get("collection") or None
             )
         except ImportFailed as exc:
-            return _failed(exc)
-        return Response(import_job_state(job), status=status.HTTP_201_CREATED)
-
-
-class ImportJobRequestSerializer(serializers.Serializer):
-    collection = serializers.CharField(
-        max_length=Collection._meta.get_field("name").max_length,
-        required=False, allow_blank=True, allow_null=True,
-        help_text="the collection the imported cases join (created if new)",
-    )  # fmt: skip
+            return _failed(exc, files)
+        return _succeeded(job, files, status.HTTP_201_CREATED)
 
 
 class ImportJobCreateApi(APIView):
@@ -84,7 +115,7 @@ class ImportJobCreateApi(APIView):
     permission_classes = [IsCoordinator]
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    @extend_schema(request=ImportJobRequestSerializer, responses={201: dict})
+    @extend_schema(request=ImportJobRequestSerializer, responses={201: ImportJobStateSerializer})
     def post(self, request):
         data = ImportJobRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -100,7 +131,17 @@ class ImportJobUploadApi(APIView):
     permission_classes = [IsCoordinator]
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request={"multipart/form-data": dict}, responses={200: dict, 400: dict})
+    @extend_schema(
+        request={"multipart/form-data": UploadRequestSerializer},
+        responses={
+            200: UploadResultSerializer,
+            400: UploadFailedSerializer,
+            403: ProblemSerializer,
+            404: ProblemSerializer,
+            409: ProblemSerializer,
+            413: ProblemSerializer,
+        },
+    )
     def post(self, request, job_id):
         if _too_large(request):
             refuse_upload(
@@ -110,13 +151,14 @@ class ImportJobUploadApi(APIView):
                 {"code": "upload_too_large", "detail": _too_large_detail()},
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
+        files = request.FILES.getlist("files")
         try:
-            job = upload_to_job(job_id, request.FILES.getlist("files"), user=request.user)
+            job = upload_to_job(job_id, files, user=request.user)
         except UploadRefused as exc:
             return Response({"code": exc.code, "detail": exc.message}, status=exc.status)
         except ImportFailed as exc:
-            return _failed(exc, import_job(job_id))
-        return Response(import_job_state(job))
+            return _failed(exc, files, import_job(job_id))
+        return _succeeded(job, files)
 
 
 class ImportJobApi(APIView):
@@ -124,7 +166,7 @@ class ImportJobApi(APIView):
 
     permission_classes = [IsCoordinator]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: ImportJobStateSerializer, 404: ProblemSerializer})
     def get(self, request, job_id):
         job = import_job(job_id)
         if job is None:
@@ -132,8 +174,7 @@ class ImportJobApi(APIView):
         return Response(import_job_state(job), headers={"Cache-Control": "no-store"})
 
 
-@login_required
-@coordinator_required
+@coordinator_page
 def case_list(request):
     if request.method == "POST":
         if _too_large(request):
@@ -146,28 +187,33 @@ def case_list(request):
                     request.FILES.getlist("files"), user=request.user,
                     collection_name=request.POST.get("collection") or None,
                 )  # fmt: skip
-                messages.success(
-                    request, f"Imported case {', '.join(job.cases.values_list('code', flat=True))}."
-                )
+                messages.success(request, imported_message(job))
             except ImportFailed as exc:
                 for error in exc.errors[:10]:
                     messages.error(request, f"[{error['code']}] {error['message']}")
         return redirect("case-list")
-    cases = Case.objects.select_related("primary_series", "collection").order_by("-created_at")[
-        :500
-    ]
-    jobs = recent_import_jobs()
-    return render(request, "cases/case_list.html", {"cases": cases, "jobs": jobs})
+    return render_library(request)
 
 
-@login_required
-@coordinator_required
+def render_library(request, labels_form=None, label_errors=(), status_code=200):
+    context = {
+        "cases": library_cases(),
+        "jobs": recent_import_jobs(),
+        "labels_form": labels_form or LabelsUploadForm(),
+        "label_errors": label_errors,
+    }
+    return render(request, "cases/case_list.html", context, status=status_code)
+
+
+@coordinator_page
 @cache_control(private=True, max_age=3600)
 def thumbnail(request, code: str):
     """Middle slice of the primary series, brain window (40/80), as PNG."""
     from PIL import Image
 
-    case = get_object_or_404(Case, code=code)
+    case = library_case(code)
+    if case is None:
+        raise Http404("no such case")
     if case.primary_series is None or not case.primary_series.volume:
         return HttpResponse(status=404)
     with local_copy(case.primary_series.volume) as path:

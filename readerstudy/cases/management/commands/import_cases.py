@@ -12,8 +12,8 @@ from tqdm import tqdm
 
 from readerstudy.cases.errors import ImportFailed, LabelError
 from readerstudy.cases.ingest import import_study
-from readerstudy.cases.labels import import_labels
-from readerstudy.cases.slice_labels import import_slice_labels
+from readerstudy.cases.labels import import_labels_csv
+from readerstudy.cases.slice_labels import import_slice_labels_csv
 from readerstudy.cases.units import import_units
 
 
@@ -68,17 +68,19 @@ class Command(BaseCommand):
                 f"imported {created} new, {existing} already present, {failed} failed"
             )
         )
-        for path, importer, done, what in (
-            (labels, import_labels, "labelled {n} cases", "labels"),
-            (slice_labels, import_slice_labels, "slice labels for {n} cases", "slice labels"),
+        for path, importer, what in (
+            (labels, lambda p: import_labels_csv(p, base_dir=p.parent), "labels"),
+            (slice_labels, import_slice_labels_csv, "slice labels"),
         ):
             if not path:
                 continue
             try:
-                n = importer(path)
+                summary = importer(path)
             except LabelError as exc:
-                raise CommandError(f"{what} not imported:\n" + "\n".join(exc.errors)) from None
-            self.stdout.write(self.style.SUCCESS(done.format(n=n)))
+                raise CommandError(
+                    f"{what} not imported:\n" + "\n".join(exc.errors), returncode=2
+                ) from None
+            self.stdout.write(self.style.SUCCESS(summary.message))
         if failed:
             others = "" if failed == len(units) else "; the others were imported"
             raise CommandError(

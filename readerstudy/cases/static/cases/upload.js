@@ -4,6 +4,8 @@
  * 2. XHR POST /api/cases/imports/<id>/upload/ sends the files; the bar shows the bytes sent.
  * 3. Once every byte is sent, GET /api/cases/imports/<id>/ every 500 ms shows the phase and its
  *    file counts, until the job has succeeded (case code) or failed (the errors).
+ * Errors name files by a PHI-safe label; the upload's own response maps hashed labels to the
+ * names this browser sent (``names``, never stored), shown beside each message.
  * Without JavaScript the form posts to the page as before.
  */
 (function () {
@@ -53,30 +55,48 @@
     }
   }
 
-  function showOutcome(job, fallbackErrors) {
+  function errorItem(e, names) {
+    const li = document.createElement('li');
+    li.textContent = `[${e.code}] ${e.message || e.detail || ''}`;
+    const original = e.file && names[e.file];
+    if (original) {
+      const name = document.createElement('span');
+      name.className = 'upload-name';
+      name.textContent = ` (your file “${original}”)`;
+      li.append(name);
+    }
+    return li;
+  }
+
+  function showOutcome(job, fallbackErrors, names) {
     finished = true;
     clearTimeout(pollTimer);
     showJob(job);
     result.replaceChildren();
+    names = names || {};
     if (job.status === 'succeeded') {
       const p = document.createElement('p');
       p.id = 'upload-case';
-      p.textContent = `Imported case ${job.cases.join(', ')}.`;
+      p.textContent = job.created === false
+        ? `Case ${job.cases.join(', ')} was already in the library; nothing new was stored.`
+        : `Imported case ${job.cases.join(', ')}.`;
       const reload = document.createElement('a');
       reload.href = window.location.pathname;
       reload.textContent = 'Show it in the list';
       p.append(' ', reload);
       result.append(p);
+      if (job.errors && job.errors.length) {
+        const list = document.createElement('ul');
+        list.id = 'upload-left-out';
+        for (const e of job.errors.slice(0, 50)) list.append(errorItem(e, names));
+        result.append('Left out:', list);
+      }
     } else {
       const errors = (job.errors && job.errors.length ? job.errors : fallbackErrors) || [];
       const list = document.createElement('ul');
       list.id = 'upload-errors';
       list.className = 'error';
-      for (const e of errors.slice(0, 50)) {
-        const li = document.createElement('li');
-        li.textContent = `[${e.code}] ${e.message || e.detail || ''}`;
-        list.append(li);
-      }
+      for (const e of errors.slice(0, 50)) list.append(errorItem(e, names));
       if (!errors.length) {
         const li = document.createElement('li');
         li.textContent = 'The import failed.';
@@ -151,11 +171,13 @@
     });
     xhr.addEventListener('load', () => {
       const data = xhr.response || {};
-      if (finished) return;
-      if (xhr.status === 200 || xhr.status === 201) { showOutcome(data); return; }
-      if (data.job) { showOutcome(data.job, data.errors); return; }
+      // the poll may have shown the outcome first; only this response knows the names sent
+      if (finished && !data.names) return;
+      if (xhr.status === 200 || xhr.status === 201) { showOutcome(data, [], data.names); return; }
+      if (data.job) { showOutcome(data.job, data.errors, data.names); return; }
       showOutcome({ status: 'failed', errors: data.errors || [] },
-        [{ code: data.code || `http_${xhr.status}`, message: data.detail || 'the upload was refused' }]);
+        [{ code: data.code || `http_${xhr.status}`, message: data.detail || 'the upload was refused' }],
+        data.names);
     });
     xhr.addEventListener('error', () => { if (!finished) fail('the connection was lost during the upload'); });
     xhr.send(body);
