@@ -10,6 +10,3 @@ class AccountsConfig(AppConfig):
         from . import signals
 
         signals.connect()
-        from readerstudy.core.navigation import register_link
-
-        register_link("reader-list", "Readers", lambda u: u.is_coordinator)

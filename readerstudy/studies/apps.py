@@ -15,3 +15,5 @@ class StudiesConfig(AppConfig):
         from readerstudy.core.navigation import register_link
 
         register_link("study-list", "Reader studies", lambda u: u.is_coordinator)
+        # The readers' pages live in accounts, which sits beside core and cannot register.
+        register_link("reader-list", "Readers", lambda u: u.is_coordinator)
