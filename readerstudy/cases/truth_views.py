@@ -12,12 +12,12 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from readerstudy.accounts.decorators import coordinator_required
 from readerstudy.accounts.permissions import IsCoordinator
 from readerstudy.core.parsers import JSONParser
 
 from .errors import LabelError, TruthInvalid
 from .forms import LabelsUploadForm, TruthForm
-from .pages import coordinator_page
 from .selectors import library_case, truth_state
 from .serializers import (
     LabelErrorsSerializer,
@@ -38,7 +38,7 @@ def _case_or_404(code: str):
     return case
 
 
-@coordinator_page
+@coordinator_required
 @require_POST
 def labels_upload(request):
     form = LabelsUploadForm(request.POST, request.FILES)
@@ -52,7 +52,7 @@ def labels_upload(request):
     return redirect("case-list")
 
 
-@coordinator_page
+@coordinator_required
 def case_detail(request, code: str):
     case = _case_or_404(code)
     status_code = 200

@@ -15,12 +15,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from readerstudy.accounts.decorators import coordinator_required
 from readerstudy.accounts.permissions import IsCoordinator
 from readerstudy.core.parsers import JSONParser
 
 from .errors import ImportFailed, UploadRefused
 from .forms import LabelsUploadForm
-from .pages import coordinator_page
 from .selectors import (
     import_job,
     import_job_state,
@@ -174,7 +174,7 @@ class ImportJobApi(APIView):
         return Response(import_job_state(job), headers={"Cache-Control": "no-store"})
 
 
-@coordinator_page
+@coordinator_required
 def case_list(request):
     if request.method == "POST":
         if _too_large(request):
@@ -205,7 +205,7 @@ def render_library(request, labels_form=None, label_errors=(), status_code=200):
     return render(request, "cases/case_list.html", context, status=status_code)
 
 
-@coordinator_page
+@coordinator_required
 @cache_control(private=True, max_age=3600)
 def thumbnail(request, code: str):
     """Middle slice of the primary series, brain window (40/80), as PNG."""
