@@ -10,6 +10,8 @@ from pathlib import Path
 import dj_database_url
 from kombu import Exchange, Queue
 
+from readerstudy.version import __version__
+
 from .env import env_bool, env_int, env_list, env_str, persistent_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -244,7 +246,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "readerstudy API",
     "DESCRIPTION": "Blinded AI-assisted reader studies: cases, models, studies, reading, exports.",
-    "VERSION": "0.1.0",
+    "VERSION": __version__,
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI assets ship in drf-spectacular-sidecar: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
