@@ -5,18 +5,9 @@ Series and import jobs are records of what was imported: shown, never edited the
 
 from django.contrib import admin
 
+from readerstudy.core.admin_base import ReadOnlyAdmin
+
 from .models import Case, Collection, GroundTruth, ImportJob, Series
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Collection)

@@ -7,6 +7,8 @@ opening a study generates them from its recorded seed.
 
 from django.contrib import admin
 
+from readerstudy.core.admin_base import ReadOnlyAdmin
+
 from .models import (
     Arm,
     Assignment,
@@ -30,17 +32,6 @@ class DraftOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return not self._frozen(obj) and super().has_delete_permission(request, obj)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReaderStudy)
