@@ -1,11 +1,11 @@
 """Authentication backend that keeps a logged-in user in the cache for a few seconds.
 
 Every request of a session loads its user; for the reading API that lookup is a tenth of the
-request. The user is kept in the default cache for ``USER_CACHE_SECONDS`` (0 turns it off) and
-dropped whenever the user row is saved or deleted through the ORM (see ``signals``). With a
-process-local cache another process may serve the old row until it expires, so a deactivation
-or role change takes effect within that many seconds everywhere; logging out (the session) is
-immediate.
+request. The user is kept in the default cache, which every process shares, for
+``USER_CACHE_SECONDS`` (0 turns it off) and dropped whenever the user row is saved or deleted
+through the ORM (see ``signals``), so a deactivation or role change is seen by the next
+request in every process; a change that bypasses the signals within that many seconds.
+Logging out (the session) is immediate. See docs/adr/0002.
 """
 
 from axes.backends import AxesStandaloneBackend
