@@ -5,7 +5,7 @@
 * :mod:`.uids` - deterministic keyed UID replacement.
 * :mod:`.series` - series grouping, sorting, validation, primary choice, HU volume, NIfTI.
 * :mod:`.archives` - safe zip handling and folder walking.
-* :mod:`.dicomio` - reading with typed errors, fast Part 10 writer.
+* :mod:`.dicomio` - reading with typed errors.
 * :mod:`.values` - checks of the numeric attributes the importer computes with or stores.
 * :mod:`.ingest` - :func:`prepare_upload`, the single entry point for the Django service.
 
@@ -14,7 +14,7 @@ No Django imports here.
 
 from .archives import ArchiveLimits
 from .deid import Deidentifier, DeidLog, DeidOptions, check_quarantine, deidentify
-from .dicomio import encode, read_dicom
+from .dicomio import read_dicom
 from .errors import (
     ArchiveError,
     DicomIngestError,
@@ -58,7 +58,6 @@ __all__ = [
     "UIDRemapper",
     "check_quarantine",
     "deidentify",
-    "encode",
     "prepare_upload",
     "read_dicom",
     "safe_file_label",

@@ -28,6 +28,7 @@ reported.  With ``options.strict`` every problem is an error.
 
 from __future__ import annotations
 
+import functools
 import io
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -39,7 +40,7 @@ from pydicom.dataset import Dataset
 
 from .archives import ArchiveLimits, extract_zip, is_zip, iter_dicom_files, looks_like_zip
 from .deid import Deidentifier, DeidLog, DeidOptions
-from .dicomio import encode, read_dicom
+from .dicomio import read_dicom
 from .errors import (
     ArchiveError,
     DicomIngestError,
@@ -135,7 +136,9 @@ class PreparedSeries:
     def iter_files(self) -> Iterator[tuple[str, bytes]]:
         """(file name, Part 10 bytes) of the de-identified instances, in slice order."""
         for i, ds in enumerate(self.info.datasets):
-            yield f"IM{i + 1:04d}.dcm", encode(ds)
+            buffer = io.BytesIO()
+            ds.save_as(buffer, enforce_file_format=True)
+            yield f"IM{i + 1:04d}.dcm", buffer.getvalue()
 
     def to_sitk(self):
         return build_sitk_image(self.info, self.volume)
@@ -263,7 +266,44 @@ def prepare_upload(
     """
     opts = options or IngestOptions()
     report = progress or _no_progress
-    deid = Deidentifier(
+    deid = _deidentifier(secret, opts)
+    errors: list[IngestError] = []
+
+    @functools.cache
+    def pseudonym(key: str) -> str:
+        return str(pseudonym_for(key))
+
+    with tempfile.TemporaryDirectory(prefix="rs-ingest-") as tmpdir:
+        try:
+            files = _collect(source, Path(tmpdir), opts, secret, errors)
+        except ArchiveError as exc:
+            return PreparedImport([], None, [], [exc.error], 0)
+        headers = _read_headers(files, deid, pseudonym, report, errors)
+        if not headers.datasets:
+            errors.append(
+                IngestError(
+                    ErrorCode.NO_SERIES, f"no usable DICOM image among {len(files)} file(s)"
+                )
+            )
+            return PreparedImport([], None, [], _finalize(errors, opts), len(files))
+        series = assemble_series(headers.datasets, opts.series_limits, headers.patient_of)
+        keys = sorted(set(headers.patient_of.values()))
+        if opts.require_single_patient and len(keys) > 1:
+            errors.append(
+                IngestError(
+                    ErrorCode.MIXED_PATIENTS,
+                    f"the upload holds images of {len(keys)} different patients",
+                )
+            )
+        primary_info = _choose(series, deid, opts, errors)
+        primary, loaded = _load_chosen(
+            series, primary_info, headers, deid, pseudonym, opts, report, errors
+        )
+        return PreparedImport(series, primary, loaded, _finalize(errors, opts), len(files), keys)
+
+
+def _deidentifier(secret: bytes, opts: IngestOptions) -> Deidentifier:
+    return Deidentifier(
         DeidOptions(
             secret=secret,
             uid_prefix=opts.uid_prefix,
@@ -273,101 +313,103 @@ def prepare_upload(
             max_date_shift_days=opts.max_date_shift_days,
         )
     )
-    errors: list[IngestError] = []
-    pseudonyms: dict[str, str] = {}
 
-    def pseudonym(key: str) -> str:
-        if key not in pseudonyms:
-            pseudonyms[key] = str(pseudonym_for(key))
-        return pseudonyms[key]
 
-    with tempfile.TemporaryDirectory(prefix="rs-ingest-") as tmpdir:
-        tmp = Path(tmpdir)
+@dataclass
+class _Headers:
+    """Pass 1's result: the de-identified headers of the usable files, by label."""
+
+    datasets: list[tuple[str, Dataset]] = field(default_factory=list)
+    by_label: dict[str, _File] = field(default_factory=dict)
+    patient_of: dict[str, str] = field(default_factory=dict)  # label -> opaque patient key
+
+
+def _read_headers(
+    files: list[_File],
+    deid: Deidentifier,
+    pseudonym: Callable[[str], str],
+    report: Progress,
+    errors: list[IngestError],
+) -> _Headers:
+    """Pass 1: read, quarantine and de-identify every file's header."""
+    headers = _Headers()
+    report(PHASE_VALIDATING, 0, len(files))
+    for index, f in enumerate(files, 1):
+        if index > 1:
+            report(PHASE_VALIDATING, index - 1, len(files))
         try:
-            files = _collect(source, tmp, opts, secret, errors)
-        except ArchiveError as exc:
-            return PreparedImport([], None, [], [exc.error], 0)
+            ds = read_dicom(f.source, label=f.label, stop_before_pixels=True)
+            key = deid.patient_key(ds)
+            deid.deidentify(ds, pseudonym=pseudonym(key), label=f.label)
+        except QuarantineError as exc:
+            errors.append(exc.error.excluded())
+            continue
+        except DicomIngestError as exc:
+            # unreadable non-DICOM files are left out; a DICOM file that cannot be read
+            # reliably (truncated, corrupt value, unsupported encoding) fails the upload
+            fatal = exc.code in _FATAL_FILE_CODES
+            errors.append(exc.error if fatal else exc.error.excluded())
+            continue
+        headers.datasets.append((f.label, ds))
+        headers.by_label[f.label] = f
+        headers.patient_of[f.label] = key
+    report(PHASE_VALIDATING, len(files), len(files))
+    return headers
 
-        # ---- pass 1: headers ------------------------------------------------------------
-        headers: list[tuple[str, Dataset]] = []
-        by_label: dict[str, _File] = {}
-        patient_of: dict[str, str] = {}
-        report(PHASE_VALIDATING, 0, len(files))
-        for index, f in enumerate(files, 1):
-            if index > 1:
-                report(PHASE_VALIDATING, index - 1, len(files))
-            try:
-                ds = read_dicom(f.source, label=f.label, stop_before_pixels=True)
-                key = deid.patient_key(ds)
-                deid.deidentify(ds, pseudonym=pseudonym(key), label=f.label)
-            except QuarantineError as exc:
-                errors.append(exc.error.excluded())
-                continue
-            except DicomIngestError as exc:
-                # unreadable non-DICOM files are left out; a DICOM file that cannot be read
-                # reliably (truncated, corrupt value, unsupported encoding) fails the upload
-                fatal = exc.code in _FATAL_FILE_CODES
-                errors.append(exc.error if fatal else exc.error.excluded())
-                continue
-            headers.append((f.label, ds))
-            by_label[f.label] = f
-            patient_of[f.label] = key
-        report(PHASE_VALIDATING, len(files), len(files))
 
-        if not headers:
-            errors.append(
-                IngestError(
-                    ErrorCode.NO_SERIES, f"no usable DICOM image among {len(files)} file(s)"
-                )
-            )
-            return PreparedImport([], None, [], _finalize(errors, opts), len(files))
+def _choose(
+    series: list[SeriesInfo], deid: Deidentifier, opts: IngestOptions, errors: list[IngestError]
+) -> SeriesInfo | None:
+    """The primary series; the other series' problems are reported as excluded."""
+    alternatives = []
+    if opts.primary_series:
+        alternatives.append(deid.remapper.remap(opts.primary_series))
+    primary_info, perr = choose_primary(
+        series,
+        override=opts.primary_series,
+        override_alternatives=alternatives,
+        target_thickness_mm=opts.target_thickness_mm,
+    )
+    if perr is not None:
+        errors.append(perr)
+    for s in series:
+        sev = Severity.ERROR if s is primary_info else Severity.EXCLUDED
+        for e in s.errors:
+            errors.append(e if sev == Severity.ERROR else e.excluded())
+    return primary_info
 
-        series = assemble_series(headers, opts.series_limits, patient_of)
-        keys = sorted(set(patient_of.values()))
-        if opts.require_single_patient and len(keys) > 1:
-            errors.append(
-                IngestError(
-                    ErrorCode.MIXED_PATIENTS,
-                    f"the upload holds images of {len(keys)} different patients",
-                )
-            )
 
-        # ---- primary choice -----------------------------------------------------------------
-        alternatives = []
-        if opts.primary_series:
-            alternatives.append(deid.remapper.remap(opts.primary_series))
-        primary_info, perr = choose_primary(
-            series,
-            override=opts.primary_series,
-            override_alternatives=alternatives,
-            target_thickness_mm=opts.target_thickness_mm,
+def _load_chosen(
+    series: list[SeriesInfo],
+    primary_info: SeriesInfo | None,
+    headers: _Headers,
+    deid: Deidentifier,
+    pseudonym: Callable[[str], str],
+    opts: IngestOptions,
+    report: Progress,
+    errors: list[IngestError],
+) -> tuple[PreparedSeries | None, list[PreparedSeries]]:
+    """Pass 2: full read of the primary series (and, with ``load="all"``, every valid one)."""
+    to_load = []
+    if primary_info is not None and primary_info.ok:
+        to_load.append(primary_info)
+    if opts.load == "all":
+        to_load += [s for s in series if s.ok and s is not primary_info]
+    loaded: list[PreparedSeries] = []
+    primary: PreparedSeries | None = None
+    counter = _Counter(report, PHASE_DEIDENTIFYING, sum(len(s.labels) for s in to_load))
+    for info in to_load:
+        is_primary = info is primary_info
+        prepared = _load_series(
+            info, headers.by_label, headers.patient_of, deid, pseudonym, opts, counter
         )
-        if perr is not None:
-            errors.append(perr)
-        for s in series:
-            sev = Severity.ERROR if s is primary_info else Severity.EXCLUDED
-            for e in s.errors:
-                errors.append(e if sev == Severity.ERROR else e.excluded())
-
-        # ---- pass 2: full read of the series to load ------------------------------------------
-        to_load = []
-        if primary_info is not None and primary_info.ok:
-            to_load.append(primary_info)
-        if opts.load == "all":
-            to_load += [s for s in series if s.ok and s is not primary_info]
-        loaded: list[PreparedSeries] = []
-        primary: PreparedSeries | None = None
-        counter = _Counter(report, PHASE_DEIDENTIFYING, sum(len(s.labels) for s in to_load))
-        for info in to_load:
-            is_primary = info is primary_info
-            prepared = _load_series(info, by_label, patient_of, deid, pseudonym, opts, counter)
-            if isinstance(prepared, IngestError):
-                errors.append(prepared if is_primary else prepared.excluded())
-                continue
-            loaded.append(prepared)
-            if is_primary:
-                primary = prepared
-        return PreparedImport(series, primary, loaded, _finalize(errors, opts), len(files), keys)
+        if isinstance(prepared, IngestError):
+            errors.append(prepared if is_primary else prepared.excluded())
+            continue
+        loaded.append(prepared)
+        if is_primary:
+            primary = prepared
+    return primary, loaded
 
 
 class _Counter:

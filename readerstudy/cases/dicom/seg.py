@@ -94,6 +94,34 @@ def seg_to_mask(
     Raises :class:`SegError` naming the first problem found.
     """
     ds = _read(source)
+    _check_kind(ds)
+    _check_references(ds, grid, remap)
+    _check_frame_size(ds, grid)
+    segment = _chosen_segment(ds, segment)
+    frames, pixels = _frames(ds, grid)
+
+    orientation = np.asarray(grid.orientation, float)
+    normal = np.cross(orientation[:3], orientation[3:])
+    offsets = grid.positions @ normal  # each slice's position along the normal
+    mask = np.zeros(grid.shape, dtype=np.uint8)
+    for number, (item, plane) in enumerate(zip(frames, pixels, strict=True), start=1):
+        if _frame_segment(ds, item, number) != segment:
+            continue
+        _check_frame_plane(ds, item, number, grid, orientation)
+        k = _frame_slice(ds, item, number, grid, offsets, normal, tolerance_mm)
+        _check_source_image(ds, item, number, k, grid, remap)
+        mask[k] |= (plane != 0).astype(np.uint8)
+    return mask
+
+
+def _same(uid, target: str, remap: Callable[[str], str]) -> bool:
+    """Whether a UID read from the SEG is ``target`` itself or its original."""
+    uid = str(uid or "")
+    return bool(uid) and (uid == target or remap(uid) == target)
+
+
+def _check_kind(ds: pydicom.Dataset) -> None:
+    """A binary Segmentation Storage object."""
     if str(ds.get("SOPClassUID", "")) != SEGMENTATION_STORAGE:
         raise SegError(
             f"not a DICOM Segmentation (SOP class {ds.get('SOPClassUID', 'missing')},"
@@ -103,16 +131,15 @@ def seg_to_mask(
     if seg_type != "BINARY":
         raise SegError(f"segmentation type is {seg_type or 'missing'}; only BINARY is accepted")
 
-    def same(uid, target: str) -> bool:
-        uid = str(uid or "")
-        return bool(uid) and (uid == target or remap(uid) == target)
 
-    if not same(ds.get("StudyInstanceUID"), grid.study_uid):
+def _check_references(ds: pydicom.Dataset, grid: SeriesGrid, remap: Callable[[str], str]) -> None:
+    """The SEG names the series' study, the series itself and its frame of reference."""
+    if not _same(ds.get("StudyInstanceUID"), grid.study_uid, remap):
         raise SegError("the SEG belongs to another study than the case's series")
     referenced = [item.get("SeriesInstanceUID") for item in ds.get("ReferencedSeriesSequence", [])]
     if not referenced:
         raise SegError("the SEG names no referenced series (ReferencedSeriesSequence is empty)")
-    if not any(same(uid, grid.series_uid) for uid in referenced):
+    if not any(_same(uid, grid.series_uid, remap) for uid in referenced):
         raise SegError(
             f"the SEG references {len(referenced)} series, none of them the case's series"
         )
@@ -120,10 +147,12 @@ def seg_to_mask(
     if (
         grid.frame_of_reference_uid
         and frame_of_reference is not None
-        and not same(frame_of_reference, grid.frame_of_reference_uid)
+        and not _same(frame_of_reference, grid.frame_of_reference_uid, remap)
     ):
         raise SegError("the SEG's frame of reference is not the series' frame of reference")
 
+
+def _check_frame_size(ds: pydicom.Dataset, grid: SeriesGrid) -> None:
     rows, columns = int(ds.get("Rows", 0)), int(ds.get("Columns", 0))
     if (rows, columns) != (grid.rows, grid.columns):
         raise SegError(
@@ -131,6 +160,9 @@ def seg_to_mask(
             f" {grid.rows} x {grid.columns}"
         )
 
+
+def _chosen_segment(ds: pydicom.Dataset, segment: int | None) -> int:
+    """The requested SegmentNumber, or the only one the SEG holds."""
     numbers = [int(item.SegmentNumber) for item in ds.get("SegmentSequence", [])]
     if not numbers:
         raise SegError("the SEG describes no segment (SegmentSequence is empty)")
@@ -140,12 +172,16 @@ def seg_to_mask(
                 f"the SEG holds {len(numbers)} segments (numbers"
                 f" {', '.join(map(str, sorted(numbers)))}): say which one is the hematoma"
             )
-        segment = numbers[0]
-    elif segment not in numbers:
+        return numbers[0]
+    if segment not in numbers:
         raise SegError(
             f"the SEG has no segment {segment} (it has {', '.join(map(str, sorted(numbers)))})"
         )
+    return segment
 
+
+def _frames(ds: pydicom.Dataset, grid: SeriesGrid) -> tuple[list, np.ndarray]:
+    """The per-frame functional groups and the decoded frames, shape (frames, rows, columns)."""
     frames = ds.get("PerFrameFunctionalGroupsSequence", [])
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
     if len(frames) != n_frames:
@@ -156,53 +192,72 @@ def seg_to_mask(
         pixels = ds.pixel_array
     except Exception as exc:  # pydicom raises many types for bad pixel data
         raise SegError(f"the SEG's pixel data cannot be decoded ({type(exc).__name__})") from None
-    pixels = pixels.reshape(n_frames, rows, columns)
+    return frames, pixels.reshape(n_frames, grid.rows, grid.columns)
 
-    orientation = np.asarray(grid.orientation, float)
-    normal = np.cross(orientation[:3], orientation[3:])
-    offsets = grid.positions @ normal  # each slice's position along the normal
-    sop_index = {uid: k for k, uid in enumerate(grid.sop_uids)}
-    mask = np.zeros(grid.shape, dtype=np.uint8)
-    for number, (item, plane) in enumerate(zip(frames, pixels, strict=True), start=1):
-        frame_segment = _functional(
-            ds, item, "SegmentIdentificationSequence", "ReferencedSegmentNumber"
+
+def _frame_segment(ds: pydicom.Dataset, item, number: int) -> int:
+    value = _functional(ds, item, "SegmentIdentificationSequence", "ReferencedSegmentNumber")
+    if value is None:
+        raise SegError(f"frame {number} does not say which segment it belongs to")
+    return int(value)
+
+
+def _check_frame_plane(
+    ds: pydicom.Dataset, item, number: int, grid: SeriesGrid, orientation: np.ndarray
+) -> None:
+    """The frame has the series' orientation and pixel spacing."""
+    iop = _functional(ds, item, "PlaneOrientationSequence", "ImageOrientationPatient")
+    if iop is None or not np.allclose([float(v) for v in iop], orientation, atol=1e-3):
+        raise SegError(f"frame {number}: orientation differs from the series'")
+    spacing = _functional(ds, item, "PixelMeasuresSequence", "PixelSpacing")
+    if spacing is None or not np.allclose(
+        [float(v) for v in spacing], grid.pixel_spacing, rtol=1e-3, atol=1e-4
+    ):
+        raise SegError(f"frame {number}: pixel spacing differs from the series'")
+
+
+def _frame_slice(
+    ds: pydicom.Dataset,
+    item,
+    number: int,
+    grid: SeriesGrid,
+    offsets: np.ndarray,
+    normal: np.ndarray,
+    tolerance_mm: float,
+) -> int:
+    """The index of the slice the frame lies on (within ``tolerance_mm``)."""
+    ipp = _functional(ds, item, "PlanePositionSequence", "ImagePositionPatient")
+    if ipp is None:
+        raise SegError(f"frame {number} has no position (ImagePositionPatient)")
+    position = np.array([float(v) for v in ipp])
+    k = int(np.argmin(np.abs(offsets - position @ normal)))
+    distance = float(np.linalg.norm(grid.positions[k] - position))
+    if distance > tolerance_mm:
+        raise SegError(
+            f"frame {number} lies on no slice of the series (nearest slice, {k + 1},"
+            f" is {distance:.2f} mm away)"
         )
-        if frame_segment is None:
-            raise SegError(f"frame {number} does not say which segment it belongs to")
-        if int(frame_segment) != segment:
-            continue
-        iop = _functional(ds, item, "PlaneOrientationSequence", "ImageOrientationPatient")
-        if iop is None or not np.allclose([float(v) for v in iop], orientation, atol=1e-3):
-            raise SegError(f"frame {number}: orientation differs from the series'")
-        spacing = _functional(ds, item, "PixelMeasuresSequence", "PixelSpacing")
-        if spacing is None or not np.allclose(
-            [float(v) for v in spacing], grid.pixel_spacing, rtol=1e-3, atol=1e-4
-        ):
-            raise SegError(f"frame {number}: pixel spacing differs from the series'")
-        ipp = _functional(ds, item, "PlanePositionSequence", "ImagePositionPatient")
-        if ipp is None:
-            raise SegError(f"frame {number} has no position (ImagePositionPatient)")
-        position = np.array([float(v) for v in ipp])
-        k = int(np.argmin(np.abs(offsets - position @ normal)))
-        distance = float(np.linalg.norm(grid.positions[k] - position))
-        if distance > tolerance_mm:
-            raise SegError(
-                f"frame {number} lies on no slice of the series (nearest slice, {k + 1},"
-                f" is {distance:.2f} mm away)"
-            )
-        source_uid = _functional(
-            ds, item, "DerivationImageSequence", "SourceImageSequence", "ReferencedSOPInstanceUID"
-        )
-        if source_uid is not None:
-            target = grid.sop_uids[k]
-            if not same(source_uid, target):
-                other = sop_index.get(str(source_uid), sop_index.get(remap(str(source_uid))))
-                where = f"slice {other + 1}" if other is not None else "no slice of the series"
-                raise SegError(
-                    f"frame {number} lies on slice {k + 1} but its source image is {where}"
-                )
-        mask[k] |= (plane != 0).astype(np.uint8)
-    return mask
+    return k
+
+
+def _check_source_image(
+    ds: pydicom.Dataset,
+    item,
+    number: int,
+    k: int,
+    grid: SeriesGrid,
+    remap: Callable[[str], str],
+) -> None:
+    """A frame that names its source image names slice ``k``."""
+    source_uid = _functional(
+        ds, item, "DerivationImageSequence", "SourceImageSequence", "ReferencedSOPInstanceUID"
+    )
+    if source_uid is None or _same(source_uid, grid.sop_uids[k], remap):
+        return
+    sop_index = {uid: i for i, uid in enumerate(grid.sop_uids)}
+    other = sop_index.get(str(source_uid), sop_index.get(remap(str(source_uid))))
+    where = f"slice {other + 1}" if other is not None else "no slice of the series"
+    raise SegError(f"frame {number} lies on slice {k + 1} but its source image is {where}")
 
 
 def _read(source) -> pydicom.Dataset:

@@ -168,6 +168,17 @@ def _fmt_idx(idx: list[int], limit: int = 12) -> str:
     return s + (f" and {len(idx) - limit} more" if len(idx) > limit else "")
 
 
+@dataclass
+class _Geometry:
+    """The per-slice geometry headers of a series, in upload order."""
+
+    rows: list[int]
+    columns: list[int]
+    pixel_spacing: np.ndarray  # (n, 2)
+    orientation: np.ndarray  # (n, 6)
+    positions: list[tuple[int, np.ndarray]]  # (index in the upload, ImagePositionPatient)
+
+
 def analyze_series(
     study_uid: str,
     series_uid: str,
@@ -178,9 +189,28 @@ def analyze_series(
     """Sort one series along its normal and validate its headers (see module doc)."""
     lim = limits or SeriesLimits()
     info = SeriesInfo(study_uid, series_uid, [lb for lb, _ in items], [d for _, d in items])
-    errs = info.errors
-    sid = series_uid
-    first = items[0][1]
+    _describe(info, items[0][1])
+    _check_identity(info, items, patient_keys)
+    geometry = _read_geometry(info, items)
+    if geometry is None:
+        return info
+    _check_plane(info, geometry, lim)
+    _check_dimensions(info, geometry, lim)
+    normal = _slice_normal(info, geometry.orientation[0])
+    if normal is None:
+        return info
+    proj, pos = _sort_along(info, items, geometry.positions, normal)
+    _check_duplicate_instances(info)
+    if len(items) < 2:
+        return info
+    if not _check_steps(info, proj, lim):
+        return info
+    _check_tilt(info, pos, normal, lim)
+    return info
+
+
+def _describe(info: SeriesInfo, first: Dataset) -> None:
+    """Copy the descriptive headers of the series' first instance."""
     info.modality = str(first.get("Modality", "") or "")
     info.frame_uid = str(first.get("FrameOfReferenceUID", "") or "")
     info.image_type = tuple(str(v) for v in (first.get("ImageType", None) or ()))
@@ -188,7 +218,13 @@ def analyze_series(
     info.description = str(first.get("SeriesDescription", "") or "")
     info.slice_thickness = _f(first.get("SliceThickness", None))
 
-    # --- identity checks ----------------------------------------------------------------
+
+def _check_identity(
+    info: SeriesInfo, items: list[tuple[str, Dataset]], patient_keys: dict[str, str] | None
+) -> None:
+    """Modality, SOP class, frame of reference and patient: one of each, and CT."""
+    errs, sid = info.errors, info.series_uid
+
     def distinct(keyword):
         return {str(d.get(keyword, "") or "") for _, d in items}
 
@@ -224,9 +260,11 @@ def analyze_series(
             _err(ErrorCode.UNSUPPORTED_SOP_CLASS, "multi-frame images are not supported", sid)
         )
 
-    # --- geometry presence and consistency ----------------------------------------------
-    rows, cols, spac, iops, ipps = [], [], [], [], []
-    missing = []
+
+def _read_geometry(info: SeriesInfo, items: list[tuple[str, Dataset]]) -> _Geometry | None:
+    """The geometry headers of every slice; None (and an error) when a file lacks one."""
+    geometry = _Geometry([], [], np.empty((0, 2)), np.empty((0, 6)), [])
+    spacing, orientation, missing = [], [], []
     for i, (label, d) in enumerate(items):
         r, c = _f(d.get("Rows", None)), _f(d.get("Columns", None))
         ps = _vec(d.get("PixelSpacing", None) or (), 2)
@@ -235,36 +273,51 @@ def analyze_series(
         if None in (r, c) or ps is None or iop is None or ipp is None:
             missing.append(label)
             continue
-        rows.append(int(r))
-        cols.append(int(c))
-        spac.append(ps)
-        iops.append(iop)
-        ipps.append((i, ipp))
+        geometry.rows.append(int(r))
+        geometry.columns.append(int(c))
+        spacing.append(ps)
+        orientation.append(iop)
+        geometry.positions.append((i, ipp))
     if missing:
-        errs.append(
+        info.errors.append(
             _err(
                 ErrorCode.INCONSISTENT_GEOMETRY,
                 f"{len(missing)} file(s) lack Rows/Columns/PixelSpacing/orientation/position"
                 f" (first: {missing[0]})",
-                sid,
+                info.series_uid,
                 file=missing[0],
             )
         )
-        return info
+        return None
+    geometry.pixel_spacing = np.array(spacing)
+    geometry.orientation = np.array(orientation)
+    return geometry
+
+
+def _check_plane(info: SeriesInfo, geometry: _Geometry, lim: SeriesLimits) -> None:
+    """Rows, Columns, PixelSpacing and ImageOrientationPatient: equal on every slice."""
+    errs, sid = info.errors, info.series_uid
+    rows, cols = geometry.rows, geometry.columns
     info.rows, info.columns = rows[0], cols[0]
-    info.pixel_spacing = (float(spac[0][0]), float(spac[0][1]))
+    sp = geometry.pixel_spacing
+    info.pixel_spacing = (float(sp[0][0]), float(sp[0][1]))
     if len(set(rows)) > 1 or len(set(cols)) > 1:
         errs.append(_err(ErrorCode.INCONSISTENT_GEOMETRY, "slices differ in Rows/Columns", sid))
-    sp = np.array(spac)
     if np.any(np.abs(sp - sp[0]) > lim.pixel_spacing_rel_tol * np.abs(sp[0]) + 1e-6) or np.any(
         sp <= 0
     ):
         errs.append(_err(ErrorCode.INCONSISTENT_GEOMETRY, "slices differ in PixelSpacing", sid))
-    io_ = np.array(iops)
+    io_ = geometry.orientation
     if np.any(np.abs(io_ - io_[0]) > lim.orientation_tol):
         errs.append(
             _err(ErrorCode.INCONSISTENT_GEOMETRY, "slices differ in ImageOrientationPatient", sid)
         )
+
+
+def _check_dimensions(info: SeriesInfo, geometry: _Geometry, lim: SeriesLimits) -> None:
+    """Image size and slice count within the limits."""
+    errs, sid = info.errors, info.series_uid
+    rows, cols = geometry.rows, geometry.columns
     if max(rows) > lim.max_rows or max(cols) > lim.max_columns or min(rows) < 1 or min(cols) < 1:
         errs.append(
             _err(
@@ -273,7 +326,7 @@ def analyze_series(
                 sid,
             )
         )
-    n = len(items)
+    n = len(geometry.positions)
     if n > lim.max_slices or n < lim.min_slices:
         errs.append(
             _err(
@@ -283,60 +336,89 @@ def analyze_series(
             )
         )
 
-    row_dir, col_dir = io_[0][:3], io_[0][3:]
-    normal = np.cross(row_dir, col_dir)
+
+def _slice_normal(info: SeriesInfo, iop: np.ndarray) -> np.ndarray | None:
+    """The unit normal ``row x col``; None (and an error) when the orientation is degenerate."""
+    normal = np.cross(iop[:3], iop[3:])
     norm = np.linalg.norm(normal)
     if norm < 0.5:
-        errs.append(
-            _err(ErrorCode.INCONSISTENT_GEOMETRY, "ImageOrientationPatient is degenerate", sid)
-        )
-        return info
-    normal = normal / norm
-    info.orientation = tuple(float(x) for x in io_[0])
-    info.normal = tuple(float(x) for x in normal)
-
-    # --- sort along the normal ----------------------------------------------------------
-    proj = np.array([float(p @ normal) for _, p in ipps])
-    order = np.argsort(proj, kind="stable")
-    info.datasets = [items[ipps[k][0]][1] for k in order]
-    info.labels = [items[ipps[k][0]][0] for k in order]
-    pos = np.array([ipps[k][1] for k in order])
-    proj = proj[order]
-    info.origin = tuple(float(x) for x in pos[0])
-
-    uids = [str(d.get("SOPInstanceUID", "")) for d in info.datasets]
-    if len(set(uids)) < len(uids):
-        seen: dict[str, int] = {}
-        dup_idx = []
-        for i, u in enumerate(uids):
-            if u in seen:
-                dup_idx += [seen[u], i]
-            seen.setdefault(u, i)
-        dup_idx = sorted(set(dup_idx))
-        errs.append(
+        info.errors.append(
             _err(
-                ErrorCode.DUPLICATE_SLICES,
-                f"the same instance appears more than once (slices {_fmt_idx(dup_idx)})",
-                sid,
-                slices=tuple(dup_idx),
+                ErrorCode.INCONSISTENT_GEOMETRY,
+                "ImageOrientationPatient is degenerate",
+                info.series_uid,
             )
         )
-    if n < 2:
-        return info
+        return None
+    normal = normal / norm
+    info.orientation = tuple(float(x) for x in iop)
+    info.normal = tuple(float(x) for x in normal)
+    return normal
+
+
+def _sort_along(
+    info: SeriesInfo,
+    items: list[tuple[str, Dataset]],
+    positions: list[tuple[int, np.ndarray]],
+    normal: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sort the slices by ``normal . ImagePositionPatient``; returns (projections, positions)."""
+    proj = np.array([float(p @ normal) for _, p in positions])
+    order = np.argsort(proj, kind="stable")
+    info.datasets = [items[positions[k][0]][1] for k in order]
+    info.labels = [items[positions[k][0]][0] for k in order]
+    pos = np.array([positions[k][1] for k in order])
+    info.origin = tuple(float(x) for x in pos[0])
+    return proj[order], pos
+
+
+def _check_duplicate_instances(info: SeriesInfo) -> None:
+    """The same SOPInstanceUID twice."""
+    uids = [str(d.get("SOPInstanceUID", "")) for d in info.datasets]
+    if len(set(uids)) == len(uids):
+        return
+    seen: dict[str, int] = {}
+    dup_idx = []
+    for i, u in enumerate(uids):
+        if u in seen:
+            dup_idx += [seen[u], i]
+        seen.setdefault(u, i)
+    dup_idx = sorted(set(dup_idx))
+    info.errors.append(
+        _err(
+            ErrorCode.DUPLICATE_SLICES,
+            f"the same instance appears more than once (slices {_fmt_idx(dup_idx)})",
+            info.series_uid,
+            slices=tuple(dup_idx),
+        )
+    )
+
+
+def _check_steps(info: SeriesInfo, proj: np.ndarray, lim: SeriesLimits) -> bool:
+    """Duplicate, missing and uneven steps; False when all slices share one position."""
     steps = np.diff(proj)
     nonzero = steps[steps > lim.dup_tol_mm]
     if nonzero.size == 0:
-        errs.append(
+        info.errors.append(
             _err(
                 ErrorCode.DUPLICATE_SLICES,
                 "all slices share one position",
-                sid,
-                slices=tuple(range(n)),
+                info.series_uid,
+                slices=tuple(range(len(proj))),
             )
         )
-        return info
+        return False
     d = float(np.median(nonzero))
     info.slice_spacing = d
+    _check_duplicate_positions(info, steps, lim)
+    _check_gaps(info, steps, d)
+    _check_uneven(info, steps, d, lim)
+    return True
+
+
+def _check_duplicate_positions(info: SeriesInfo, steps: np.ndarray, lim: SeriesLimits) -> None:
+    """Steps below ``dup_tol_mm`` (unless duplicate instances were already reported)."""
+    errs = info.errors
     dups = [i for i, s in enumerate(steps) if s <= lim.dup_tol_mm]
     if dups and not any(e.code == ErrorCode.DUPLICATE_SLICES for e in errs):
         idx = sorted({j for i in dups for j in (i, i + 1)})
@@ -344,52 +426,64 @@ def analyze_series(
             _err(
                 ErrorCode.DUPLICATE_SLICES,
                 f"{len(dups)} duplicate slice position(s) (slices {_fmt_idx(idx)})",
-                sid,
+                info.series_uid,
                 slices=tuple(idx),
             )
         )
+
+
+def _check_gaps(info: SeriesInfo, steps: np.ndarray, d: float) -> None:
+    """Steps above 1.5 times the median spacing ``d``, with the estimated missing count."""
     gaps = [i for i, s in enumerate(steps) if s > 1.5 * d]
-    if gaps:
-        n_missing = int(sum(round(steps[i] / d) - 1 for i in gaps))
-        errs.append(
-            _err(
-                ErrorCode.MISSING_SLICES,
-                f"about {n_missing} slice(s) missing: gap(s) after slice(s) {_fmt_idx(gaps)}"
-                f" (spacing {d:.3g} mm)",
-                sid,
-                slices=tuple(gaps),
-                extra={"estimated_missing": n_missing},
-            )
+    if not gaps:
+        return
+    n_missing = int(sum(round(steps[i] / d) - 1 for i in gaps))
+    info.errors.append(
+        _err(
+            ErrorCode.MISSING_SLICES,
+            f"about {n_missing} slice(s) missing: gap(s) after slice(s) {_fmt_idx(gaps)}"
+            f" (spacing {d:.3g} mm)",
+            info.series_uid,
+            slices=tuple(gaps),
+            extra={"estimated_missing": n_missing},
         )
+    )
+
+
+def _check_uneven(info: SeriesInfo, steps: np.ndarray, d: float, lim: SeriesLimits) -> None:
+    """Steps neither duplicate nor gap that are off the median spacing ``d``."""
     tol = max(lim.spacing_abs_tol_mm, lim.spacing_rel_tol * d)
     uneven = [
         i for i, s in enumerate(steps) if s > lim.dup_tol_mm and s <= 1.5 * d and abs(s - d) > tol
     ]
     if uneven:
-        errs.append(
+        info.errors.append(
             _err(
                 ErrorCode.INCONSISTENT_GEOMETRY,
                 f"non-uniform slice spacing after slice(s) {_fmt_idx(uneven)} (median {d:.3g} mm)",
-                sid,
+                info.series_uid,
                 slices=tuple(uneven),
             )
         )
-    # positions must lie along the normal (no gantry tilt / shear)
+
+
+def _check_tilt(info: SeriesInfo, pos: np.ndarray, normal: np.ndarray, lim: SeriesLimits) -> None:
+    """Positions must lie along the normal (no gantry tilt / shear)."""
     span = pos[-1] - pos[0]
     length = float(np.linalg.norm(span))
-    if length > 0:
-        cosang = abs(float(span @ normal)) / length
-        angle = float(np.degrees(np.arccos(min(1.0, cosang))))
-        if angle > lim.max_tilt_deg and not lim.allow_gantry_tilt:
-            errs.append(
-                _err(
-                    ErrorCode.INCONSISTENT_GEOMETRY,
-                    f"slice positions are tilted {angle:.1f} degrees from the slice normal"
-                    " (gantry tilt); resample before import",
-                    sid,
-                )
+    if length <= 0:
+        return
+    cosang = abs(float(span @ normal)) / length
+    angle = float(np.degrees(np.arccos(min(1.0, cosang))))
+    if angle > lim.max_tilt_deg and not lim.allow_gantry_tilt:
+        info.errors.append(
+            _err(
+                ErrorCode.INCONSISTENT_GEOMETRY,
+                f"slice positions are tilted {angle:.1f} degrees from the slice normal"
+                " (gantry tilt); resample before import",
+                info.series_uid,
             )
-    return info
+        )
 
 
 def assemble_series(
