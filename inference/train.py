@@ -469,10 +469,7 @@ def run(
     epochs_cls = v["epochs_cls"] if epochs_cls is None else epochs_cls
     lr_seg = v["lr_seg"] if lr is None else lr
     lr = v["lr"] if lr is None else lr
-    cfg = pp.PreprocessConfig.preset(setting)
-    if v["seg_window"] is not None:
-        window = tuple(min(a, b) for a, b in zip(v["seg_window"], cfg.grid_shape))
-        cfg = dataclasses.replace(cfg, seg_window=window)
+    cfg = _preprocess_config(v, setting)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -490,12 +487,7 @@ def run(
     t_seg = time.perf_counter() - t
 
     t = time.perf_counter()
-    val_masks = _predict_masks(seg, parts["val"], cfg)
-    val_dice = float(np.mean([metrics.dice(m, c.mask) for m, c in zip(val_masks, parts["val"])]))
-    log(f"validation Dice (model grid) {val_dice:.3f}")
-    val_patches = [
-        pp.roi_patch(cfg, c.ct.astype(np.float32), m)[0] for c, m in zip(parts["val"], val_masks)
-    ]
+    val_dice, val_patches = _validate_segmenter(seg, parts["val"], cfg)
     val_y = [c.truth for c in parts["val"]]
     clf = CBAMClassifier(cls_cfg)
     clf.transfer_encoder(seg)
@@ -505,28 +497,122 @@ def run(
     t_cls = time.perf_counter() - t
     val_scores = _scores(clf, val_patches)
     val_auc = metrics.roc_auc(val_y, val_scores)
-    ops_raw = metrics.operating_points(val_y, val_scores)
-    rules = {
-        "high_sensitivity": "highest sensitivity with specificity >= 0.8 (validation split)",
-        "high_specificity": "highest specificity with sensitivity >= 0.8 (validation split)",
-    }
-    ops = {
-        name: {
-            "threshold": round(r["threshold"], 6),
-            "rule": rules[name],
-            "validation": {k: r[k] for k in ("tp", "fn", "fp", "tn", "sensitivity", "specificity")},
-        }
-        for name, r in ops_raw.items()
-    }
+    ops = _validation_operating_points(val_y, val_scores)
     log(f"validation AUC {val_auc:.3f}; operating points {ops}")
 
     weights = [
         {"role": "segmentation", **_save_weights(seg, out / "segmentation.safetensors")},
         {"role": "classifier", **_save_weights(clf, out / "classifier.safetensors")},
     ]
+    training = _training_record(
+        n_cases=n_cases,
+        matrix=matrix,
+        seed=seed,
+        variant=variant,
+        v=v,
+        parts=parts,
+        lr_seg=lr_seg,
+        lr=lr,
+        epochs=(epochs_seg, epochs_cls, best_epoch),
+        history=(seg_hist, cls_hist),
+        validation_metrics={
+            "validation_auc": round(val_auc, 4),
+            "validation_dice_model_grid": round(val_dice, 4),
+        },
+        params=(seg, clf),
+    )
+    manifest = build_manifest(
+        model_id, version, variant, v, cfg, seg_cfg, cls_cfg, weights, ops, training
+    )
+    _write_manifest(out, manifest)
+
+    t = time.perf_counter()
+    log(f"evaluating the written bundle end-to-end on {len(parts['test'])} held-out cases")
+    test = evaluate_bundle(out, parts["test"], threads)
+    t_test = time.perf_counter() - t
+    manifest["training"]["metrics"].update(_test_metrics(test))
+    total = time.perf_counter() - t0
+    manifest["training"]["duration_s"] = {
+        "data": round(t_data, 1),
+        "segmentation": round(t_seg, 1),
+        "classifier": round(t_cls, 1),
+        "test": round(t_test, 1),
+        "total": round(total, 1),
+        "threads": threads,
+    }
+    manifest["training"]["test_cases"] = test["cases"]
+    _write_manifest(out, manifest)
+    log(
+        f"test AUC {test['auc']} CI {test['auc_95ci_bootstrap']}, Dice {test['dice_mean']} "
+        f"+- {test['dice_sd']}; total {total:.0f} s"
+    )
+    return manifest
+
+
+def _preprocess_config(v: dict, setting: str) -> pp.PreprocessConfig:
+    """The setting's preset, with the variant's segmentation window where it has one."""
+    cfg = pp.PreprocessConfig.preset(setting)
+    if v["seg_window"] is not None:
+        window = tuple(min(a, b) for a, b in zip(v["seg_window"], cfg.grid_shape))
+        cfg = dataclasses.replace(cfg, seg_window=window)
+    return cfg
+
+
+def _validate_segmenter(seg: UNet3D, val_cases: list[Case], cfg) -> tuple[float, list]:
+    """Mean Dice of the predicted validation masks (model grid), and the classifier's
+    validation patches built from those predicted masks (as at inference)."""
+    val_masks = _predict_masks(seg, val_cases, cfg)
+    val_dice = float(np.mean([metrics.dice(m, c.mask) for m, c in zip(val_masks, val_cases)]))
+    log(f"validation Dice (model grid) {val_dice:.3f}")
+    val_patches = [
+        pp.roi_patch(cfg, c.ct.astype(np.float32), m)[0] for c, m in zip(val_cases, val_masks)
+    ]
+    return val_dice, val_patches
+
+
+_OPERATING_RULES = {
+    "high_sensitivity": "highest sensitivity with specificity >= 0.8 (validation split)",
+    "high_specificity": "highest specificity with sensitivity >= 0.8 (validation split)",
+}
+
+
+def _validation_operating_points(val_y, val_scores) -> dict:
+    """The manifest's operating points, set on the validation split by the seed's rules."""
+    return {
+        name: {
+            "threshold": round(r["threshold"], 6),
+            "rule": _OPERATING_RULES[name],
+            "validation": {k: r[k] for k in ("tp", "fn", "fp", "tn", "sensitivity", "specificity")},
+        }
+        for name, r in metrics.operating_points(val_y, val_scores).items()
+    }
+
+
+def _training_record(
+    *,
+    n_cases: int,
+    matrix: int,
+    seed: int,
+    variant: str,
+    v: dict,
+    parts: dict,
+    lr_seg: float,
+    lr: float,
+    epochs: tuple[int, int, int],
+    history: tuple[list, list],
+    validation_metrics: dict,
+    params: tuple[nn.Module, nn.Module],
+) -> dict:
+    """The manifest's ``training`` section: data, recipe, history and validation metrics.
+
+    ``epochs``: (segmentation, classifier, classifier epoch selected); ``history``:
+    (segmentation losses, classifier epochs); ``params``: (segmenter, classifier)."""
     from phantoms import GENERATOR_VERSION
 
-    training = {
+    epochs_seg, epochs_cls, best_epoch = epochs
+    seg_hist, cls_hist = history
+    seg, clf = params
+    return {
         "synthetic": True,
         "data": (
             f"readerstudy phantoms generator {GENERATOR_VERSION}: {n_cases} synthetic head CTs "
@@ -556,50 +642,27 @@ def run(
             "segmentation_dicece": [round(x, 4) for x in seg_hist],
             "classifier": [{k: round(val, 4) for k, val in h.items()} for h in cls_hist],
         },
-        "metrics": {
-            "validation_auc": round(val_auc, 4),
-            "validation_dice_model_grid": round(val_dice, 4),
-        },
+        "metrics": validation_metrics,
         "_params": {
             "segmentation": sum(p.numel() for p in seg.parameters()),
             "classifier": sum(p.numel() for p in clf.parameters()),
         },
     }
-    manifest = build_manifest(
-        model_id, version, variant, v, cfg, seg_cfg, cls_cfg, weights, ops, training
-    )
-    validate_manifest(json.loads(json.dumps(manifest)))
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
-    t = time.perf_counter()
-    log(f"evaluating the written bundle end-to-end on {len(parts['test'])} held-out cases")
-    test = evaluate_bundle(out, parts["test"], threads)
-    t_test = time.perf_counter() - t
-    manifest["training"]["metrics"].update(
-        {
-            "test_auc": test["auc"],
-            "test_auc_95ci_bootstrap": test["auc_95ci_bootstrap"],
-            "test_dice_mean": test["dice_mean"],
-            "test_dice_sd": test["dice_sd"],
-            "test_dice_median": test["dice_median"],
-            "test_at_operating_points": test["at_operating_points"],
-            "dice_grid": "original (input) grid of each case",
-        }
-    )
-    total = time.perf_counter() - t0
-    manifest["training"]["duration_s"] = {
-        "data": round(t_data, 1),
-        "segmentation": round(t_seg, 1),
-        "classifier": round(t_cls, 1),
-        "test": round(t_test, 1),
-        "total": round(total, 1),
-        "threads": threads,
+
+def _test_metrics(test: dict) -> dict:
+    """The held-out test results added to the manifest's training metrics."""
+    return {
+        "test_auc": test["auc"],
+        "test_auc_95ci_bootstrap": test["auc_95ci_bootstrap"],
+        "test_dice_mean": test["dice_mean"],
+        "test_dice_sd": test["dice_sd"],
+        "test_dice_median": test["dice_median"],
+        "test_at_operating_points": test["at_operating_points"],
+        "dice_grid": "original (input) grid of each case",
     }
-    manifest["training"]["test_cases"] = test["cases"]
+
+
+def _write_manifest(out: Path, manifest: dict) -> None:
     validate_manifest(json.loads(json.dumps(manifest)))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    log(
-        f"test AUC {test['auc']} CI {test['auc_95ci_bootstrap']}, Dice {test['dice_mean']} "
-        f"+- {test['dice_sd']}; total {total:.0f} s"
-    )
-    return manifest

@@ -156,7 +156,7 @@ def pct(values, q):
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--series", default="thick,thin", help="thick (36), thin (300) or both")
     ap.add_argument("--threads", default="1,4,8", help="client thread counts")
@@ -186,7 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
     ap.add_argument("--no-netns", action="store_true", help="do not isolate the network")
     ap.add_argument("--json", type=Path, help="write every round and the summary here")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if not args.no_netns:
         isolate_network([str(Path(__file__).resolve()), *(argv or sys.argv[1:])])
     wanted = [s.strip() for s in args.series.split(",") if s.strip()]
@@ -204,143 +208,200 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{k} {v['slices']} x {v['spacing_mm']:g} mm" for k, v in series.items())
             + f" (from {series['thick']['source']}) in {time.perf_counter() - t:.0f} s"
         )
-        data = work / "data"
-        data.mkdir()
-        ours = ReaderstudyServer(bench, data, workers=args.workers, threads=args.gthreads)
-        t = time.perf_counter()
-        ours.setup([series[k]["dir"] for k in wanted])
-        # name -> (DICOMweb root, session to copy cookies from, original study UIDs known?)
-        targets: dict[str, tuple[str, object, bool]] = {}
-        pids: dict[str, int] = {}  # name -> server process (CPU time per frame)
-        ours.start()
-        targets["ours"] = (f"{ours.base}/dicomweb", ours.login(), False)
-        pids["ours"] = ours.proc.pid
-        log(f"ours: gunicorn on {ours.base}, set up in {time.perf_counter() - t:.0f} s")
-        for vname, module in variants.items():
-            other = ReaderstudyServer(
-                bench,
-                data,  # same SQLite + storage: only settings/URLs differ
-                workers=args.workers,
-                threads=args.gthreads,
-                settings=module,
-                pythonpath=args.pythonpath,
-            )
-            other.log_path = data / f"gunicorn-{vname}.log"
-            other.start()
-            targets[f"ours:{vname}"] = (f"{other.base}/dicomweb", other.login(), False)
-            pids[f"ours:{vname}"] = other.proc.pid
-            log(f"ours:{vname} ({module}) on {other.base}")
-        if not args.no_orthanc:
-            (work / "orthanc").mkdir()
-            orthanc = OrthancServer(bench, work / "orthanc", http_threads=args.orthanc_threads)
-            orthanc.start()
-            for k in wanted:
-                orthanc.upload(sorted(series[k]["dir"].glob("*.dcm")))
-            log(
-                f"orthanc {orthanc.version} + DICOMweb {orthanc.dicomweb_version} on {orthanc.base}"
-            )
-            results["orthanc"] = {"version": orthanc.version, "dicomweb": orthanc.dicomweb_version}
-            targets["orthanc"] = (orthanc.dicomweb, session_like(), True)
-            pids["orthanc"] = orthanc.proc.pid
-        results["gunicorn"] = {"workers": args.workers, "threads": args.gthreads}
-        results["variants"] = variants
-        names = list(targets)
-
+        targets, pids = start_servers(bench, args, work, series, wanted, variants, results)
         for name in wanted:
-            info = series[name]
-            n = info["slices"]
-            ids, urls = {}, {}
-            for k, (root, template, original) in targets.items():
-                study = info["study_uid"] if original else None
-                ids[k] = find_series(template, root, n, study_uid=study)
-                urls[k] = frame_urls(root, ids[k])
-            passes = max(1, -(-args.min_frames // n))
-            digests = [check_payloads(targets[k][1], urls[k], info["frame_bytes"]) for k in names]
-            if any(d != digests[0] for d in digests):
-                raise RuntimeError(f"{name}: pixel data differ between the servers")
-            mb = n * info["frame_bytes"] / 1e6
-            log(f"{name}: {n} frames ({mb:.1f} MB) identical on all servers; load {loadavg()}")
-
-            meta = {}
-            for k, (root, template, _) in targets.items():
-                st, se = ids[k]["study_uid"], ids[k]["series_uid"]
-                url = f"{root}/studies/{st}/series/{se}/metadata"
-                metadata_latency(template, url, 1)  # warm
-                ms, size = metadata_latency(template, url, args.metadata_rounds)
-                meta[k] = {"ms": ms, "median_ms": statistics.median(ms), "bytes": size}
-                meta_rows.append(
-                    (n, k, f"{meta[k]['median_ms']:.1f}", f"{size / 1e3:.0f}", loadavg())
-                )
-            log(
-                f"{name} metadata: "
-                + ", ".join(f"{k} {v['median_ms']:.1f} ms" for k, v in meta.items())
+            results[name] = bench_series(
+                name, series[name], targets, pids, args, counts, rows, meta_rows
             )
-            per_series = {
-                "slices": n,
-                "passes_per_round": passes,
-                "frame_bytes": info["frame_bytes"],
-                "metadata": meta,
-            }
-            for c in counts:
-                sessions = {k: [session_like(targets[k][1]) for _ in range(c)] for k in names}
-                rounds: dict[str, list] = {k: [] for k in names}
-                load_start = loadavg()
-                with ThreadPoolExecutor(c) as pool:
-                    for r in range(args.warmup + args.rounds):
-                        shift = r % len(names)  # rotate who goes first
-                        for k in names[shift:] + names[:shift]:
-                            cpu = cpu_seconds(pids.get(k))
-                            res = fetch_all(pool, sessions[k], urls[k] * passes)
-                            res["cpu_s"] = cpu_seconds(pids.get(k)) - cpu
-                            if r >= args.warmup:
-                                rounds[k].append(res)
-                load_end = loadavg()
-                block = {"load_start": load_start, "load_end": load_end}
-                for k, rs in rounds.items():
-                    fps = [n * passes / x["s"] for x in rs]
-                    lat = [v * 1000 for x in rs for v in x["latencies"]]
-                    block[k] = {
-                        "frames_per_s": fps,
-                        "median_fps": statistics.median(fps),
-                        "median_MBps": statistics.median(fps) * info["frame_bytes"] / 1e6,
-                        "p50_ms": pct(lat, 0.5),
-                        "p95_ms": pct(lat, 0.95),
-                        "cpu_ms_per_frame": statistics.median(
-                            1000 * x["cpu_s"] / (n * passes) for x in rs
-                        ),
-                    }
-                    if "orthanc" in rounds and k != "orthanc":
-                        block[k]["ratio"] = block[k]["median_fps"] / statistics.median(
-                            n * passes / x["s"] for x in rounds["orthanc"]
-                        )
-                per_series[f"threads_{c}"] = block
-                log(
-                    f"{name} x{c}: "
-                    + ", ".join(f"{k} {block[k]['median_fps']:.0f} f/s" for k in names)
-                    + f"; load {load_start} -> {load_end}"
-                )
-                for k in names:
-                    b = block[k]
-                    rows.append(
-                        (
-                            f"{n}",
-                            k,
-                            c,
-                            f"{b['median_fps']:.0f} ({min(b['frames_per_s']):.0f}-"
-                            f"{max(b['frames_per_s']):.0f})",
-                            f"{b['median_MBps']:.0f}",
-                            f"{b['p50_ms']:.1f} / {b['p95_ms']:.1f}",
-                            f"{b['cpu_ms_per_frame']:.2f}",
-                            f"{b['ratio']:.2f}" if "ratio" in b else "",
-                            f"{load_start} -> {load_end}",
-                        )
-                    )
-                for ss in sessions.values():
-                    for sess in ss:
-                        sess.close()
-            results[name] = per_series
         results["uptime_end"] = uptime()
+    print_tables(rows, meta_rows, args, results)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    return 0
 
+
+# name -> (DICOMweb root, session to copy cookies from, original study UIDs known?)
+Targets = dict[str, tuple[str, object, bool]]
+
+
+def start_servers(
+    bench: Bench,
+    args: argparse.Namespace,
+    work: Path,
+    series: dict,
+    wanted: list[str],
+    variants: dict[str, str],
+    results: dict,
+) -> tuple[Targets, dict[str, int]]:
+    """Ours (and its variants) and Orthanc, each holding the wanted series.
+
+    Returns the targets and, by name, each server's process (CPU time per frame)."""
+    targets: Targets = {}
+    pids: dict[str, int] = {}
+    data = work / "data"
+    data.mkdir()
+    ours = ReaderstudyServer(bench, data, workers=args.workers, threads=args.gthreads)
+    t = time.perf_counter()
+    ours.setup([series[k]["dir"] for k in wanted])
+    ours.start()
+    targets["ours"] = (f"{ours.base}/dicomweb", ours.login(), False)
+    pids["ours"] = ours.proc.pid
+    log(f"ours: gunicorn on {ours.base}, set up in {time.perf_counter() - t:.0f} s")
+    for vname, module in variants.items():
+        other = ReaderstudyServer(
+            bench,
+            data,  # same SQLite + storage: only settings/URLs differ
+            workers=args.workers,
+            threads=args.gthreads,
+            settings=module,
+            pythonpath=args.pythonpath,
+        )
+        other.log_path = data / f"gunicorn-{vname}.log"
+        other.start()
+        targets[f"ours:{vname}"] = (f"{other.base}/dicomweb", other.login(), False)
+        pids[f"ours:{vname}"] = other.proc.pid
+        log(f"ours:{vname} ({module}) on {other.base}")
+    if not args.no_orthanc:
+        (work / "orthanc").mkdir()
+        orthanc = OrthancServer(bench, work / "orthanc", http_threads=args.orthanc_threads)
+        orthanc.start()
+        for k in wanted:
+            orthanc.upload(sorted(series[k]["dir"].glob("*.dcm")))
+        log(f"orthanc {orthanc.version} + DICOMweb {orthanc.dicomweb_version} on {orthanc.base}")
+        results["orthanc"] = {"version": orthanc.version, "dicomweb": orthanc.dicomweb_version}
+        targets["orthanc"] = (orthanc.dicomweb, session_like(), True)
+        pids["orthanc"] = orthanc.proc.pid
+    results["gunicorn"] = {"workers": args.workers, "threads": args.gthreads}
+    results["variants"] = variants
+    return targets, pids
+
+
+def bench_series(
+    name: str,
+    info: dict,
+    targets: Targets,
+    pids: dict[str, int],
+    args: argparse.Namespace,
+    counts: list[int],
+    rows: list,
+    meta_rows: list,
+) -> dict:
+    """One series on every server: payload check, /metadata, then each client thread count."""
+    names = list(targets)
+    n = info["slices"]
+    ids, urls = {}, {}
+    for k, (root, template, original) in targets.items():
+        study = info["study_uid"] if original else None
+        ids[k] = find_series(template, root, n, study_uid=study)
+        urls[k] = frame_urls(root, ids[k])
+    passes = max(1, -(-args.min_frames // n))
+    digests = [check_payloads(targets[k][1], urls[k], info["frame_bytes"]) for k in names]
+    if any(d != digests[0] for d in digests):
+        raise RuntimeError(f"{name}: pixel data differ between the servers")
+    mb = n * info["frame_bytes"] / 1e6
+    log(f"{name}: {n} frames ({mb:.1f} MB) identical on all servers; load {loadavg()}")
+
+    meta = metadata_block(n, targets, ids, args.metadata_rounds, meta_rows)
+    log(f"{name} metadata: " + ", ".join(f"{k} {v['median_ms']:.1f} ms" for k, v in meta.items()))
+    per_series = {
+        "slices": n,
+        "passes_per_round": passes,
+        "frame_bytes": info["frame_bytes"],
+        "metadata": meta,
+    }
+    for c in counts:
+        block = threads_block(c, n, passes, info, targets, urls, pids, args)
+        per_series[f"threads_{c}"] = block
+        load_start, load_end = block["load_start"], block["load_end"]
+        log(
+            f"{name} x{c}: "
+            + ", ".join(f"{k} {block[k]['median_fps']:.0f} f/s" for k in names)
+            + f"; load {load_start} -> {load_end}"
+        )
+        rows.extend(table_row(n, k, c, block[k], load_start, load_end) for k in names)
+    return per_series
+
+
+def metadata_block(n: int, targets: Targets, ids: dict, rounds: int, meta_rows: list) -> dict:
+    """Per server: the latencies of its series /metadata (a row of the table each)."""
+    meta = {}
+    for k, (root, template, _) in targets.items():
+        st, se = ids[k]["study_uid"], ids[k]["series_uid"]
+        url = f"{root}/studies/{st}/series/{se}/metadata"
+        metadata_latency(template, url, 1)  # warm
+        ms, size = metadata_latency(template, url, rounds)
+        meta[k] = {"ms": ms, "median_ms": statistics.median(ms), "bytes": size}
+        meta_rows.append((n, k, f"{meta[k]['median_ms']:.1f}", f"{size / 1e3:.0f}", loadavg()))
+    return meta
+
+
+def threads_block(
+    c: int,
+    n: int,
+    passes: int,
+    info: dict,
+    targets: Targets,
+    urls: dict[str, list[str]],
+    pids: dict[str, int],
+    args: argparse.Namespace,
+) -> dict:
+    """``--warmup`` + ``--rounds`` rounds with ``c`` client threads, every server each round."""
+    names = list(targets)
+    sessions = {k: [session_like(targets[k][1]) for _ in range(c)] for k in names}
+    rounds: dict[str, list] = {k: [] for k in names}
+    load_start = loadavg()
+    with ThreadPoolExecutor(c) as pool:
+        for r in range(args.warmup + args.rounds):
+            shift = r % len(names)  # rotate who goes first
+            for k in names[shift:] + names[:shift]:
+                cpu = cpu_seconds(pids.get(k))
+                res = fetch_all(pool, sessions[k], urls[k] * passes)
+                res["cpu_s"] = cpu_seconds(pids.get(k)) - cpu
+                if r >= args.warmup:
+                    rounds[k].append(res)
+    block: dict = {"load_start": load_start, "load_end": loadavg()}
+    for k, rs in rounds.items():
+        block[k] = round_summary(rs, n * passes, info["frame_bytes"])
+        if "orthanc" in rounds and k != "orthanc":
+            block[k]["ratio"] = block[k]["median_fps"] / statistics.median(
+                n * passes / x["s"] for x in rounds["orthanc"]
+            )
+    for ss in sessions.values():
+        for sess in ss:
+            sess.close()
+    return block
+
+
+def round_summary(rs: list[dict], frames: int, frame_bytes: int) -> dict:
+    """Frames/s, MB/s, latency percentiles and server CPU per frame of one server's rounds."""
+    fps = [frames / x["s"] for x in rs]
+    lat = [v * 1000 for x in rs for v in x["latencies"]]
+    return {
+        "frames_per_s": fps,
+        "median_fps": statistics.median(fps),
+        "median_MBps": statistics.median(fps) * frame_bytes / 1e6,
+        "p50_ms": pct(lat, 0.5),
+        "p95_ms": pct(lat, 0.95),
+        "cpu_ms_per_frame": statistics.median(1000 * x["cpu_s"] / frames for x in rs),
+    }
+
+
+def table_row(n: int, k: str, c: int, b: dict, load_start: str, load_end: str) -> tuple:
+    return (
+        f"{n}",
+        k,
+        c,
+        f"{b['median_fps']:.0f} ({min(b['frames_per_s']):.0f}-{max(b['frames_per_s']):.0f})",
+        f"{b['median_MBps']:.0f}",
+        f"{b['p50_ms']:.1f} / {b['p95_ms']:.1f}",
+        f"{b['cpu_ms_per_frame']:.2f}",
+        f"{b['ratio']:.2f}" if "ratio" in b else "",
+        f"{load_start} -> {load_end}",
+    )
+
+
+def print_tables(rows: list, meta_rows: list, args: argparse.Namespace, results: dict) -> None:
     head = (
         "slices",
         "server",
@@ -364,10 +425,6 @@ def main(argv: list[str] | None = None) -> int:
     for r in meta_rows:
         print("| " + " | ".join(str(x) for x in r) + " |")
     print(f"\nstart: {results['uptime_start']}\nend:   {results['uptime_end']}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2, default=str))
-    return 0
 
 
 if __name__ == "__main__":

@@ -167,90 +167,113 @@ def synthetic_overlay(info: dict, kind: str, grid: int = 64) -> tuple[dict, byte
     return desc, np.ascontiguousarray(data).tobytes()
 
 
-def make_handler(index: Index):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "rsv-dev"
+class DevHandler(BaseHTTPRequestHandler):
+    """The routes listed in the module doc, answered from ``index`` (set by make_handler)."""
 
-        def log_message(self, fmt, *args):  # quiet; set RSV_DEV_LOG=1 to see requests
-            if os.environ.get("RSV_DEV_LOG"):
-                super().log_message(fmt, *args)
+    protocol_version = "HTTP/1.1"
+    server_version = "rsv-dev"
+    index: Index
 
-        def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None):
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            if CSP and ctype.startswith("text/html"):
-                self.send_header("Content-Security-Policy", CSP)
-            for k, v in (extra or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+    def log_message(self, fmt, *args):  # quiet; set RSV_DEV_LOG=1 to see requests
+        if os.environ.get("RSV_DEV_LOG"):
+            super().log_message(fmt, *args)
 
-        def _not_found(self, what: str = "not found"):
-            self._send(404, what.encode(), "text/plain; charset=utf-8")
+    def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        if CSP and ctype.startswith("text/html"):
+            self.send_header("Content-Security-Policy", CSP)
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
-        def do_HEAD(self):
-            self.do_GET()
+    def _not_found(self, what: str = "not found"):
+        self._send(404, what.encode(), "text/plain; charset=utf-8")
 
-        def do_GET(self):
-            url = urlparse(self.path)
-            path = unquote(url.path)
-            if path in ("/", "/dev"):
-                self.send_response(HTTPStatus.FOUND)
-                self.send_header("Location", "/dev/")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            if path == "/dev/series.json":
-                body = json.dumps(sorted(index.info.values(), key=lambda i: i["count"])).encode()
-                return self._send(200, body, "application/json")
-            m = re.fullmatch(r"/dev/overlay/([^/]+)/(heatmap|signed|mask)\.(json|bin)", path)
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        path = unquote(url.path)
+        for pattern, route in self.routes:
+            m = pattern.fullmatch(path)
             if m:
-                info = index.info.get(m.group(1))
-                if not info:
-                    return self._not_found()
-                grid = int(parse_qs(url.query).get("grid", ["64"])[0])
-                desc, data = synthetic_overlay(info, m.group(2), grid)
-                if m.group(3) == "json":
-                    return self._send(200, json.dumps(desc).encode(), "application/json")
-                return self._send(200, data, "application/octet-stream")
-            if path.startswith("/dev/"):
-                return self._file(HERE, path[len("/dev/") :] or "index.html")
-            if path.startswith("/static/viewer/"):
-                return self._file(STATIC, path[len("/static/viewer/") :])
-            m = re.fullmatch(r"/dicomweb/studies/([^/]+)/series/([^/]+)/metadata", path)
-            if m:
-                body = index.metadata(m.group(1), m.group(2))
-                if body is None:
-                    return self._not_found("unknown series")
-                return self._send(200, body, "application/dicom+json")
-            m = re.fullmatch(
-                r"/dicomweb/studies/([^/]+)/series/([^/]+)/instances/([^/]+)/frames/(\d+)", path
-            )
-            if m:
-                got = index.frame(m.group(3), int(m.group(4)))
-                if got is None:
-                    return self._not_found("unknown instance/frame")
-                data, ts = got
-                head = (
-                    f"--{BOUNDARY}\r\nContent-Type: application/octet-stream; transfer-syntax={ts}\r\n\r\n"
-                ).encode()
-                body = head + data + f"\r\n--{BOUNDARY}--\r\n".encode()
-                ctype = f'multipart/related; type="application/octet-stream"; boundary={BOUNDARY}'
-                return self._send(200, body, ctype)
+                return route(self, url, *m.groups())
+        return self._not_found()
+
+    def _redirect_to_dev(self, url):
+        self.send_response(HTTPStatus.FOUND)
+        self.send_header("Location", "/dev/")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _series_list(self, url):
+        body = json.dumps(sorted(self.index.info.values(), key=lambda i: i["count"])).encode()
+        return self._send(200, body, "application/json")
+
+    def _overlay(self, url, series: str, kind: str, ext: str):
+        info = self.index.info.get(series)
+        if not info:
             return self._not_found()
+        grid = int(parse_qs(url.query).get("grid", ["64"])[0])
+        desc, data = synthetic_overlay(info, kind, grid)
+        if ext == "json":
+            return self._send(200, json.dumps(desc).encode(), "application/json")
+        return self._send(200, data, "application/octet-stream")
 
-        def _file(self, base: Path, rel: str):
-            p = (base / rel).resolve()
-            if not str(p).startswith(str(base.resolve())) or not p.is_file():
-                return self._not_found()
-            ctype = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
-            return self._send(200, p.read_bytes(), ctype)
+    def _dev_file(self, url, rel: str):
+        return self._file(HERE, rel or "index.html")
 
-    return Handler
+    def _static_file(self, url, rel: str):
+        return self._file(STATIC, rel)
+
+    def _metadata(self, url, study: str, series: str):
+        body = self.index.metadata(study, series)
+        if body is None:
+            return self._not_found("unknown series")
+        return self._send(200, body, "application/dicom+json")
+
+    def _frame(self, url, study: str, series: str, sop: str, number: str):
+        got = self.index.frame(sop, int(number))
+        if got is None:
+            return self._not_found("unknown instance/frame")
+        data, ts = got
+        head = (
+            f"--{BOUNDARY}\r\nContent-Type: application/octet-stream; transfer-syntax={ts}\r\n\r\n"
+        ).encode()
+        body = head + data + f"\r\n--{BOUNDARY}--\r\n".encode()
+        ctype = f'multipart/related; type="application/octet-stream"; boundary={BOUNDARY}'
+        return self._send(200, body, ctype)
+
+    def _file(self, base: Path, rel: str):
+        p = (base / rel).resolve()
+        if not str(p).startswith(str(base.resolve())) or not p.is_file():
+            return self._not_found()
+        ctype = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
+        return self._send(200, p.read_bytes(), ctype)
+
+    # (path pattern, route) in the order they are tried; the groups are the route's arguments
+    routes = (
+        (re.compile(r"/|/dev"), _redirect_to_dev),
+        (re.compile(r"/dev/series\.json"), _series_list),
+        (re.compile(r"/dev/overlay/([^/]+)/(heatmap|signed|mask)\.(json|bin)"), _overlay),
+        (re.compile(r"/dev/(.*)", re.DOTALL), _dev_file),
+        (re.compile(r"/static/viewer/(.*)", re.DOTALL), _static_file),
+        (re.compile(r"/dicomweb/studies/([^/]+)/series/([^/]+)/metadata"), _metadata),
+        (
+            re.compile(r"/dicomweb/studies/([^/]+)/series/([^/]+)/instances/([^/]+)/frames/(\d+)"),
+            _frame,
+        ),
+    )
+
+
+def make_handler(index: Index) -> type[DevHandler]:
+    return type("Handler", (DevHandler,), {"index": index})
 
 
 def make_data(out: Path, bench_series: bool = True) -> None:

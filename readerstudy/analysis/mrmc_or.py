@@ -171,63 +171,95 @@ def or_analysis(data: FomData, cov_method: str = "jackknife", level: float = 0.9
         raise ValueError("OR analysis needs at least 2 modalities and 2 readers")
     cov = data.covariance(cov_method)
     c = or_components(theta, cov)
-    means = theta.mean(axis=1)
-    pairs = list(combinations(range(t), 2))
-    mods = data.modalities
-    res = OrAnalysis(data.fom, cov_method, mods, data.readers, theta, cov, c, level)
+    res = OrAnalysis(data.fom, cov_method, data.modalities, data.readers, theta, cov, c, level)
+    res.rrrc = _rrrc(c, res)
+    res.frrc = _frrc(c, res)
+    res.rrfc = _rrfc(c, res)
+    return res
 
-    # random readers, random cases
+
+def _pairwise(res: OrAnalysis, se: float, df: float | None) -> pd.DataFrame:
+    """Every pair of modalities' difference of reader-averaged FOMs, with one SE and df."""
+    mods, means = res.modalities, res.theta.mean(axis=1)
+    return pd.DataFrame(
+        [
+            _t_row(
+                f"{mods[i]} - {mods[j]}", mods[i], mods[j], means[i] - means[j], se, df, res.level
+            )
+            for i, j in combinations(range(len(mods)), 2)
+        ]
+    )
+
+
+def _rrrc(c: OrComponents, res: OrAnalysis) -> dict:
+    """Random readers, random cases."""
+    t, r = res.theta.shape
+    means = res.theta.mean(axis=1)
     den = c.ms_tr + r * max(c.cov2 - c.cov3, 0.0)
     ddf = den**2 / (c.ms_tr**2 / ((t - 1) * (r - 1))) if c.ms_tr > 0 else np.inf
     f = ratio(c.ms_t, den)
-    se = root(2.0 / r * den)
-    res.rrrc = {
+    return {
         "F": f,
         "df1": t - 1,
         "ddf": ddf,
         "p": stats.f.sf(f, t - 1, ddf),
         "error_term": den,
-        "pairwise": pd.DataFrame(
-            [
-                _t_row(
-                    f"{mods[i]} - {mods[j]}", mods[i], mods[j], means[i] - means[j], se, ddf, level
-                )
-                for i, j in pairs
-            ]
-        ),
+        "pairwise": _pairwise(res, root(2.0 / r * den), ddf),
         "single": pd.DataFrame(
             [
                 _single_rrrc(
-                    mods[i], means[i], c.ms_r_by_modality[i], c.cov2_by_modality[i], r, level
+                    res.modalities[i],
+                    means[i],
+                    c.ms_r_by_modality[i],
+                    c.cov2_by_modality[i],
+                    r,
+                    res.level,
                 )
                 for i in range(t)
             ]
         ),
     }
 
-    # fixed readers, random cases
+
+def _frrc(c: OrComponents, res: OrAnalysis) -> dict:
+    """Fixed readers, random cases: overall, per modality and per reader."""
+    t, r = res.theta.shape
+    means = res.theta.mean(axis=1)
     den_fr = c.var - c.cov1 + (r - 1) * max(c.cov2 - c.cov3, 0.0)
     x2 = ratio((t - 1) * c.ms_t, den_fr)
-    se_fr = root(2.0 / r * den_fr)
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = stats.norm.ppf(0.5 + res.level / 2)
     single_fr = []
     for i in range(t):
         s = root((c.var_by_modality[i] + (r - 1) * max(c.cov2_by_modality[i], 0.0)) / r)
         single_fr.append(
             {
-                "modality": mods[i],
+                "modality": res.modalities[i],
                 "estimate": means[i],
                 "se": s,
                 "ci_low": means[i] - z * s,
                 "ci_high": means[i] + z * s,
             }
         )
+    return {
+        "X2": x2,
+        "df": t - 1,
+        "p": stats.chi2.sf(x2, t - 1),
+        "error_term": den_fr,
+        "pairwise": _pairwise(res, root(2.0 / r * den_fr), None),
+        "single": pd.DataFrame(single_fr),
+        "per_reader": _frrc_per_reader(c, res),
+    }
+
+
+def _frrc_per_reader(c: OrComponents, res: OrAnalysis) -> pd.DataFrame:
+    """Each reader's pairwise differences, fixed readers, random cases."""
+    mods, theta = res.modalities, res.theta
     per_reader = []
-    for j, reader in enumerate(data.readers):
+    for j, reader in enumerate(res.readers):
         # One SE per reader from its variance and Cov1 averaged over all modalities, as
         # OR-DBM MRMC computes (with two modalities: Var_a + Var_b - 2 Cov_ab).
         s = root(max(2.0 * (c.var_by_reader[j] - c.cov1_by_reader[j]), 0.0))
-        for i, k in pairs:
+        for i, k in combinations(range(len(mods)), 2):
             row = _t_row(
                 f"{mods[i]} - {mods[k]}",
                 mods[i],
@@ -235,43 +267,25 @@ def or_analysis(data: FomData, cov_method: str = "jackknife", level: float = 0.9
                 theta[i, j] - theta[k, j],
                 s,
                 None,
-                level,
+                res.level,
             )
             per_reader.append({"reader": reader, **row})
-    res.frrc = {
-        "X2": x2,
-        "df": t - 1,
-        "p": stats.chi2.sf(x2, t - 1),
-        "error_term": den_fr,
-        "pairwise": pd.DataFrame(
-            [
-                _t_row(
-                    f"{mods[i]} - {mods[j]}",
-                    mods[i],
-                    mods[j],
-                    means[i] - means[j],
-                    se_fr,
-                    None,
-                    level,
-                )
-                for i, j in pairs
-            ]
-        ),
-        "single": pd.DataFrame(single_fr),
-        "per_reader": pd.DataFrame(per_reader),
-    }
+    return pd.DataFrame(per_reader)
 
-    # random readers, fixed cases (conventional treatment x reader ANOVA)
+
+def _rrfc(c: OrComponents, res: OrAnalysis) -> dict:
+    """Random readers, fixed cases (conventional treatment x reader ANOVA)."""
+    t, r = res.theta.shape
+    means = res.theta.mean(axis=1)
     df_rf = (t - 1) * (r - 1)
     f_rf = ratio(c.ms_t, c.ms_tr)
-    se_rf = root(2.0 / r * c.ms_tr)
     single_rf = []
     for i in range(t):
         s = root(c.ms_r_by_modality[i] / r)
-        q = stats.t.ppf(0.5 + level / 2, r - 1)
+        q = stats.t.ppf(0.5 + res.level / 2, r - 1)
         single_rf.append(
             {
-                "modality": mods[i],
+                "modality": res.modalities[i],
                 "estimate": means[i],
                 "se": s,
                 "df": r - 1,
@@ -279,28 +293,14 @@ def or_analysis(data: FomData, cov_method: str = "jackknife", level: float = 0.9
                 "ci_high": means[i] + q * s,
             }
         )
-    res.rrfc = {
+    return {
         "F": f_rf,
         "df1": t - 1,
         "ddf": df_rf,
         "p": stats.f.sf(f_rf, t - 1, df_rf),
-        "pairwise": pd.DataFrame(
-            [
-                _t_row(
-                    f"{mods[i]} - {mods[j]}",
-                    mods[i],
-                    mods[j],
-                    means[i] - means[j],
-                    se_rf,
-                    df_rf,
-                    level,
-                )
-                for i, j in pairs
-            ]
-        ),
+        "pairwise": _pairwise(res, root(2.0 / r * c.ms_tr), df_rf),
         "single": pd.DataFrame(single_rf),
     }
-    return res
 
 
 def _single_rrrc(modality, est, ms_r, cov2, r, level) -> dict:

@@ -188,56 +188,89 @@ def build_report(
     """``context`` describes the study (title, design, model version...) for the report's
     header (``meta.study``); ``skipped`` carries what the caller already left out and why."""
     opt = options or ReportOptions()
+    _check_backend(opt)
+    reads = validate_reads(reads_df)
+    notes: list[str] = []
+    skipped = dict(skipped or {})
+    perf = None
+    if model_scores_df is not None:
+        reads, perf = _model_section(reads, model_scores_df, opt, notes)
+    conditions = [c for c in ("unaided", "aided", "model") if c in set(reads["condition"])]
+    lmm = _lmm_section(reads, opt, skipped)
+    extra = _extra_models_section(reads, opt, skipped)
+    mrmc, delong = _mrmc_section(reads, conditions, opt, skipped)
+    per_reader = per_reader_metrics(reads)
+    return Report(
+        options=opt,
+        reads=reads,
+        meta=_meta(reads, opt, context, conditions, notes),
+        performance=perf,
+        lmm=lmm,
+        lmm_extra=extra,
+        mrmc=mrmc,
+        per_reader=per_reader,
+        pooled=pooled_counts(reads),
+        group=group_summary(per_reader),
+        delong=delong,
+        agreement={c: reader_agreement(reads, c) for c in conditions if c != "model"},
+        skipped=skipped,
+    )
+
+
+def _check_backend(opt: ReportOptions) -> None:
     if opt.backend == "r":
         from .lmm_r import r_available
 
         ok, why = r_available()
         if not ok:
             raise ValueError(f"backend 'r' requested but R is not usable: {why}")
-    reads = validate_reads(reads_df)
-    notes: list[str] = []
-    skipped = dict(skipped or {})
-    perf = None
-    if model_scores_df is not None:
-        scores = validate_scores(model_scores_df)
-        check_scores_match_reads(reads, scores)
-        rules = tuple(dict.fromkeys((*opt.table2_points, opt.operating_point)))
-        perf = model_performance(
-            scores["truth"],
-            scores["score"],
-            rules,
-            opt.n_bootstrap,
-            opt.seed,
-            opt.stratified_bootstrap,
-            opt.level,
-        )
-        if (reads["condition"] == "model").any():
-            notes.append("model reads taken from the read table; scores used for Table 2 only")
-        else:
-            op = perf.points[
-                opt.operating_point if opt.operating_point in perf.points else rules[-1]
-            ]
-            in_reads = scores[scores["case"].isin(set(reads["case"]))]
-            reads = pd.concat(
-                [reads, model_reads_from_scores(in_reads, op.threshold)], ignore_index=True
-            )
-            notes.append(
-                f"model reads derived from scores at {op.rule} "
-                f"(threshold {op.threshold:.6g}) on {len(in_reads)} read cases"
-            )
-    conditions = [c for c in ("unaided", "aided", "model") if c in set(reads["condition"])]
 
-    lmm = None
+
+def _model_section(
+    reads: pd.DataFrame, model_scores_df: pd.DataFrame, opt: ReportOptions, notes: list[str]
+) -> tuple[pd.DataFrame, ModelPerformance]:
+    """The model's performance (Table 2); model reads derived from its scores when the read
+    table has none. Returns (reads, performance)."""
+    scores = validate_scores(model_scores_df)
+    check_scores_match_reads(reads, scores)
+    rules = tuple(dict.fromkeys((*opt.table2_points, opt.operating_point)))
+    perf = model_performance(
+        scores["truth"],
+        scores["score"],
+        rules,
+        opt.n_bootstrap,
+        opt.seed,
+        opt.stratified_bootstrap,
+        opt.level,
+    )
+    if (reads["condition"] == "model").any():
+        notes.append("model reads taken from the read table; scores used for Table 2 only")
+        return reads, perf
+    op = perf.points[opt.operating_point if opt.operating_point in perf.points else rules[-1]]
+    in_reads = scores[scores["case"].isin(set(reads["case"]))]
+    reads = pd.concat([reads, model_reads_from_scores(in_reads, op.threshold)], ignore_index=True)
+    notes.append(
+        f"model reads derived from scores at {op.rule} "
+        f"(threshold {op.threshold:.6g}) on {len(in_reads)} read cases"
+    )
+    return reads, perf
+
+
+def _lmm_section(reads: pd.DataFrame, opt: ReportOptions, skipped: dict) -> ReaderLmm | None:
+    """The main reader LMM (Table 3); None when it could not be fitted for any endpoint."""
     try:
         lmm = reader_lmm(
             reads, opt.lmm_mode, opt.lmm_random, opt.backend, level=opt.level, engine=opt.lmm_engine
         )
     except (ValueError, RuntimeError) as exc:
         skipped["lmm"] = str(exc)
-    if lmm is not None:
-        skipped.update({f"lmm.{k}": v for k, v in lmm.skipped.items()})
-        if not lmm.endpoints:
-            lmm = None
+        return None
+    skipped.update({f"lmm.{k}": v for k, v in lmm.skipped.items()})
+    return lmm if lmm.endpoints else None
+
+
+def _extra_models_section(reads: pd.DataFrame, opt: ReportOptions, skipped: dict) -> dict:
+    """The sensitivity-analysis models of ``extra_models``, by name."""
     extra = {}
     for name in opt.extra_models:
         try:
@@ -253,28 +286,41 @@ def build_report(
             skipped[f"lmm_extra.{name}"] = str(exc)
             continue
         skipped.update({f"lmm_extra.{name}.{k}": v for k, v in extra[name].skipped.items()})
+    return extra
 
+
+def _mrmc_section(
+    reads: pd.DataFrame, conditions: list[str], opt: ReportOptions, skipped: dict
+) -> tuple[dict[str, MrmcResult], pd.DataFrame | None]:
+    """Obuchowski-Rockette MRMC per figure of merit, and per-reader DeLong AUC tests."""
     mrmc: dict[str, MrmcResult] = {}
-    delong = None
-    if {"unaided", "aided"} <= set(conditions):
-        reader_reads = reads[reads["condition"].isin(["unaided", "aided"])]
-        for fom in ("auc", "sensitivity", "specificity", "accuracy"):
-            if fom == "auc" and reader_reads["rating"].isna().any():
-                skipped["mrmc.auc"] = "no 'rating' for every unaided/aided read"
-                continue
-            try:
-                mrmc[fom] = mrmc_analysis(
-                    reads, fom, ("unaided", "aided"), opt.mrmc_cov, opt.jackknife_cases, opt.level
-                )
-            except (MrmcDesignError, ValueError) as exc:
-                skipped[f"mrmc.{fom}"] = str(exc)
-        if "auc" in mrmc:
-            delong = delong_per_reader(reads, ("unaided", "aided"), opt.level)
-    else:
+    if not {"unaided", "aided"} <= set(conditions):
         skipped["mrmc"] = "needs both 'unaided' and 'aided' reads"
+        return mrmc, None
+    reader_reads = reads[reads["condition"].isin(["unaided", "aided"])]
+    for fom in ("auc", "sensitivity", "specificity", "accuracy"):
+        if fom == "auc" and reader_reads["rating"].isna().any():
+            skipped["mrmc.auc"] = "no 'rating' for every unaided/aided read"
+            continue
+        try:
+            mrmc[fom] = mrmc_analysis(
+                reads, fom, ("unaided", "aided"), opt.mrmc_cov, opt.jackknife_cases, opt.level
+            )
+        except (MrmcDesignError, ValueError) as exc:
+            skipped[f"mrmc.{fom}"] = str(exc)
+    delong = delong_per_reader(reads, ("unaided", "aided"), opt.level) if "auc" in mrmc else None
+    return mrmc, delong
 
-    per_reader = per_reader_metrics(reads)
-    meta = {
+
+def _meta(
+    reads: pd.DataFrame,
+    opt: ReportOptions,
+    context: dict | None,
+    conditions: list[str],
+    notes: list[str],
+) -> dict:
+    """The report's header: study, options, software and the counts of the read table."""
+    return {
         "schema_version": SCHEMA_VERSION,
         "study": dict(context or {}),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -288,21 +334,6 @@ def build_report(
         "has_ratings": bool(reads["rating"].notna().any()),
         "notes": notes,
     }
-    return Report(
-        options=opt,
-        reads=reads,
-        meta=meta,
-        performance=perf,
-        lmm=lmm,
-        lmm_extra=extra,
-        mrmc=mrmc,
-        per_reader=per_reader,
-        pooled=pooled_counts(reads),
-        group=group_summary(per_reader),
-        delong=delong,
-        agreement={c: reader_agreement(reads, c) for c in conditions if c != "model"},
-        skipped=skipped,
-    )
 
 
 def dumps(report: Report) -> str:

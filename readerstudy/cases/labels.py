@@ -51,6 +51,7 @@ KNOWN = {
 IDENTIFYING = ("case_code", "study_instance_uid")
 MAX_SUBTYPES = 20
 MAX_SUBTYPE_LENGTH = 32
+_Mask = tuple[np.ndarray, bytes]  # the mask array and its NIfTI bytes
 
 
 @dataclass
@@ -217,53 +218,89 @@ def import_labels_csv(
     remapper = UIDRemapper(deid_secret(), settings.READERSTUDY_UID_PREFIX)
     errors: list[str] = []
     rows: list[_Row] = []
-    masks: dict[int, tuple[np.ndarray, bytes]] = {}
+    masks: dict[int, _Mask] = {}
     header, records = read_csv(source)
     if not ({"case_code", "study_instance_uid"} & set(header)) or "label" not in header:
         raise LabelError(["the CSV needs a 'label' column and 'case_code' or 'study_instance_uid'"])
     for number, row in records:
-        problems = truth_problems(row)
-        unreadable = [p for column, p in problems if column in IDENTIFYING]
-        if unreadable:
-            errors.extend(f"row {number}: {problem}" for problem in unreadable)
-            continue
-        case = find_case(row, remapper)
+        problems, case, mask = _check_row(row, remapper, base_dir, require_all)
+        errors.extend(f"row {number}: {problem}" for problem in problems)
         if case is None:
-            if require_all:
-                errors.append(f"row {number}: no imported case matches this row")
             continue
-        errors.extend(f"row {number}: {problem}" for _, problem in problems)
-        mask_name = _value(row, "mask")
-        segment = _value(row, "mask_segment")
-        if segment and not segment.isdigit():
-            errors.append(f"row {number}: 'mask_segment' must be a segment number")
-            segment = ""
-        if base_dir is None:
-            if mask_name:
-                errors.append(
-                    f"row {number}: masks are not sent with an uploaded CSV; import them with "
-                    "'manage.py import_cases --labels' or 'manage.py import_seg'"
-                )
-        else:
-            conventional = f"{_value(row, 'case_id')}_mask.nii.gz"
-            if not mask_name and _value(row, "case_id") and (base_dir / conventional).is_file():
-                mask_name = conventional  # the phantom generator's layout
-            if mask_name:
-                mask_path = (base_dir / mask_name).resolve()
-                if not mask_path.is_file():
-                    errors.append(f"row {number}: mask file {mask_name!r} not found")
-                else:
-                    try:
-                        masks[number] = _mask_array(
-                            mask_path, case, remapper, int(segment) if segment else None
-                        )
-                    except (RuntimeError, ValueError) as exc:
-                        errors.append(f"row {number}: mask {mask_name!r}: {exc}")
-        if segment and not mask_name:
-            errors.append(f"row {number}: 'mask_segment' given without a 'mask'")
+        if mask is not None:
+            masks[number] = mask
         rows.append(_Row(number, case, row))
     if errors:
         raise LabelError(errors)
+    return _store_rows(rows, masks)
+
+
+def _check_row(
+    row: dict, remapper: UIDRemapper, base_dir: Path | None, require_all: bool
+) -> tuple[list[str], Case | None, _Mask | None]:
+    """(problems, the case, its mask) for one row; no case when the row names none."""
+    problems = truth_problems(row)
+    unreadable = [p for column, p in problems if column in IDENTIFYING]
+    if unreadable:
+        return unreadable, None, None
+    case = find_case(row, remapper)
+    if case is None:
+        return (["no imported case matches this row"] if require_all else []), None, None
+    mask_problems, mask = _row_mask(row, case, remapper, base_dir)
+    return [problem for _, problem in problems] + mask_problems, case, mask
+
+
+def _row_mask(
+    row: dict, case: Case, remapper: UIDRemapper, base_dir: Path | None
+) -> tuple[list[str], _Mask | None]:
+    """(problems, the mask) of a row's ``mask`` and ``mask_segment`` columns."""
+    problems: list[str] = []
+    mask = None
+    segment = _value(row, "mask_segment")
+    if segment and not segment.isdigit():
+        problems.append("'mask_segment' must be a segment number")
+        segment = ""
+    mask_name = _value(row, "mask")
+    if base_dir is None:
+        if mask_name:
+            problems.append(
+                "masks are not sent with an uploaded CSV; import them with "
+                "'manage.py import_cases --labels' or 'manage.py import_seg'"
+            )
+    else:
+        mask_name = mask_name or _conventional_mask(row, base_dir)
+        if mask_name:
+            problem, mask = _load_mask(
+                base_dir, mask_name, case, remapper, int(segment) if segment else None
+            )
+            problems.extend([problem] if problem else [])
+    if segment and not mask_name:
+        problems.append("'mask_segment' given without a 'mask'")
+    return problems, mask
+
+
+def _conventional_mask(row: dict, base_dir: Path) -> str:
+    """``<case_id>_mask.nii.gz`` next to the CSV (the phantom generator's layout), or ""."""
+    case_id = _value(row, "case_id")
+    conventional = f"{case_id}_mask.nii.gz"
+    return conventional if case_id and (base_dir / conventional).is_file() else ""
+
+
+def _load_mask(
+    base_dir: Path, mask_name: str, case: Case, remapper: UIDRemapper, segment: int | None
+) -> tuple[str | None, _Mask | None]:
+    """(problem, mask) of the mask file a row names."""
+    mask_path = (base_dir / mask_name).resolve()
+    if not mask_path.is_file():
+        return f"mask file {mask_name!r} not found", None
+    try:
+        return None, _mask_array(mask_path, case, remapper, segment)
+    except (RuntimeError, ValueError) as exc:
+        return f"mask {mask_name!r}: {exc}", None
+
+
+def _store_rows(rows: list[_Row], masks: dict[int, _Mask]) -> LabelSummary:
+    """Store checked rows and their masks in one transaction."""
     created: set[int] = set()
     with transaction.atomic():
         for row in rows:  # a case named twice takes its last row, as it always did

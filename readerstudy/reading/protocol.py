@@ -163,42 +163,63 @@ def _started(read: Read) -> Decision | None:
     return None
 
 
+def _start(read: Read, order: Order | None) -> Decision:
+    if read.state == LOCKED:
+        return IS_LOCKED
+    if read.state != PENDING:
+        return ALLOWED  # resuming
+    return _ordered(read, order)
+
+
+def _save_draft(read: Read, order: Order | None) -> Decision:
+    return _started(read) or _standing(read) or ALLOWED
+
+
+def _submit(read: Read, order: Order | None) -> Decision:
+    refusal = _started(read) or _standing(read)
+    if refusal is not None:
+        return refusal
+    if read.condition == AIDED:
+        if read.assistance_shown is None:
+            raise ValueError("an aided answer is decided knowing whether assistance was shown")
+        if not read.assistance_shown:
+            return NOT_SHOWN
+    return ALLOWED
+
+
+def _lock(read: Read, order: Order | None) -> Decision:
+    if read.state in (SUBMITTED, LOCKED):
+        return ALLOWED  # locking a locked read answers with its lock
+    return NOT_SUBMITTED
+
+
+def _see_assistance(read: Read, order: Order | None) -> Decision:
+    if read.condition != AIDED:
+        return NOT_AIDED
+    if read.study_status != OPEN:
+        return STUDY_NOT_OPEN
+    if read.state == PENDING:
+        return NOT_STARTED
+    if read.prerequisite_locked is False:
+        return PREREQUISITE
+    if not read.model_configured:
+        return NO_MODEL
+    return ALLOWED
+
+
+_RULES = {
+    VIEW: _ordered,
+    START: _start,
+    SAVE_DRAFT: _save_draft,
+    SUBMIT: _submit,
+    LOCK: _lock,
+    SEE_ASSISTANCE: _see_assistance,
+}
+
+
 def decide(action: str, read: Read, order: Order | None = None) -> Decision:
     """Whether the reader may do ``action`` on the read now, and why not."""
-    if action == VIEW:
-        return _ordered(read, order)
-    if action == START:
-        if read.state == LOCKED:
-            return IS_LOCKED
-        if read.state != PENDING:
-            return ALLOWED  # resuming
-        return _ordered(read, order)
-    if action == SAVE_DRAFT:
-        return _started(read) or _standing(read) or ALLOWED
-    if action == SUBMIT:
-        refusal = _started(read) or _standing(read)
-        if refusal is not None:
-            return refusal
-        if read.condition == AIDED:
-            if read.assistance_shown is None:
-                raise ValueError("an aided answer is decided knowing whether assistance was shown")
-            if not read.assistance_shown:
-                return NOT_SHOWN
-        return ALLOWED
-    if action == LOCK:
-        if read.state in (SUBMITTED, LOCKED):
-            return ALLOWED  # locking a locked read answers with its lock
-        return NOT_SUBMITTED
-    if action == SEE_ASSISTANCE:
-        if read.condition != AIDED:
-            return NOT_AIDED
-        if read.study_status != OPEN:
-            return STUDY_NOT_OPEN
-        if read.state == PENDING:
-            return NOT_STARTED
-        if read.prerequisite_locked is False:
-            return PREREQUISITE
-        if not read.model_configured:
-            return NO_MODEL
-        return ALLOWED
-    raise ValueError(f"unknown action {action!r}")
+    rule = _RULES.get(action)
+    if rule is None:
+        raise ValueError(f"unknown action {action!r}")
+    return rule(read, order)
