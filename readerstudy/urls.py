@@ -5,10 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from readerstudy.core import views as core_views
-from readerstudy.core.api import WorkerProbeViewSet
+from readerstudy.core.api import WorkerProbeApi
 
 router = DefaultRouter()
-router.register("ops/worker-probes", WorkerProbeViewSet, basename="worker-probe")
+router.register("ops/worker-probes", WorkerProbeApi, basename="worker-probe")
 
 urlpatterns = [
     path("", core_views.home, name="home"),

@@ -3,7 +3,7 @@
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,41 +13,7 @@ from readerstudy.core.errors import DomainError
 
 from . import dicom_export, services
 from .models import InferenceJob, InferenceOutput, ModelVersion
-
-
-class ModelVersionSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ModelVersion
-        fields = [
-            "id",
-            "model_id",
-            "version",
-            "name",
-            "positive_label",
-            "operating_points",
-            "explainers",
-            "active",
-        ]
-
-
-class JobSerializer(serializers.ModelSerializer):
-    case = serializers.CharField(source="case.code")
-    model = serializers.CharField(source="model_version.__str__")
-
-    class Meta:
-        model = InferenceJob
-        fields = ["id", "case", "model", "params", "status", "progress", "error", "attempts", "worker_host",
-                  "timings", "created_at", "started_at", "finished_at"]  # fmt: skip
-
-
-class JobRequestSerializer(serializers.Serializer):
-    case = serializers.CharField(max_length=Case._meta.get_field("code").max_length)
-    model_version = serializers.PrimaryKeyRelatedField(
-        queryset=ModelVersion.objects.filter(active=True)
-    )
-    explain = serializers.ListField(
-        child=serializers.CharField(max_length=64), max_length=32, required=False
-    )
+from .serializers import JobRequestSerializer, JobSerializer, ModelVersionSerializer
 
 
 def _refused(exc: Exception) -> DomainError:
@@ -56,7 +22,7 @@ def _refused(exc: Exception) -> DomainError:
     return error
 
 
-class Models(APIView):
+class ModelVersionListApi(APIView):
     permission_classes = [IsCoordinator]
 
     @extend_schema(responses=ModelVersionSerializer(many=True))
@@ -64,7 +30,7 @@ class Models(APIView):
         return Response(ModelVersionSerializer(ModelVersion.objects.all(), many=True).data)
 
 
-class Jobs(APIView):
+class InferenceJobListApi(APIView):
     permission_classes = [IsCoordinator]
 
     @extend_schema(responses=JobSerializer(many=True))
@@ -74,7 +40,7 @@ class Jobs(APIView):
             jobs = jobs.filter(case__code=request.query_params["case"])
         return Response(JobSerializer(jobs[:500], many=True).data)
 
-    @extend_schema(request=JobRequestSerializer, responses=JobSerializer)
+    @extend_schema(request=JobRequestSerializer, responses={201: JobSerializer})
     def post(self, request):
         data = JobRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -99,7 +65,7 @@ class Jobs(APIView):
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
-class JobDetail(APIView):
+class InferenceJobDetailApi(APIView):
     permission_classes = [IsCoordinator]
 
     @extend_schema(responses=JobSerializer)
@@ -107,7 +73,7 @@ class JobDetail(APIView):
         return Response(JobSerializer(get_object_or_404(InferenceJob, pk=pk)).data)
 
 
-class JobCancel(APIView):
+class InferenceJobCancelApi(APIView):
     permission_classes = [IsCoordinator]
 
     @extend_schema(request=None, responses=JobSerializer)
@@ -119,7 +85,7 @@ class JobCancel(APIView):
         return Response(JobSerializer(job).data)
 
 
-class JobDicomExport(APIView):
+class InferenceJobDicomApi(APIView):
     """The job's mask as a DICOM Segmentation and its heatmaps as Parametric Maps (a zip)."""
 
     permission_classes = [IsCoordinator]

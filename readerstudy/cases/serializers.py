@@ -22,11 +22,25 @@ class UploadRequestSerializer(serializers.Serializer):
 
 
 class ImportErrorSerializer(serializers.Serializer):
+    """One stored import problem; the keys a record lacks stay absent from it."""
+
     code = serializers.CharField()
     message = serializers.CharField()
     file = serializers.CharField(
         required=False, allow_null=True, help_text="a PHI-safe label of the file"
     )
+    series = serializers.CharField(
+        required=False, allow_null=True, help_text="the de-identified SeriesInstanceUID"
+    )
+    slices = serializers.ListField(
+        child=serializers.IntegerField(), required=False, help_text="slice indices, sorted"
+    )
+    severity = serializers.CharField(required=False, help_text="error, or excluded (skipped)")
+    extra = serializers.JSONField(required=False, help_text="details of the problem")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        return {key: value for key, value in data.items() if key in instance}
 
 
 class ImportJobStateSerializer(serializers.Serializer):
@@ -131,4 +145,7 @@ def truth_row(values: dict) -> dict[str, str]:
 
 
 class TruthErrorsSerializer(ProblemSerializer):
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    errors = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="field -> its messages (for a list, by index of the item)",
+    )

@@ -1,4 +1,5 @@
-"""Ground truth in the case library: the labels CSV upload and each case's truth (page and API).
+"""Ground truth in the case library: the labels CSV upload and each case's truth page (their
+API is in ``api``).
 
 Coordinators manage truth (they import it); readers and statisticians get 403.
 """
@@ -7,26 +8,12 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import extend_schema
-from rest_framework.parsers import MultiPartParser
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from readerstudy.accounts.decorators import coordinator_required
-from readerstudy.accounts.permissions import IsCoordinator
-from readerstudy.core.parsers import JSONParser
 
 from .errors import LabelError, TruthInvalid
 from .forms import LabelsUploadForm, TruthForm
 from .selectors import library_case, truth_state
-from .serializers import (
-    LabelErrorsSerializer,
-    LabelSummarySerializer,
-    LabelsUploadSerializer,
-    ProblemSerializer,
-    TruthErrorsSerializer,
-    TruthSerializer,
-)
 from .truth import set_truth, upload_labels
 from .views import render_library
 
@@ -77,70 +64,3 @@ def case_detail(request, code: str):
         "form": form,
     }
     return render(request, "cases/case_detail.html", context, status=status_code)
-
-
-class LabelsApi(APIView):
-    """POST multipart ``file`` (a labels CSV) [+ ``kind``]: every row stored, or none."""
-
-    permission_classes = [IsCoordinator]
-    parser_classes = [MultiPartParser]
-
-    @extend_schema(
-        request={"multipart/form-data": LabelsUploadSerializer},
-        responses={200: LabelSummarySerializer, 400: LabelErrorsSerializer},
-    )
-    def post(self, request):
-        data = LabelsUploadSerializer(data=request.data)
-        if not data.is_valid():
-            return Response(
-                {"code": "invalid_request", "detail": "send the CSV as 'file'",
-                 "errors": [f"{k}: {' '.join(map(str, v))}" for k, v in data.errors.items()]},
-                status=400,
-            )  # fmt: skip
-        kind = data.validated_data["kind"]
-        try:
-            summary = upload_labels(data.validated_data["file"], kind)
-        except LabelError as exc:
-            return Response(
-                {"code": exc.code, "detail": exc.message, "errors": exc.errors}, status=400
-            )
-        body = {
-            "kind": kind,
-            "cases": summary.cases,
-            "created": summary.created,
-            "updated": summary.updated,
-            "detail": summary.message,
-        }
-        return Response(LabelSummarySerializer(body).data)
-
-
-class CaseTruthApi(APIView):
-    """GET a case's ground truth; PUT replaces it (the labels CSV's rules, stored atomically)."""
-
-    permission_classes = [IsCoordinator]
-    parser_classes = [JSONParser]
-
-    @extend_schema(responses={200: TruthSerializer, 404: ProblemSerializer})
-    def get(self, request, code: str):
-        case = library_case(code)
-        if case is None:
-            return Response({"code": "not_found", "detail": "no such case"}, status=404)
-        return Response(TruthSerializer(truth_state(case)).data)
-
-    @extend_schema(
-        request=TruthSerializer,
-        responses={200: TruthSerializer, 400: TruthErrorsSerializer, 404: ProblemSerializer},
-    )
-    def put(self, request, code: str):
-        case = library_case(code)
-        if case is None:
-            return Response({"code": "not_found", "detail": "no such case"}, status=404)
-        data = TruthSerializer(data=request.data)
-        if not data.is_valid():
-            return Response(
-                {"code": "invalid_truth", "detail": "the truth values cannot be stored",
-                 "errors": data.errors},
-                status=400,
-            )  # fmt: skip
-        set_truth(case, data.validated_data["row"], source="api")
-        return Response(TruthSerializer(truth_state(library_case(code))).data)

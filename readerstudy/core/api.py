@@ -14,7 +14,7 @@ class IsPlatformAdmin(permissions.BasePermission):
         )
 
 
-class WorkerProbeViewSet(
+class WorkerProbeApi(
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.ListModelMixin,

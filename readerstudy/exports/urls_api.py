@@ -1,14 +1,18 @@
 from django.urls import path
 
-from . import views
+from . import api
 
 urlpatterns = [
-    path("studies/<int:pk>/reads/<slug:fmt>/", views.ReadsDownload.as_view(), name="export-reads"),
-    path("studies/<int:pk>/analyses/", views.Analyses.as_view(), name="export-analyses"),
-    path("analyses/<uuid:run_id>/", views.AnalysisDetail.as_view(), name="export-analysis"),
+    path(
+        "studies/<int:pk>/reads/<slug:fmt>/",
+        api.StudyReadsDownloadApi.as_view(),
+        name="export-reads",
+    ),
+    path("studies/<int:pk>/analyses/", api.AnalysisRunListApi.as_view(), name="export-analyses"),
+    path("analyses/<uuid:run_id>/", api.AnalysisRunDetailApi.as_view(), name="export-analysis"),
     path(
         "analyses/<uuid:run_id>/files/<str:name>",
-        views.AnalysisFile.as_view(),
+        api.AnalysisRunFileApi.as_view(),
         name="export-analysis-file",
     ),
 ]

@@ -13,18 +13,22 @@ from readerstudy.accounts.permissions import IsReader
 from readerstudy.studies.errors import NotAvailable
 
 from . import assistance, selectors, services
+from .assistance_serializers import AssistancePayloadSerializer
 from .serializers import (
     AnswerInputSerializer,
     AssignmentDetailSerializer,
     AssignmentListSerializer,
+    NextAssignmentSerializer,
+    ReadingStudySerializer,
     RevisionSerializer,
     SubmitInputSerializer,
+    SubmitResultSerializer,
     WorklistQuerySerializer,
     WorkspaceSerializer,
 )
 
 
-class ReaderView(APIView):
+class ReaderBaseApi(APIView):
     permission_classes = [IsReader]
 
     def assignment_or_404(self, request, pk, **options):
@@ -34,31 +38,24 @@ class ReaderView(APIView):
         return assignment
 
 
-class MyStudies(ReaderView):
-    @extend_schema(responses={200: dict})
+class ReadingStudyListApi(ReaderBaseApi):
+    @extend_schema(
+        operation_id="reading_studies_retrieve", responses=ReadingStudySerializer(many=True)
+    )
     def get(self, request):
-        rows = [
-            {"id": s.id, "title": s.title, "status": s.status, "design": s.design,
-             "total": s.total, "locked": s.locked}
-            for s in selectors.my_study_progress(request.user)
-        ]  # fmt: skip
-        return Response(rows)
+        studies = selectors.my_study_progress(request.user)
+        return Response(ReadingStudySerializer(studies, many=True).data)
 
 
-class NextAssignment(ReaderView):
-    @extend_schema(responses={200: dict})
+class AssignmentNextApi(ReaderBaseApi):
+    @extend_schema(responses=NextAssignmentSerializer)
     def get(self, request, study_id: int):
         assignment, reason = selectors.next_assignment(request.user, study_id)
-        return Response(
-            {
-                "assignment": AssignmentListSerializer(assignment).data if assignment else None,
-                "blocked_reason": reason,
-                "done": assignment is None,
-            }
-        )
+        body = {"assignment": assignment, "blocked_reason": reason, "done": assignment is None}
+        return Response(NextAssignmentSerializer(body).data)
 
 
-class AssignmentList(ReaderView):
+class AssignmentListApi(ReaderBaseApi):
     @extend_schema(
         parameters=[WorklistQuerySerializer], responses=AssignmentListSerializer(many=True)
     )
@@ -69,14 +66,14 @@ class AssignmentList(ReaderView):
         return Response(AssignmentListSerializer(qs, many=True).data)
 
 
-class AssignmentDetail(ReaderView):
+class AssignmentDetailApi(ReaderBaseApi):
     @extend_schema(responses=AssignmentDetailSerializer)
     def get(self, request, pk: int):
         assignment = self.assignment_or_404(request, pk, with_images=True)
         return Response(AssignmentDetailSerializer(assignment).data)
 
 
-class StartAssignment(ReaderView):
+class AssignmentStartApi(ReaderBaseApi):
     """Start (or resume) a read; answers with everything the reading page needs to show it."""
 
     @extend_schema(request=None, responses=WorkspaceSerializer)
@@ -90,7 +87,7 @@ class StartAssignment(ReaderView):
         return Response(WorkspaceSerializer(assignment, context=context).data)
 
 
-class SaveDraft(ReaderView):
+class AssignmentDraftApi(ReaderBaseApi):
     @extend_schema(request=AnswerInputSerializer, responses=RevisionSerializer)
     def put(self, request, pk: int):
         data = AnswerInputSerializer(data=request.data)
@@ -104,8 +101,11 @@ class SaveDraft(ReaderView):
         return Response(RevisionSerializer(revision).data)
 
 
-class Submit(ReaderView):
-    @extend_schema(request=SubmitInputSerializer, responses=RevisionSerializer)
+class AssignmentSubmitApi(ReaderBaseApi):
+    @extend_schema(
+        request=SubmitInputSerializer,
+        responses={200: SubmitResultSerializer, 201: SubmitResultSerializer},
+    )
     def post(self, request, pk: int):
         data = SubmitInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -114,20 +114,19 @@ class Submit(ReaderView):
             request.user, pk, v["answers"], client_request_id=v["client_request_id"],
             active_ms=v.get("active_ms"), lock=v["lock"],
         )  # fmt: skip
-        body = RevisionSerializer(result.revision).data
-        body["created"] = result.created
+        body = SubmitResultSerializer(result.revision, context={"created": result.created}).data
         return Response(
             body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         )
 
 
-class Lock(ReaderView):
+class AssignmentLockApi(ReaderBaseApi):
     @extend_schema(request=None, responses=RevisionSerializer)
     def post(self, request, pk: int):
         return Response(RevisionSerializer(services.lock(request.user, pk)).data)
 
 
-class Revisions(ReaderView):
+class AssignmentRevisionsApi(ReaderBaseApi):
     @extend_schema(responses=RevisionSerializer(many=True))
     def get(self, request, pk: int):
         revisions = selectors.my_revisions(request.user, pk)
@@ -142,10 +141,11 @@ def _assistance_url(kind: str, assignment_id: int, method: str | None) -> str:
     return reverse("reading-assistance-heatmap", args=[assignment_id, method])
 
 
-class Assistance(ReaderView):
-    @extend_schema(responses={200: dict})
+class AssignmentAssistanceApi(ReaderBaseApi):
+    @extend_schema(responses=AssistancePayloadSerializer)
     def get(self, request, pk: int):
-        return Response(assistance.assistance_payload(request.user, pk, url_for=_assistance_url))
+        payload = assistance.assistance_payload(request.user, pk, url_for=_assistance_url)
+        return Response(AssistancePayloadSerializer(payload).data)
 
 
 def _overlay_response(descriptor: dict, data: bytes) -> HttpResponse:
@@ -155,13 +155,13 @@ def _overlay_response(descriptor: dict, data: bytes) -> HttpResponse:
     return response
 
 
-class AssistanceHeatmap(ReaderView):
+class AssignmentHeatmapApi(ReaderBaseApi):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, pk: int, method: str):
         return _overlay_response(*assistance.assistance_volume(request.user, pk, "heatmap", method))
 
 
-class AssistanceMask(ReaderView):
+class AssignmentMaskApi(ReaderBaseApi):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, pk: int):
         return _overlay_response(*assistance.assistance_volume(request.user, pk, "mask", None))

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from readerstudy.core.validators import storable_json
-from readerstudy.studies.models import Assignment, Condition
+from readerstudy.studies.models import Assignment, Condition, Design, ReaderStudy
 from readerstudy.studies.selectors import question_rows
 
 
@@ -15,10 +15,19 @@ class ReaderQuestionSerializer(serializers.Serializer):
     code = serializers.CharField()
     type = serializers.CharField()
     text = serializers.CharField()
-    help_text = serializers.CharField()
+    help_text = serializers.CharField(allow_blank=True)
     options = serializers.JSONField()
     required = serializers.BooleanField()
     order = serializers.IntegerField()
+
+
+class AssignmentImagesSerializer(serializers.Serializer):
+    """Where the viewer loads the case's primary series (DICOMweb)."""
+
+    dicomweb_root = serializers.CharField()
+    study_instance_uid = serializers.CharField()
+    series_instance_uid = serializers.CharField()
+    num_slices = serializers.IntegerField()
 
 
 class AssignmentListSerializer(serializers.Serializer):
@@ -42,20 +51,23 @@ class AssignmentDetailSerializer(AssignmentListSerializer):
     images = serializers.SerializerMethodField()
     questions = serializers.SerializerMethodField()
 
+    @extend_schema_field(AssignmentImagesSerializer(allow_null=True))
     def get_images(self, obj) -> dict | None:
         series = obj.study_case.case.primary_series
         if series is None:
             return None
-        return {
-            "dicomweb_root": "/dicomweb",
-            "study_instance_uid": series.study_instance_uid,
-            "series_instance_uid": series.series_instance_uid,
-            "num_slices": series.num_slices,
-        }
+        return AssignmentImagesSerializer(
+            {
+                "dicomweb_root": "/dicomweb",
+                "study_instance_uid": series.study_instance_uid,
+                "series_instance_uid": series.series_instance_uid,
+                "num_slices": series.num_slices,
+            }
+        ).data
 
     @extend_schema_field(ReaderQuestionSerializer(many=True))
     def get_questions(self, obj) -> list:
-        return list(question_rows(obj.study))
+        return ReaderQuestionSerializer(question_rows(obj.study), many=True).data
 
 
 class RevisionSerializer(serializers.Serializer):
@@ -79,6 +91,33 @@ class WorkspaceSerializer(AssignmentDetailSerializer):
 
     def get_prefill(self, obj) -> dict | None:
         return self.context["prefill"]
+
+
+class SubmitResultSerializer(RevisionSerializer):
+    """The submitted revision; ``created`` is false when the same request was answered before
+    (context ``created``)."""
+
+    created = serializers.SerializerMethodField()
+
+    def get_created(self, obj) -> bool:
+        return self.context["created"]
+
+
+class ReadingStudySerializer(serializers.Serializer):
+    """One of the reader's studies with the reader's progress in it."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=ReaderStudy.Status.choices)
+    design = serializers.ChoiceField(choices=Design.choices)
+    total = serializers.IntegerField(help_text="the reader's assignments")
+    locked = serializers.IntegerField(help_text="of which are locked")
+
+
+class NextAssignmentSerializer(serializers.Serializer):
+    assignment = AssignmentListSerializer(allow_null=True)
+    blocked_reason = serializers.CharField(allow_null=True)
+    done = serializers.BooleanField()
 
 
 # The range of ``AnswerRevision.client_active_ms`` (a positive bigint) on every database.

@@ -251,6 +251,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI assets ship in drf-spectacular-sidecar: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Choice sets more than one response shows, under one name each.
+    "ENUM_NAME_OVERRIDES": {
+        "StudyStatusEnum": "readerstudy.studies.models.ReaderStudy.Status",
+        "StudyDesignEnum": "readerstudy.studies.models.Design",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------

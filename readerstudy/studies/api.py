@@ -22,25 +22,26 @@ from .serializers import (
     OpenSerializer,
     QuestionInputSerializer,
     QuestionSerializer,
+    ReaderProgressSerializer,
     StudyCreateSerializer,
     StudySerializer,
     UsernamesSerializer,
 )
 
 
-class CoordinatorView(APIView):
+class CoordinatorBaseApi(APIView):
     permission_classes = [IsCoordinator]
 
     def study(self, pk) -> ReaderStudy:
         return get_object_or_404(ReaderStudy, pk=pk)
 
 
-class Studies(CoordinatorView):
+class StudyListApi(CoordinatorBaseApi):
     @extend_schema(responses=StudySerializer(many=True))
     def get(self, request):
         return Response(StudySerializer(ReaderStudy.objects.all(), many=True).data)
 
-    @extend_schema(request=StudyCreateSerializer, responses=StudySerializer)
+    @extend_schema(request=StudyCreateSerializer, responses={201: StudySerializer})
     def post(self, request):
         data = StudyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -48,13 +49,13 @@ class Studies(CoordinatorView):
         return Response(StudySerializer(study).data, status=status.HTTP_201_CREATED)
 
 
-class StudyDetail(CoordinatorView):
+class StudyDetailApi(CoordinatorBaseApi):
     @extend_schema(responses=StudySerializer)
     def get(self, request, pk: int):
         return Response(StudySerializer(self.study(pk)).data)
 
 
-class StudyCases(CoordinatorView):
+class StudyCasesApi(CoordinatorBaseApi):
     @extend_schema(request=CaseCodesSerializer, responses=StudySerializer)
     def post(self, request, pk: int):
         data = CaseCodesSerializer(data=request.data)
@@ -68,7 +69,7 @@ class StudyCases(CoordinatorView):
         return Response(StudySerializer(self.study(pk)).data)
 
 
-class StudyReaders(CoordinatorView):
+class StudyReadersApi(CoordinatorBaseApi):
     @extend_schema(request=UsernamesSerializer, responses=StudySerializer)
     def post(self, request, pk: int):
         data = UsernamesSerializer(data=request.data)
@@ -84,7 +85,7 @@ class StudyReaders(CoordinatorView):
         return Response(StudySerializer(study).data)
 
 
-class StudyQuestions(CoordinatorView):
+class StudyQuestionsApi(CoordinatorBaseApi):
     @extend_schema(
         request=QuestionInputSerializer(many=True), responses=QuestionSerializer(many=True)
     )
@@ -97,7 +98,7 @@ class StudyQuestions(CoordinatorView):
         return Response(QuestionSerializer(questions, many=True).data)
 
 
-class StudyAssistance(CoordinatorView):
+class StudyAssistanceApi(CoordinatorBaseApi):
     @extend_schema(request=AssistanceInputSerializer, responses=AssistanceSerializer)
     def patch(self, request, pk: int):
         study = self.study(pk)
@@ -107,7 +108,7 @@ class StudyAssistance(CoordinatorView):
         return Response(AssistanceSerializer(config).data)
 
 
-class StudyOpen(CoordinatorView):
+class StudyOpenApi(CoordinatorBaseApi):
     """Open a draft; refused (409, naming the cases) while cases lack truth for the endpoint,
     unless ``truth_pending_allowed`` says the truth will be added later."""
 
@@ -121,13 +122,13 @@ class StudyOpen(CoordinatorView):
         return Response(StudySerializer(study).data)
 
 
-class StudyClose(CoordinatorView):
+class StudyCloseApi(CoordinatorBaseApi):
     @extend_schema(request=None, responses=StudySerializer)
     def post(self, request, pk: int):
         return Response(StudySerializer(services.close_study(self.study(pk))).data)
 
 
-class StudyGrant(CoordinatorView):
+class StudyGrantApi(CoordinatorBaseApi):
     """Grant (or with ``granted: false`` revoke) statisticians' access before closing."""
 
     @extend_schema(request=GrantSerializer, responses=StudySerializer)
@@ -138,7 +139,10 @@ class StudyGrant(CoordinatorView):
         return Response(StudySerializer(study).data)
 
 
-class StudyProgress(CoordinatorView):
-    @extend_schema(responses={200: dict})
+class StudyProgressApi(CoordinatorBaseApi):
+    @extend_schema(
+        operation_id="studies_progress_retrieve", responses=ReaderProgressSerializer(many=True)
+    )
     def get(self, request, pk: int):
-        return Response(selectors.reader_progress(self.study(pk)))
+        rows = selectors.reader_progress(self.study(pk))
+        return Response(ReaderProgressSerializer(rows, many=True).data)

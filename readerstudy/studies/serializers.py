@@ -205,3 +205,17 @@ class StudySerializer(serializers.ModelSerializer):
             {"username": r.user.username, "arm": r.arm.name if r.arm else None}
             for r in obj.readers.select_related("user", "arm")
         ]
+
+
+class ReaderProgressSerializer(serializers.Serializer):
+    """One reader's assignments by state: counts only, no answers, no truth."""
+
+    reader = serializers.CharField()
+    specialty = serializers.CharField(allow_blank=True)
+    years_experience = serializers.IntegerField(allow_null=True)
+    arm = serializers.CharField(allow_blank=True)
+    total = serializers.IntegerField()
+    locked = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    percent = serializers.FloatField()
