@@ -45,7 +45,7 @@ def _first_aided_read(url: str, checkout: str) -> float:
         page.fill("#id_password", READER[1])
         page.click("button[type=submit]")
         page.goto(f"{url}read/")
-        page.locator("a[href^='/read/']").first.click()
+        page.click("text=Start reading")
         page.wait_for_function(
             "() => window.readerstudyWorkspace && window.readerstudyWorkspace.assignment",
             timeout=120000,
