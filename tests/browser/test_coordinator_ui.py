@@ -36,6 +36,7 @@ def _login(page, live_server, user):
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)  # signed in, home loaded
 
 
 def _boxes_aligned(page):

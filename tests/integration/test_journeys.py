@@ -51,7 +51,7 @@ def _login(page, url, username, password=PASSWORD):
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
-    page.wait_for_selector("nav")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)  # signed in, home loaded
 
 
 def _coordinator_builds_the_study(page, url, zips, labels, artifacts) -> tuple[int, list]:
