@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
 
-def cohen_kappa(a, b, weights: str | None = None, categories=None) -> float:
+def cohen_kappa(
+    a: npt.ArrayLike,
+    b: npt.ArrayLike,
+    weights: str | None = None,
+    categories: Iterable[Any] | None = None,
+) -> float:
     """Cohen's kappa of two raters' labels on the same subjects.
 
     ``weights``: None (unweighted), ``"linear"`` or ``"quadratic"`` (ordinal categories, in the
@@ -37,7 +46,7 @@ def cohen_kappa(a, b, weights: str | None = None, categories=None) -> float:
     return float(1.0 - (w * table).sum() / den) if den > 0 else float("nan")
 
 
-def fleiss_kappa(counts) -> float:
+def fleiss_kappa(counts: npt.ArrayLike) -> float:
     """Fleiss' kappa from an (n_subjects, n_categories) table of rating counts (equal raters)."""
     counts = np.asarray(counts, dtype=float)
     n_raters = counts.sum(axis=1)
@@ -50,20 +59,49 @@ def fleiss_kappa(counts) -> float:
     return float((p_bar - p_e) / (1 - p_e)) if p_e < 1 else float("nan")
 
 
-def reader_agreement(reads: pd.DataFrame, condition: str, column: str = "decision") -> dict:
+def wide_table(
+    sub: pd.DataFrame, unit: tuple[str, ...], column: str
+) -> tuple[np.ndarray, pd.Index, pd.Index]:
+    """``column`` as a units x readers matrix holding the units read by every reader only (as
+    ``pivot(...).dropna()``; units in order of first appearance, readers sorted), with the
+    units' labels and the readers. Reads are unique per unit and reader (validated)."""
+    r_codes, readers = pd.factorize(sub["reader"], sort=True)
+    u_codes: np.ndarray
+    if len(unit) == 1:
+        u_codes, uniques = pd.factorize(sub[unit[0]], sort=False)
+        labels = pd.Index(uniques)
+    else:
+        u_codes = sub.groupby(list(unit), sort=False).ngroup().to_numpy()
+        labels = pd.MultiIndex.from_frame(sub[list(unit)].drop_duplicates())
+    n_units = len(labels)
+    vals = sub[column].to_numpy()
+    filled = np.zeros((n_units, len(readers)), dtype=bool)
+    filled[u_codes, r_codes] = True
+    mat = np.empty((n_units, len(readers)), dtype=vals.dtype)
+    mat[u_codes, r_codes] = vals
+    keep = np.flatnonzero(filled.all(axis=1))
+    return mat[keep], labels[keep], pd.Index(readers)
+
+
+def reader_agreement(
+    reads: pd.DataFrame,
+    condition: str,
+    column: str = "decision",
+    unit: tuple[str, ...] = ("case",),
+) -> dict[str, Any]:
     """Fleiss' kappa, mean pairwise Cohen's kappa and percent agreement among the readers of one
-    condition, on cases read by every reader."""
+    condition, on the units (cases; ``unit=("case", "slice")`` for slice answers) read by every
+    reader. The labels may be 0/1 or class names."""
     sub = reads[reads["condition"] == condition]
-    wide = sub.pivot(index="case", columns="reader", values=column).dropna()
-    if wide.shape[1] < 2 or wide.shape[0] < 1:
+    values, _, _ = wide_table(sub, unit, column)
+    if values.shape[1] < 2 or values.shape[0] < 1:
         return {
-            "n_readers": int(wide.shape[1]),
-            "n_cases": int(wide.shape[0]),
+            "n_readers": int(values.shape[1]),
+            "n_cases": int(values.shape[0]),
             "fleiss_kappa": None,
             "mean_cohen_kappa": None,
             "percent_agreement": None,
         }
-    values = wide.to_numpy()
     cats = sorted(pd.unique(values.ravel()))
     counts = np.stack([(values == c).sum(axis=1) for c in cats], axis=1)
     # every reader pair at once: observed agreement = sum_c P(a says c and b says c)
@@ -76,15 +114,15 @@ def reader_agreement(reads: pd.DataFrame, condition: str, column: str = "decisio
         kappa = (p_obs - p_exp) / (1 - p_exp)
     cohen, agree = kappa[iu], p_obs[iu]
     return {
-        "n_readers": int(wide.shape[1]),
-        "n_cases": int(wide.shape[0]),
+        "n_readers": int(values.shape[1]),
+        "n_cases": int(values.shape[0]),
         "fleiss_kappa": fleiss_kappa(counts),
         "mean_cohen_kappa": float(np.nanmean(cohen)),
         "percent_agreement": float(np.mean(agree)),
     }
 
 
-def dice(a, b, empty: float = 1.0) -> float:
+def dice(a: npt.ArrayLike, b: npt.ArrayLike, empty: float = 1.0) -> float:
     """Dice coefficient 2|A & B| / (|A| + |B|) of two binary masks; ``empty`` if both are empty."""
     a = np.asarray(a).astype(bool)
     b = np.asarray(b).astype(bool)
@@ -94,7 +132,7 @@ def dice(a, b, empty: float = 1.0) -> float:
     return float(2.0 * np.logical_and(a, b).sum() / total) if total else float(empty)
 
 
-def dice_summary(values, level: float = 0.95) -> dict[str, float]:
+def dice_summary(values: npt.ArrayLike, level: float = 0.95) -> dict[str, float]:
     """Mean +- sample SD and a t-based CI of the mean (seed 000: "0.84 +- 0.13 (95% CI ...)")."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]

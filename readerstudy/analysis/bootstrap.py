@@ -7,8 +7,11 @@ every statistic is a weighted sum and all resamples are computed at once with Nu
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+import pandas as pd
 
 from .metrics import confusion_metrics
 
@@ -16,7 +19,7 @@ _MAX_CELLS = 4_000_000  # resamples x cases per chunk
 
 
 def resample_counts(
-    truth, n_resamples: int, rng: np.random.Generator, stratified: bool = True
+    truth: npt.ArrayLike, n_resamples: int, rng: np.random.Generator, stratified: bool = True
 ) -> np.ndarray:
     """(B, n) int array of case multiplicities.
 
@@ -39,7 +42,7 @@ def resample_counts(
 
 
 def chunked_counts(
-    truth, n_resamples: int, seed: int, stratified: bool = True
+    truth: np.ndarray | list[int], n_resamples: int, seed: int, stratified: bool = True
 ) -> Iterator[np.ndarray]:
     """Yield resample-count chunks from one seeded stream.
 
@@ -56,7 +59,31 @@ def chunked_counts(
         done += b
 
 
-def weighted_auc(truth, score, weights: np.ndarray) -> np.ndarray:
+def chunked_cluster_weights(
+    clusters: np.ndarray | list[str],
+    truth: np.ndarray | list[int],
+    n_resamples: int,
+    seed: int,
+    stratified: bool = True,
+) -> Iterator[np.ndarray]:
+    """Cluster (case) bootstrap for correlated units such as the slices of a scan: each resample
+    draws clusters with replacement (stratified by the cluster's truth, the maximum of its
+    units'), and every unit gets its cluster's multiplicity. Yields (b, n_units) weight chunks
+    from one seeded stream."""
+    codes, uniques = pd.factorize(np.asarray(clusters, dtype=object))
+    unit_truth = np.asarray(truth).astype(int)
+    cluster_truth = np.zeros(len(uniques), dtype=int)
+    np.maximum.at(cluster_truth, codes, unit_truth)
+    rng = np.random.default_rng(seed)
+    step = max(1, min(n_resamples, _MAX_CELLS // max(len(codes), 1)))
+    done = 0
+    while done < n_resamples:
+        b = min(step, n_resamples - done)
+        yield resample_counts(cluster_truth, b, rng, stratified)[:, codes]
+        done += b
+
+
+def weighted_auc(truth: npt.ArrayLike, score: npt.ArrayLike, weights: np.ndarray) -> np.ndarray:
     """Empirical AUC (ties 1/2) for each row of case weights; NaN if a class has no weight."""
     truth = np.asarray(truth).astype(bool)
     score = np.asarray(score, dtype=float)
@@ -73,7 +100,9 @@ def weighted_auc(truth, score, weights: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def weighted_confusion(truth, decision, weights: np.ndarray) -> dict[str, np.ndarray]:
+def weighted_confusion(
+    truth: npt.ArrayLike, decision: npt.ArrayLike, weights: np.ndarray
+) -> dict[str, np.ndarray]:
     truth = np.asarray(truth).astype(bool)
     decision = np.asarray(decision).astype(bool)
     w = np.asarray(weights, dtype=float)
@@ -95,22 +124,29 @@ def percentile_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float
 
 
 def bootstrap_performance(
-    truth,
-    score,
+    truth: np.ndarray | list[int],
+    score: npt.ArrayLike,
     decisions: dict[str, np.ndarray],
     n_resamples: int = 1000,
     seed: int = 2025,
     stratified: bool = True,
     level: float = 0.95,
-) -> dict:
+    clusters: np.ndarray | list[str] | None = None,
+) -> dict[str, Any]:
     """Percentile CIs of the AUC and of every confusion metric at each fixed decision vector.
 
     Returns ``{"auc": (lo, hi), "points": {name: {metric: (lo, hi)}}, "n_resamples": B}``.
     Thresholds are held fixed (chosen once on the full data), not re-selected per resample.
+    ``clusters`` (one id per unit, e.g. the case of each slice) resamples whole clusters.
     """
     aucs: list[np.ndarray] = []
     per_point: dict[str, dict[str, list[np.ndarray]]] = {k: {} for k in decisions}
-    for w in chunked_counts(truth, n_resamples, seed, stratified):
+    chunks = (
+        chunked_counts(truth, n_resamples, seed, stratified)
+        if clusters is None
+        else chunked_cluster_weights(clusters, truth, n_resamples, seed, stratified)
+    )
+    for w in chunks:
         aucs.append(weighted_auc(truth, score, w))
         for name, dec in decisions.items():
             for metric, vals in confusion_metrics(**weighted_confusion(truth, dec, w)).items():

@@ -1,4 +1,4 @@
-"""Command line: ``python -m readerstudy.analysis {report,power,validate} ...``.
+"""Command line: ``python -m readerstudy.analysis {report,power,validate,icc} ...``.
 
 Exit status: 0 success, 2 invalid input (the errors are printed to stderr, one per line).
 """
@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from .froc_cli import add_froc_parser, run_froc
+from .icc import add_icc_parser, run_icc
 from .reads import ReadsValidationError, read_csv, validate_reads
 from .report import EXTRA_MODELS, FORMATS, ReportOptions, build_report
 
@@ -66,6 +68,22 @@ def _parser() -> argparse.ArgumentParser:
         default="high_sensitivity,high_specificity",
         help="operating points shown in Table 2",
     )
+    r.add_argument(
+        "--reference",
+        help="reference condition of the contrasts (default: unaided, or the only reader "
+        "condition)",
+    )
+    r.add_argument(
+        "--contrasts",
+        choices=("reference", "pairwise"),
+        default="reference",
+        help="pairwise LMM fits: each condition against the reference, or every pair",
+    )
+    r.add_argument(
+        "--primary-endpoint",
+        help="endpoint shown by the top-level keys of a multi-endpoint report (default: the "
+        "first binary endpoint)",
+    )
     r.add_argument("--quiet", action="store_true")
 
     w = sub.add_parser("power", help="OR power / sample size for a new study from pilot reads")
@@ -82,10 +100,12 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check a reads CSV and print a summary")
     v.add_argument("--reads", required=True, type=Path)
+    add_icc_parser(sub)
+    add_froc_parser(sub)
     return p
 
 
-def _report(a) -> int:
+def _report(a: argparse.Namespace) -> int:
     opts = ReportOptions(
         operating_point=a.operating_point,
         table2_points=_csv_list(a.table2_points),
@@ -99,6 +119,9 @@ def _report(a) -> int:
         extra_models=_csv_list(a.extra_models),
         mrmc_cov=a.mrmc_cov,
         jackknife_cases=a.jackknife_cases,
+        reference=a.reference,
+        contrasts=a.contrasts,
+        primary_endpoint=a.primary_endpoint,
     )
     t0 = time.perf_counter()
     reads = read_csv(a.reads)
@@ -112,7 +135,7 @@ def _report(a) -> int:
     return 0
 
 
-def _power(a) -> int:
+def _power(a: argparse.Namespace) -> int:
     from .mrmc import mrmc_analysis
     from .power import OrVarianceComponents, or_power, or_sample_size
 
@@ -128,20 +151,33 @@ def _power(a) -> int:
     return 0
 
 
-def _validate(a) -> int:
-    reads = validate_reads(read_csv(a.reads))
-    for cond, sub in reads.groupby("condition"):
-        print(
-            f"{cond}: {len(sub)} reads, {sub['reader'].nunique()} readers, "
-            f"{sub['case'].nunique()} cases, ratings: {sub['rating'].notna().all()}"
-        )
+def _validate(a: argparse.Namespace) -> int:
+    from .study import validate_study_reads
+
+    study = validate_study_reads(read_csv(a.reads))
+    for name, ep in study.endpoints.items():
+        head = f"{name} ({ep.kind}) " if study.by_endpoint else ""
+        for cond, sub in ep.reads.groupby("condition"):
+            print(
+                f"{head}{cond}: {len(sub)} reads, {sub['reader'].nunique()} readers, "
+                f"{sub['case'].nunique()} cases, ratings: {sub['rating'].notna().all()}"
+            )
+        if ep.slices is not None:
+            print(f"{head}slice-level answers: {len(ep.slices)}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     a = _parser().parse_args(argv)
     try:
-        return {"report": _report, "power": _power, "validate": _validate}[a.command](a)
+        commands = {
+            "report": _report,
+            "power": _power,
+            "validate": _validate,
+            "icc": run_icc,
+            "froc": run_froc,
+        }
+        return commands[a.command](a)
     except ReadsValidationError as exc:
         print(f"error: invalid {exc.source} table", file=sys.stderr)
         for e in exc.errors:

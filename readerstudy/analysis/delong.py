@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
 from scipy.stats import rankdata
 
@@ -24,10 +25,11 @@ class DeLongComponents:
         n1, n0 = self.v10.shape[1], self.v01.shape[1]
         s10 = np.atleast_2d(np.cov(self.v10)) if n1 > 1 else np.zeros((len(self.auc),) * 2)
         s01 = np.atleast_2d(np.cov(self.v01)) if n0 > 1 else np.zeros((len(self.auc),) * 2)
-        return s10 / n1 + s01 / n0
+        out: np.ndarray = s10 / n1 + s01 / n0
+        return out
 
 
-def delong_components(truth, scores) -> DeLongComponents:
+def delong_components(truth: npt.ArrayLike, scores: npt.ArrayLike) -> DeLongComponents:
     """``scores``: (m, n) array (or 1-D for a single rater); ``truth``: (n,) 0/1."""
     truth = np.asarray(truth).astype(bool)
     scores = np.atleast_2d(np.asarray(scores, dtype=float))
@@ -44,12 +46,12 @@ def delong_components(truth, scores) -> DeLongComponents:
     return DeLongComponents(auc=auc, v10=v10, v01=v01)
 
 
-def delong_cov(truth, scores) -> tuple[np.ndarray, np.ndarray]:
+def delong_cov(truth: npt.ArrayLike, scores: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     comp = delong_components(truth, scores)
     return comp.auc, comp.cov
 
 
-def delong_ci(truth, score, level: float = 0.95) -> dict[str, float]:
+def delong_ci(truth: npt.ArrayLike, score: npt.ArrayLike, level: float = 0.95) -> dict[str, float]:
     """AUC with a DeLong (normal) CI, truncated to [0, 1] as pROC does."""
     auc, cov = delong_cov(truth, score)
     se = float(np.sqrt(max(cov[0, 0], 0.0)))
@@ -78,7 +80,9 @@ class PairedDeLong:
     ci_high: float
 
 
-def delong_paired(truth, score1, score2, level: float = 0.95) -> PairedDeLong:
+def delong_paired(
+    truth: npt.ArrayLike, score1: npt.ArrayLike, score2: npt.ArrayLike, level: float = 0.95
+) -> PairedDeLong:
     """Paired DeLong test of two AUCs on the same cases; ``diff`` = AUC(score2) - AUC(score1)."""
     auc, cov = delong_cov(truth, np.vstack([score1, score2]))
     var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .delong import delong_components
@@ -34,11 +35,11 @@ class FomData:
     theta: np.ndarray  # (t, r)
     jack: np.ndarray  # (t, r, c): FOM with case k deleted, for the c jackknifed cases
     delong: np.ndarray | None = None  # (t*r, t*r) DeLong covariance (AUC and proportions)
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_jack(self) -> int:
-        return self.jack.shape[2]
+        return int(self.jack.shape[2])
 
     def jackknife_cov(self) -> np.ndarray:
         cached = self._cache.get("jackknife")
@@ -60,7 +61,8 @@ class FomData:
 
     def pseudovalues(self) -> np.ndarray:
         c = self.n_jack
-        return c * self.theta[:, :, None] - (c - 1) * self.jack
+        out: np.ndarray = c * self.theta[:, :, None] - (c - 1) * self.jack
+        return out
 
     def table(self, method: str = "jackknife") -> pd.DataFrame:
         """Long table: modality, reader, estimate, se (from the chosen covariance)."""
@@ -78,7 +80,7 @@ class FomData:
 
 def fom_from_arrays(
     fom: str,
-    truth,
+    truth: npt.ArrayLike,
     values: np.ndarray,
     modalities: list[str],
     readers: list[str],
@@ -134,7 +136,8 @@ def wide_arrays(
     sub = reads[reads["condition"].isin(conditions)]
     if sub.empty:
         raise MrmcDesignError(f"no reads in conditions {conditions}")
-    missing = [c for c in conditions if c not in set(sub["condition"])]
+    present = set(pd.unique(sub["condition"]))
+    missing = [c for c in conditions if c not in present]
     if missing:
         raise MrmcDesignError(f"no reads in condition(s) {missing}")
     if sub[column].isna().any():

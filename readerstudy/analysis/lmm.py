@@ -14,12 +14,20 @@ needs the R backend.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .lmm_python import CrossedInterceptsModel, RandomTerm, blas_single_thread
+from .conditions import (
+    MODEL,
+    contrast_pairs,
+    ordered_conditions,
+    present_conditions,
+    resolve_reference,
+)
+from .lmm_python import CrossedInterceptsModel, RandomTerm, RemlFit, blas_single_thread
 from .reads import ensure_valid
 from .satterthwaite import Satterthwaite
 
@@ -66,7 +74,7 @@ class LmmFit:
     warnings: list[str] = field(default_factory=list)
     scale: str = "response"  # binomial: emmeans are probabilities, contrasts odds ratios
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k not in ("emmeans", "contrasts")}
         out["random_terms"] = list(self.random_terms)
         out["emmeans"] = {k: v.to_dict() for k, v in self.emmeans.items()}
@@ -111,6 +119,9 @@ def endpoint_data(reads: pd.DataFrame, endpoint: str, conditions: list[str]) -> 
 
 def _codes(sub: pd.DataFrame, term: str) -> tuple[np.ndarray, int]:
     parts = term.split(":")
+    if len(parts) == 1:  # the same codes as the text key below, without building it
+        codes, uniques = pd.factorize(sub[term], sort=False)
+        return codes.astype(np.int64), len(uniques)
     key = sub[parts[0]].astype(str)
     for p in parts[1:]:
         key = key + "\x1f" + sub[p].astype(str)
@@ -118,7 +129,7 @@ def _codes(sub: pd.DataFrame, term: str) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), len(uniques)
 
 
-def _inference(est, se, df, level) -> Inference:
+def _inference(est: float, se: float, df: float, level: float) -> Inference:
     tval = est / se if se > 0 else np.nan
     q = stats.t.ppf(0.5 + level / 2, df)
     return Inference(
@@ -126,23 +137,25 @@ def _inference(est, se, df, level) -> Inference:
     )
 
 
-def _contrast_vectors(levels: list[str]) -> tuple[dict, dict]:
+def _contrast_vectors(levels: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     p = len(levels)
-    emm = {}
+    emm: dict[str, np.ndarray] = {}
     for i, lev in enumerate(levels):
         v = np.zeros(p)
         v[0] = 1.0
         if i:
             v[i] = 1.0
         emm[lev] = v
-    con = {}
+    con: dict[str, np.ndarray] = {}
     for i in range(p):
         for j in range(i + 1, p):
             con[f"{levels[j]} - {levels[i]}"] = emm[levels[j]] - emm[levels[i]]
     return emm, con
 
 
-def python_model(sub: pd.DataFrame, levels: list[str], terms: tuple[str, ...]):
+def python_model(
+    sub: pd.DataFrame, levels: list[str], terms: tuple[str, ...]
+) -> CrossedInterceptsModel:
     """The NumPy REML model of ``correct ~ condition + random terms`` for one endpoint subset."""
     y = sub["correct"].to_numpy(dtype=float)
     cond = pd.Categorical(sub["condition"], categories=levels).codes
@@ -154,12 +167,18 @@ def python_model(sub: pd.DataFrame, levels: list[str], terms: tuple[str, ...]):
     return CrossedInterceptsModel(y, X, rterms, block=_codes(sub, "case")[0])
 
 
-def summarize_python_fit(model, fit, levels, terms, level) -> tuple[dict, dict, dict, list]:
+def summarize_python_fit(
+    model: CrossedInterceptsModel,
+    fit: RemlFit,
+    levels: list[str],
+    terms: tuple[str, ...],
+    level: float,
+) -> tuple[dict[str, Inference], dict[str, Inference], dict[str, float], list[str]]:
     """EMMs and contrasts with Satterthwaite df at a fit's (theta, sigma)."""
     sat = Satterthwaite(model.deviance, model.vcov_beta, np.r_[fit.theta, fit.sigma])
     emm_l, con_l = _contrast_vectors(levels)
 
-    def infer(vec):
+    def infer(vec: np.ndarray) -> Inference:
         return _inference(
             float(vec @ fit.beta), float(np.sqrt(vec @ fit.vcov_beta @ vec)), sat.df(vec), level
         )
@@ -183,7 +202,13 @@ def _check_variation(sub: pd.DataFrame) -> None:
         )
 
 
-def _fit_python(sub, levels, terms, level, engine) -> tuple[dict, dict, dict, bool, list]:
+# (emmeans, contrasts, variance components, converged, warnings) of one fit
+_Fitted = tuple[dict[str, Inference], dict[str, Inference], dict[str, float], bool, list[str]]
+
+
+def _fit_python(
+    sub: pd.DataFrame, levels: list[str], terms: tuple[str, ...], level: float, engine: str
+) -> _Fitted:
     _check_variation(sub)
     model = python_model(sub, levels, terms)
     warnings: list[str] = []
@@ -207,7 +232,9 @@ def _fit_python(sub, levels, terms, level, engine) -> tuple[dict, dict, dict, bo
     return emm, con, vc, bool(fit.converged), warnings
 
 
-def _fit_r(sub, levels, terms, family, level) -> tuple[dict, dict, dict, bool, list]:
+def _fit_r(
+    sub: pd.DataFrame, levels: list[str], terms: tuple[str, ...], family: str, level: float
+) -> _Fitted:
     from .lmm_r import fit_r
 
     _check_variation(sub)
@@ -223,7 +250,7 @@ def _fit_r(sub, levels, terms, family, level) -> tuple[dict, dict, dict, bool, l
         level,
     )
 
-    def rows(tab, key) -> dict[str, Inference]:
+    def rows(tab: dict[str, list[Any]], key: str) -> dict[str, Inference]:
         n = len(tab[key])
         est_key = next(
             k for k in ("emmean", "prob", "estimate", "odds.ratio", "response") if k in tab
@@ -270,13 +297,53 @@ def fit_lmm(
     """Fit one endpoint on the given conditions (first = reference level)."""
     levels = list(conditions)
     terms = resolve_random(random)
+    _check_fit_args(backend, family)
+    sub = endpoint_data(ensure_valid(reads), endpoint, levels)
+    return _fit_subset(sub, endpoint, levels, terms, backend, family, level, engine)
+
+
+def _check_fit_args(backend: str, family: str) -> None:
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
     if family not in ("gaussian", "binomial"):
         raise ValueError("family must be 'gaussian' or 'binomial'")
     if family == "binomial" and backend != "r":
         raise ValueError("the logistic GLMM (family='binomial') needs backend='r' (lme4::glmer)")
-    sub = endpoint_data(ensure_valid(reads), endpoint, levels)
+
+
+def _endpoint_subset(
+    reads: pd.DataFrame,
+    cond_codes: np.ndarray,
+    code_of: dict[str, int],
+    endpoint: str,
+    conditions: list[str],
+) -> pd.DataFrame:
+    """``endpoint_data`` from precomputed condition codes (one pass over the conditions of a
+    large read table instead of one per fit)."""
+    if endpoint not in ENDPOINTS:
+        raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {list(ENDPOINTS)}")
+    mask = np.isin(cond_codes, [code_of[c] for c in conditions if c in code_of])
+    truth = ENDPOINTS[endpoint]
+    if truth is not None:
+        mask &= reads["truth"].to_numpy() == truth
+    present = set(np.unique(cond_codes[mask]).tolist())
+    missing = [c for c in conditions if code_of.get(c) not in present]
+    if missing:
+        raise ValueError(f"{endpoint}: no reads in condition(s) {missing}")
+    return reads[mask]
+
+
+def _fit_subset(
+    sub: pd.DataFrame,
+    endpoint: str,
+    levels: list[str],
+    terms: tuple[str, ...],
+    backend: str,
+    family: str,
+    level: float,
+    engine: str,
+) -> LmmFit:
+    """Fit one endpoint's reads ``sub`` (already restricted to the conditions ``levels``)."""
     if backend == "r":
         emm, con, vc, ok, warn = _fit_r(sub, levels, terms, family, level)
     else:
@@ -309,11 +376,13 @@ class ReaderLmm:
     random_terms: tuple[str, ...]
     family: str
     backend: str
-    endpoints: dict[str, dict] = field(default_factory=dict)
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # "<endpoint>.<fit>": reason
+    reference: str = REFERENCE
+    contrasts: str = "reference"  # pairwise fits: against the reference, or every pair
 
-    def to_dict(self) -> dict:
-        out = {
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "mode": self.mode,
             "random_terms": list(self.random_terms),
             "family": self.family,
@@ -337,42 +406,51 @@ def reader_lmm(
     endpoints: tuple[str, ...] = ("accuracy", "sensitivity", "specificity"),
     level: float = 0.95,
     engine: str = "profiled",
+    reference: str | None = None,
+    contrasts: str = "reference",
 ) -> ReaderLmm:
-    """Seed-000 analysis. ``pairwise``: aided vs unaided and model vs unaided fitted separately
-    (emmeans for unaided/aided from the first, for model from the second); ``joint``: one fit on
-    all conditions. Models with reader random effects are fitted to unaided vs aided only (the
-    model is a single fixed pseudo-reader, not a draw from the reader population)."""
+    """Seed-000 analysis. ``pairwise``: each condition fitted against the reference (default
+    ``unaided``) separately, e.g. aided vs unaided and model vs unaided (emmeans for unaided/aided
+    from the first, for model from the second); with ``contrasts="pairwise"`` every pair of
+    conditions gets its own fit. ``joint``: one fit on all conditions (every pairwise contrast).
+    Models with reader random effects leave out the model's reads (the model is a single fixed
+    pseudo-reader, not a draw from the reader population)."""
     if mode not in ("pairwise", "joint"):
         raise ValueError("mode must be 'pairwise' or 'joint'")
     terms = resolve_random(random)
     reads = ensure_valid(reads)
-    present = [c for c in ("unaided", "aided", "model") if c in set(reads["condition"])]
-    if REFERENCE not in present:
-        raise ValueError("the LMM analysis needs 'unaided' reads as the reference condition")
+    present = present_conditions(reads)
+    ref = resolve_reference(present, reference)
     has_reader_terms = any("reader" in t for t in terms)
-    others = [c for c in present if c != REFERENCE and not (c == "model" and has_reader_terms)]
-    if not others:
-        raise ValueError("the LMM analysis needs 'aided' or 'model' reads besides 'unaided'")
-    out = ReaderLmm(mode, terms, family, backend)
-    kw = dict(random=terms, backend=backend, family=family, level=level, engine=engine)
+    ordered = [c for c in ordered_conditions(present, ref) if not (c == MODEL and has_reader_terms)]
+    if len(ordered) < 2:
+        raise ValueError(f"the LMM analysis needs reads in another condition besides {ref!r}")
+    out = ReaderLmm(mode, terms, family, backend, reference=ref, contrasts=contrasts)
+    cond_codes, cond_names = pd.factorize(reads["condition"])
+    code_of = {str(c): i for i, c in enumerate(cond_names)}
     groups = (
-        {"joint": [REFERENCE, *others]}
+        {"joint": ordered}
         if mode == "joint"
-        else {f"{other}_vs_{REFERENCE}": [REFERENCE, other] for other in others}
+        else {f"{b}_vs_{a}": [a, b] for a, b in contrast_pairs(ordered, contrasts)}
     )
     for ep in endpoints:
         fits: dict[str, LmmFit] = {}
         for key, conditions in groups.items():
             try:
-                fits[key] = fit_lmm(reads, ep, conditions, **kw)
+                _check_fit_args(backend, family)
+                sub = _endpoint_subset(reads, cond_codes, code_of, ep, list(conditions))
+                fits[key] = _fit_subset(
+                    sub, ep, list(conditions), terms, backend, family, level, engine
+                )
             except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
                 out.skipped[f"{ep}.{key}"] = str(exc)
         if not fits:
             continue
-        contrasts, emmeans = {}, {}
+        ep_contrasts: dict[str, Inference] = {}  # not ``contrasts``: that is the argument
+        emmeans: dict[str, Inference] = {}
         for f in fits.values():  # the first fit (aided vs unaided) provides the unaided EMM
-            contrasts.update(f.contrasts)
+            ep_contrasts.update(f.contrasts)
             for cond, e in f.emmeans.items():
                 emmeans.setdefault(cond, e)
-        out.endpoints[ep] = {"contrasts": contrasts, "emmeans": emmeans, "fits": fits}
+        out.endpoints[ep] = {"contrasts": ep_contrasts, "emmeans": emmeans, "fits": fits}
     return out

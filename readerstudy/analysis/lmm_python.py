@@ -22,21 +22,24 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import linalg, optimize
 
 MAX_DENSE_LEVELS = 4000
 
 
-def blas_single_thread():
+def blas_single_thread() -> contextlib.AbstractContextManager[Any]:
     """Limit BLAS to one thread (if threadpoolctl is installed): the matrices here are small,
     and OpenBLAS's thread start-up dominates on loaded machines."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - optional dependency
         return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    limits: contextlib.AbstractContextManager[Any] = threadpool_limits(limits=1, user_api="blas")
+    return limits
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,13 @@ class CrossedInterceptsModel:
     one block are factorised block by block, the others by a dense Schur complement.
     """
 
-    def __init__(self, y, X, terms: list[RandomTerm], block: np.ndarray | None = None):
+    def __init__(
+        self,
+        y: npt.ArrayLike,
+        X: npt.ArrayLike,
+        terms: list[RandomTerm],
+        block: np.ndarray | None = None,
+    ):
         self.y = np.asarray(y, dtype=float)
         self.X = np.asarray(X, dtype=float)
         self.terms = terms
@@ -85,7 +94,8 @@ class CrossedInterceptsModel:
 
     def _setup_blocks(self, block: np.ndarray | None) -> None:
         n = self.n
-        nested, glob = [], []
+        nested: list[int] = []
+        glob: list[int] = []
         for b, t in enumerate(self.terms):
             ok = False
             if block is not None:
@@ -114,8 +124,8 @@ class CrossedInterceptsModel:
             for c in range(gcol.shape[1]):
                 np.add.at(self._D0, (gcol[:, a], gcol[:, c]), 1.0)
             np.add.at(self._C2, gcol[:, a], xy)
-        self._A0 = None
-        if not nested:
+        self._A0: np.ndarray | None = None
+        if not nested or block is None:  # nested terms need blocks
             return
         kb = int(block.max()) + 1
         counts = np.zeros(kb, dtype=np.int64)
@@ -202,25 +212,30 @@ class CrossedInterceptsModel:
         r2 = max(ytwy - float(xtwy @ beta), 0.0)
         return ldl2, xtwx, beta, r2
 
-    def profiled_deviance(self, theta) -> float:
+    def profiled_deviance(self, theta: np.ndarray) -> float:
         ldl2, xtwx, _, r2 = self._pls(theta)
         dof = self.n - self.p
-        return ldl2 + np.linalg.slogdet(xtwx)[1] + dof * (1.0 + np.log(2 * np.pi * r2 / dof))
+        out: float = ldl2 + np.linalg.slogdet(xtwx)[1] + dof * (1.0 + np.log(2 * np.pi * r2 / dof))
+        return out
 
-    def deviance(self, varpar) -> float:
+    def deviance(self, varpar: npt.ArrayLike) -> float:
         """REML deviance at (theta..., sigma), not profiled (lmerTest's devfun_vp)."""
         varpar = np.asarray(varpar, dtype=float)
         theta, sigma2 = varpar[:-1], varpar[-1] ** 2
         ldl2, xtwx, _, r2 = self._pls(theta)
         dof = self.n - self.p
-        return ldl2 + np.linalg.slogdet(xtwx)[1] + dof * np.log(2 * np.pi * sigma2) + r2 / sigma2
+        out: float = (
+            ldl2 + np.linalg.slogdet(xtwx)[1] + dof * np.log(2 * np.pi * sigma2) + r2 / sigma2
+        )
+        return out
 
-    def vcov_beta(self, varpar) -> np.ndarray:
+    def vcov_beta(self, varpar: npt.ArrayLike) -> np.ndarray:
         varpar = np.asarray(varpar, dtype=float)
         _, xtwx, _, _ = self._pls(varpar[:-1])
-        return varpar[-1] ** 2 * np.linalg.inv(xtwx)
+        out: np.ndarray = varpar[-1] ** 2 * np.linalg.inv(xtwx)
+        return out
 
-    def at(self, theta) -> RemlFit:
+    def at(self, theta: np.ndarray) -> RemlFit:
         """Fit summary at given theta (sigma and beta profiled)."""
         theta = np.abs(np.asarray(theta, dtype=float))
         _, xtwx, beta, r2 = self._pls(theta)
@@ -246,7 +261,9 @@ class CrossedInterceptsModel:
         return fit
 
     def _fit_1d(self) -> tuple[np.ndarray, bool, str]:
-        f = lambda t: self.profiled_deviance(np.array([t]))  # noqa: E731
+        def f(t: float) -> float:
+            return self.profiled_deviance(np.array([t]))
+
         grid = np.r_[0.0, np.geomspace(1e-4, 1e3, 71)]
         vals = np.array([f(t) for t in grid])
         i = int(np.argmin(vals))
@@ -268,7 +285,7 @@ class CrossedInterceptsModel:
         # basin than lme4's bobyqa), from theta = 1 as lme4 starts, then polished.
         k = len(self.terms)
 
-        def f(x):
+        def f(x: np.ndarray) -> float:
             return self.profiled_deviance(np.abs(x))
 
         res = optimize.minimize(

@@ -12,8 +12,11 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 _R_CODE = r"""
 function(y, cond_codes, cond_levels, case_codes, reader_codes, random_terms, family, level) {
@@ -106,7 +109,7 @@ def r_versions() -> dict[str, str]:
 
 
 @functools.cache
-def _fitter():
+def _fitter() -> Any:  # an R function (rpy2 has no types)
     import rpy2.robjects as ro
 
     ro.r(
@@ -116,11 +119,20 @@ def _fitter():
     return ro.r(_R_CODE)
 
 
-def _to_py(rlist) -> dict:
+def _to_py(rlist: Any) -> dict[str, Any]:
     return {k: rlist.rx2(k) for k in rlist.names}
 
 
-def fit_r(y, cond_codes, cond_levels, case_codes, reader_codes, random_terms, family, level):
+def fit_r(
+    y: npt.ArrayLike,
+    cond_codes: npt.ArrayLike,
+    cond_levels: Sequence[str],
+    case_codes: npt.ArrayLike,
+    reader_codes: npt.ArrayLike,
+    random_terms: Sequence[str],
+    family: str,
+    level: float,
+) -> dict[str, Any]:
     """Fit in R; returns plain Python dicts of emmeans, contrasts and variance components."""
     ok, why = r_available()
     if not ok:
@@ -149,7 +161,7 @@ def fit_r(y, cond_codes, cond_levels, case_codes, reader_codes, random_terms, fa
     )
     out = _to_py(res)
 
-    def frame(names_key, data_key):
+    def frame(names_key: str, data_key: str) -> dict[str, list[Any]]:
         names = list(out[names_key])
         data = out[data_key]
         return {n: list(data[i]) for i, n in enumerate(names)}

@@ -12,13 +12,16 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from statsmodels.regression.mixed_linear_model import MixedLM
 
 from .lmm_python import RandomTerm
 
 
-def fit_mixedlm(y, X, terms: list[RandomTerm]) -> tuple[np.ndarray, bool, list[str]]:
+def fit_mixedlm(
+    y: npt.ArrayLike, X: np.ndarray, terms: list[RandomTerm]
+) -> tuple[np.ndarray, bool, list[str]]:
     msgs: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 METRICS = ("accuracy", "sensitivity", "specificity", "ppv", "npv", "f1", "mcc")
 
@@ -21,7 +22,7 @@ class Confusion:
     tn: int
 
     @classmethod
-    def from_arrays(cls, truth, decision) -> Confusion:
+    def from_arrays(cls, truth: npt.ArrayLike, decision: npt.ArrayLike) -> Confusion:
         truth = np.asarray(truth).astype(bool)
         decision = np.asarray(decision).astype(bool)
         return cls(
@@ -35,14 +36,17 @@ class Confusion:
         return {k: float(v) for k, v in confusion_metrics(**asdict(self)).items()}
 
 
-def _ratio(num, den):
+def _ratio(num: npt.ArrayLike, den: npt.ArrayLike) -> np.ndarray:
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        out: np.ndarray = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        return out
 
 
-def confusion_metrics(tp, fn, fp, tn) -> dict[str, np.ndarray]:
+def confusion_metrics(
+    tp: npt.ArrayLike, fn: npt.ArrayLike, fp: npt.ArrayLike, tn: npt.ArrayLike
+) -> dict[str, np.ndarray]:
     """Accuracy, sensitivity, specificity, PPV, NPV, F1 and MCC from counts."""
     tp, fn, fp, tn = (np.asarray(x, dtype=float) for x in (tp, fn, fp, tn))
     n = tp + fn + fp + tn

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,12 +79,12 @@ class DbmAnalysis:
     fom: str
     modalities: list[str]
     readers: list[str]
-    ms: dict
-    var_components: dict
+    ms: dict[str, Any]
+    var_components: dict[str, Any]
     level: float
-    rrrc: dict = field(default_factory=dict)
-    frrc: dict = field(default_factory=dict)
-    rrfc: dict = field(default_factory=dict)
+    rrrc: dict[str, Any] = field(default_factory=dict)
+    frrc: dict[str, Any] = field(default_factory=dict)
+    rrfc: dict[str, Any] = field(default_factory=dict)
 
     def anova_table(self) -> pd.DataFrame:
         rows = [

@@ -7,8 +7,10 @@ Pairwise differences are ``a - b`` for modalities a listed before b. CIs are not
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,7 +96,9 @@ def or_components(theta: np.ndarray, cov: np.ndarray) -> OrComponents:
     )
 
 
-def _t_row(label, a, b, est, se, df, level) -> dict:
+def _t_row(
+    label: str, a: str, b: str, est: float, se: float, df: float | None, level: float
+) -> dict[str, Any]:
     if df is None:  # z-based
         stat = est / se if se > 0 else np.nan
         p = 2 * stats.norm.sf(abs(stat))
@@ -129,19 +133,19 @@ class OrAnalysis:
     cov: np.ndarray
     components: OrComponents
     level: float
-    rrrc: dict = field(default_factory=dict)
-    frrc: dict = field(default_factory=dict)
-    rrfc: dict = field(default_factory=dict)
+    rrrc: dict[str, Any] = field(default_factory=dict)
+    frrc: dict[str, Any] = field(default_factory=dict)
+    rrfc: dict[str, Any] = field(default_factory=dict)
 
     def means(self) -> dict[str, float]:
         return dict(zip(self.modalities, self.theta.mean(axis=1).tolist(), strict=True))
 
-    def difference(self, analysis: str, a: str, b: str) -> dict:
+    def difference(self, analysis: str, a: str, b: str) -> dict[Hashable, Any]:
         """Row of ``analysis``'s pairwise table for ``a - b``."""
         return pairwise_difference(getattr(self, analysis)["pairwise"], a, b)
 
 
-def flip(row: dict) -> dict:
+def flip(row: dict[Hashable, Any]) -> dict[Hashable, Any]:
     """The same comparison the other way round (b - a)."""
     out = dict(row)
     out.update(
@@ -156,7 +160,7 @@ def flip(row: dict) -> dict:
     return out
 
 
-def pairwise_difference(table: pd.DataFrame, a: str, b: str) -> dict:
+def pairwise_difference(table: pd.DataFrame, a: str, b: str) -> dict[Hashable, Any]:
     """Row of a pairwise table for ``a - b`` (sign flipped if stored as ``b - a``)."""
     hit = table[(table["a"] == a) & (table["b"] == b)]
     if len(hit):
@@ -191,7 +195,7 @@ def _pairwise(res: OrAnalysis, se: float, df: float | None) -> pd.DataFrame:
     )
 
 
-def _rrrc(c: OrComponents, res: OrAnalysis) -> dict:
+def _rrrc(c: OrComponents, res: OrAnalysis) -> dict[str, Any]:
     """Random readers, random cases."""
     t, r = res.theta.shape
     means = res.theta.mean(axis=1)
@@ -221,7 +225,7 @@ def _rrrc(c: OrComponents, res: OrAnalysis) -> dict:
     }
 
 
-def _frrc(c: OrComponents, res: OrAnalysis) -> dict:
+def _frrc(c: OrComponents, res: OrAnalysis) -> dict[str, Any]:
     """Fixed readers, random cases: overall, per modality and per reader."""
     t, r = res.theta.shape
     means = res.theta.mean(axis=1)
@@ -254,26 +258,37 @@ def _frrc(c: OrComponents, res: OrAnalysis) -> dict:
 def _frrc_per_reader(c: OrComponents, res: OrAnalysis) -> pd.DataFrame:
     """Each reader's pairwise differences, fixed readers, random cases."""
     mods, theta = res.modalities, res.theta
-    per_reader = []
-    for j, reader in enumerate(res.readers):
-        # One SE per reader from its variance and Cov1 averaged over all modalities, as
-        # OR-DBM MRMC computes (with two modalities: Var_a + Var_b - 2 Cov_ab).
-        s = root(max(2.0 * (c.var_by_reader[j] - c.cov1_by_reader[j]), 0.0))
-        for i, k in combinations(range(len(mods)), 2):
-            row = _t_row(
-                f"{mods[i]} - {mods[k]}",
-                mods[i],
-                mods[k],
-                theta[i, j] - theta[k, j],
-                s,
-                None,
-                res.level,
-            )
-            per_reader.append({"reader": reader, **row})
-    return pd.DataFrame(per_reader)
+    pairs = list(combinations(range(len(mods)), 2))
+    first = np.array([i for i, _ in pairs], dtype=int)
+    second = np.array([k for _, k in pairs], dtype=int)
+    # One SE per reader from its variance and Cov1 averaged over all modalities, as
+    # OR-DBM MRMC computes (with two modalities: Var_a + Var_b - 2 Cov_ab). Rows are reader-
+    # major, the pairs in order (the same rows _t_row gives one at a time, all at once).
+    s = np.sqrt(np.maximum(2.0 * (c.var_by_reader - c.cov1_by_reader), 0.0))
+    est = (theta[first, :] - theta[second, :]).T.ravel()
+    se = np.repeat(s, len(pairs))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = np.where(se > 0, est / np.where(se > 0, se, 1.0), np.nan)
+    q = stats.norm.ppf(0.5 + res.level / 2)
+    n = len(res.readers)
+    return pd.DataFrame(
+        {
+            "reader": np.repeat(np.asarray(res.readers, dtype=object), len(pairs)),
+            "comparison": [f"{mods[i]} - {mods[k]}" for i, k in pairs] * n,
+            "a": [mods[i] for i in first] * n,
+            "b": [mods[k] for k in second] * n,
+            "estimate": est,
+            "se": se,
+            "df": np.inf,
+            "stat": stat,
+            "p": 2 * stats.norm.sf(np.abs(stat)),
+            "ci_low": est - q * se,
+            "ci_high": est + q * se,
+        }
+    )
 
 
-def _rrfc(c: OrComponents, res: OrAnalysis) -> dict:
+def _rrfc(c: OrComponents, res: OrAnalysis) -> dict[str, Any]:
     """Random readers, fixed cases (conventional treatment x reader ANOVA)."""
     t, r = res.theta.shape
     means = res.theta.mean(axis=1)
@@ -303,7 +318,9 @@ def _rrfc(c: OrComponents, res: OrAnalysis) -> dict:
     }
 
 
-def _single_rrrc(modality, est, ms_r, cov2, r, level) -> dict:
+def _single_rrrc(
+    modality: str, est: float, ms_r: float, cov2: float, r: int, level: float
+) -> dict[str, Any]:
     err = ms_r + r * max(cov2, 0.0)
     se = root(err / r)
     df = err**2 / (ms_r**2 / (r - 1)) if ms_r > 0 else np.inf

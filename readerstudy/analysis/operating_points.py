@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from .metrics import Confusion
 from .roc import RocCurve, roc_curve
@@ -40,7 +41,7 @@ class OperatingPoint:
     def metrics(self) -> dict[str, float]:
         return self.confusion.metrics()
 
-    def decisions(self, score) -> np.ndarray:
+    def decisions(self, score: npt.ArrayLike) -> np.ndarray:
         return (np.asarray(score, dtype=float) >= self.threshold).astype(int)
 
 
@@ -71,19 +72,20 @@ def _vertex(curve: RocCurve, i: int, rule: str) -> OperatingPoint:
     return OperatingPoint(rule=rule, threshold=float(curve.cut_points[i]), confusion=conf)
 
 
-def select_operating_point(truth, score, spec: str) -> OperatingPoint:
+def select_operating_point(truth: npt.ArrayLike, score: npt.ArrayLike, spec: str) -> OperatingPoint:
     name, value = parse_rule(spec)
     label = name if value is None else f"{name}:{value:g}"
+    bound = 0.0 if value is None else value  # only youden has no value
     if name == "threshold":
-        dec = np.asarray(score, dtype=float) >= value
-        return OperatingPoint(label, float(value), Confusion.from_arrays(truth, dec))
+        dec = np.asarray(score, dtype=float) >= bound
+        return OperatingPoint(label, bound, Confusion.from_arrays(truth, dec))
     curve = roc_curve(truth, score)
     sens = curve.tpr
     spec_ = 1.0 - curve.fpr
     if name == "high_sensitivity":
-        ok, value_of = spec_ >= value - _EPS, sens
+        ok, value_of = spec_ >= bound - _EPS, sens
     elif name == "high_specificity":
-        ok, value_of = sens >= value - _EPS, spec_
+        ok, value_of = sens >= bound - _EPS, spec_
     else:  # youden
         ok, value_of = np.ones_like(sens, dtype=bool), sens + spec_ - 1.0
     # vertices run from the highest threshold (index 0) down; argmax takes the first maximum

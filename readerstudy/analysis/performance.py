@@ -4,8 +4,10 @@ and confusion metrics with bootstrap CIs at operating points chosen by rules."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .bootstrap import bootstrap_performance
@@ -31,13 +33,13 @@ class ModelPerformance:
     n_neg: int
     auc: float
     auc_ci_bootstrap: tuple[float, float]
-    auc_delong: dict[str, float]
+    auc_delong: dict[str, Any]  # estimate, se, ci_low, ci_high (floats) and method
     points: dict[str, OperatingPoint]
     point_cis: dict[str, dict[str, tuple[float, float]]]
-    bootstrap: dict = field(default_factory=dict)
+    bootstrap: dict[str, Any] = field(default_factory=dict)
     roc: RocCurve | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         pts = {}
         for name, op in self.points.items():
             m = op.metrics
@@ -70,14 +72,18 @@ class ModelPerformance:
 
 
 def model_performance(
-    truth,
-    score,
+    truth: npt.ArrayLike,
+    score: npt.ArrayLike,
     rules: tuple[str, ...] = ("high_sensitivity", "high_specificity"),
     n_bootstrap: int = 1000,
     seed: int = 2025,
     stratified: bool = True,
     level: float = 0.95,
+    clusters: np.ndarray | list[str] | None = None,
 ) -> ModelPerformance:
+    """ROC, AUC (bootstrap and DeLong CIs) and the metrics at each rule's operating point.
+    ``clusters`` (e.g. the case of each slice) makes the bootstrap resample whole clusters; the
+    DeLong CI then still treats the units as independent."""
     truth = np.asarray(truth).astype(int)
     score = np.asarray(score, dtype=float)
     curve = roc_curve(truth, score)
@@ -90,9 +96,10 @@ def model_performance(
         seed=seed,
         stratified=stratified,
         level=level,
+        clusters=clusters,
     )
-    delong = delong_ci(truth, score, level)
-    delong["method"] = "DeLong"
+    delong: dict[str, Any] = delong_ci(truth, score, level)
+    delong["method"] = "DeLong" if clusters is None else "DeLong (units treated as independent)"
     return ModelPerformance(
         n_pos=curve.n_pos,
         n_neg=curve.n_neg,
@@ -108,12 +115,13 @@ def model_performance(
             "level": level,
             "interval": "percentile",
             "thresholds": "fixed at the full-data operating points",
+            **({} if clusters is None else {"resampled": "cases (all slices of a drawn case)"}),
         },
         roc=curve,
     )
 
 
-def fmt_num(v: float | None, digits: int = 4) -> str:
+def fmt_num(v: float | np.floating[Any] | None, digits: int = 4) -> str:
     """Fixed digits, "NA" for a missing value, never "-0.0000" for a value that rounds to 0."""
     if v is None or np.isnan(v):
         return "NA"

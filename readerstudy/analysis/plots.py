@@ -1,9 +1,10 @@
-"""Figures (matplotlib Agg canvas, no pyplot state): a seed-000 Fig.-4-style ROC plot and a
-forest plot of per-reader differences. Saved as PNG and/or SVG."""
+"""Figures (matplotlib Agg canvas, no pyplot state): a seed-000 Fig.-4-style ROC plot, a
+forest plot of per-reader differences and confusion-matrix heatmaps. Saved as PNG and/or SVG."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import numpy as np
@@ -13,8 +14,19 @@ from matplotlib.figure import Figure
 
 from .roc import RocCurve
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 COLORS = {"model": "#d62728", "unaided": "#1f77b4", "aided": "#8c3fbf"}
-_RC = {"svg.hashsalt": "readerstudy", "svg.fonttype": "none"}
+_PALETTE = ("#1f77b4", "#8c3fbf", "#2ca02c", "#ff7f0e", "#17becf", "#7f7f7f")
+
+
+def _color(condition: str, index: int) -> str:
+    """A condition's colour: the fixed ones for unaided / aided / model, else by position."""
+    return COLORS.get(condition, _PALETTE[index % len(_PALETTE)])
+
+
+_RC: dict[RcKeyType, Any] = {"svg.hashsalt": "readerstudy", "svg.fonttype": "none"}
 
 
 def save(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
@@ -35,9 +47,12 @@ def roc_figure(
     model_point: tuple[float, float] | None = None,
     title: str = "Model ROC and reader operating points",
     auc: float | None = None,
+    conditions: tuple[str, ...] = ("unaided", "aided"),
 ) -> Figure:
     """``per_reader`` has columns condition, reader, sensitivity, specificity; each reader's
-    unaided -> aided move is an arrow; the reader averages are large stars."""
+    move from the first to the second of ``conditions`` (unaided -> aided) is an arrow; the
+    reader averages are large stars."""
+    first, second = conditions[0], conditions[1]
     fig = Figure(figsize=(5.6, 5.4))
     fig.subplots_adjust(left=0.12, right=0.97, bottom=0.1, top=0.93)
     ax = fig.add_subplot()
@@ -45,15 +60,15 @@ def roc_figure(
     if curve is not None:
         label = "Model ROC" + (f" (AUC {auc:.3f})" if auc is not None else "")
         ax.plot(curve.fpr, curve.tpr, color=COLORS["model"], lw=1.6, label=label)
-    pts = per_reader[per_reader["condition"].isin(["unaided", "aided"])]
-    if {"unaided", "aided"} <= set(pts["condition"]):
+    pts = per_reader[per_reader["condition"].isin([first, second])]
+    if {first, second} <= set(pts["condition"]):
         wide = pts.pivot(
             index="reader", columns="condition", values=["sensitivity", "specificity"]
         ).dropna()
-        x0 = 1 - wide[("specificity", "unaided")].to_numpy()
-        y0 = wide[("sensitivity", "unaided")].to_numpy()
-        x1 = 1 - wide[("specificity", "aided")].to_numpy()
-        y1 = wide[("sensitivity", "aided")].to_numpy()
+        x0 = 1 - wide[("specificity", first)].to_numpy()
+        y0 = wide[("sensitivity", first)].to_numpy()
+        x1 = 1 - wide[("specificity", second)].to_numpy()
+        y1 = wide[("sensitivity", second)].to_numpy()
         ax.quiver(
             x0,
             y0,
@@ -68,7 +83,7 @@ def roc_figure(
             headlength=5,
             zorder=2,
         )
-    for cond in ("unaided", "aided"):
+    for cond in (first, second):
         sub = pts[pts["condition"] == cond]
         if sub.empty:
             continue
@@ -76,7 +91,7 @@ def roc_figure(
             1 - sub["specificity"],
             sub["sensitivity"],
             s=18,
-            color=COLORS[cond],
+            color=_color(cond, 1 if cond == second else 0),
             alpha=0.7,
             label=f"Readers {cond}",
         )
@@ -85,18 +100,18 @@ def roc_figure(
             [sub["sensitivity"].mean()],
             marker="*",
             s=220,
-            color=COLORS[cond],
+            color=_color(cond, 1 if cond == second else 0),
             edgecolor="k",
             lw=0.6,
             zorder=5,
             label=f"Reader average {cond}",
         )
-    if {"unaided", "aided"} <= set(pts["condition"]):
+    if {first, second} <= set(pts["condition"]):
         avg = pts.groupby("condition")[["sensitivity", "specificity"]].mean()
         ax.annotate(
             "",
-            xy=(1 - avg.loc["aided", "specificity"], avg.loc["aided", "sensitivity"]),
-            xytext=(1 - avg.loc["unaided", "specificity"], avg.loc["unaided", "sensitivity"]),
+            xy=(1 - avg["specificity"][second], avg["sensitivity"][second]),
+            xytext=(1 - avg["specificity"][first], avg["sensitivity"][first]),
             arrowprops={"arrowstyle": "-|>", "color": "k", "lw": 1.2},
             zorder=4,
         )
@@ -126,7 +141,7 @@ def roc_figure(
 
 def forest_figure(
     per_reader: pd.DataFrame,
-    overall: dict | None,
+    overall: dict[str, Any] | None,
     label: str,
     title: str = "Per-reader difference (aided - unaided)",
 ) -> Figure:
@@ -163,4 +178,44 @@ def forest_figure(
     ax.set_yticks(ticks, labels, fontsize=8 if n <= 40 else max(3, int(320 / n)))
     ax.set_xlabel(label)
     ax.set_title(title, fontsize=10)
+    return fig
+
+
+def confusion_figure(
+    confusion: dict[str, dict[str, Any]], title: str = "Confusion matrices"
+) -> Figure:
+    """One heatmap per condition (``confusion``: {condition: {"labels", "matrix", "accuracy",
+    "macro_f1"}}): rows = truth, columns = decision; colour = share of the truth row, text =
+    count."""
+    conds = list(confusion)
+    k = len(next(iter(confusion.values()))["labels"]) if conds else 1
+    size = 1.1 + 0.55 * k
+    fig = Figure(figsize=(0.6 + size * max(len(conds), 1), size + 0.9))
+    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.22, top=0.82, wspace=0.45)
+    fig.suptitle(title, fontsize=10)
+    for i, cond in enumerate(conds):
+        entry = confusion[cond]
+        m = np.asarray(entry["matrix"], dtype=float)
+        labels = entry["labels"]
+        share = m / np.where(m.sum(axis=1, keepdims=True) > 0, m.sum(axis=1, keepdims=True), 1)
+        ax = fig.add_subplot(1, len(conds), i + 1)
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        for (r, c), v in np.ndenumerate(m):
+            ax.text(
+                c,
+                r,
+                f"{int(v)}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if share[r, c] > 0.6 else "black",
+            )
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(labels)), labels if i == 0 else [""] * len(labels), fontsize=7)
+        ax.set_xlabel("Decision", fontsize=8)
+        if i == 0:
+            ax.set_ylabel("Truth", fontsize=8)
+        acc, f1 = entry.get("accuracy"), entry.get("macro_f1")
+        sub = f"acc {acc:.2f}, macro F1 {f1:.2f}" if acc is not None and f1 is not None else ""
+        ax.set_title(f"{cond}\n{sub}", fontsize=8)
     return fig

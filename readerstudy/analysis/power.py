@@ -22,6 +22,7 @@ same derivation and are not anchored to another implementation.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from scipy import stats
 
@@ -55,7 +56,7 @@ class PowerResult:
     ddf: float
     critical_value: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

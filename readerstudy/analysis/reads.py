@@ -1,15 +1,18 @@
 """Input validation for long-format read tables and model score tables.
 
 A read table has one row per read: ``reader, case, condition, truth, decision`` and an
-optional ``rating`` (0-100, higher = more likely positive). ``condition`` is one of
-``unaided``, ``aided`` or ``model``. Errors name the offending rows (1-based data rows, i.e.
-the first row under the CSV header is row 1) and columns.
+optional ``rating`` (0-100, higher = more likely positive). ``condition`` is any name (compared
+case-insensitively); ``unaided`` is the default reference and ``model`` is reserved for the
+model's own calls (a pseudo-reader). Errors name the offending rows (1-based data rows, i.e.
+the first row under the CSV header is row 1) and columns. Tables with an ``endpoint`` or
+``slice`` column are validated by :mod:`readerstudy.analysis.study`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +21,7 @@ CONDITIONS = ("unaided", "aided", "model")
 READ_COLUMNS = ("reader", "case", "condition", "truth", "decision")
 OPTIONAL_READ_COLUMNS = ("rating",)
 SCORE_COLUMNS = ("case", "truth", "score")
+STUDY_COLUMNS = ("endpoint", "slice")  # multi-endpoint / slice-level tables (study.py)
 MODEL_READER = "model"
 _MAX_LISTED = 5
 
@@ -38,7 +42,7 @@ def _rows(mask: np.ndarray | pd.Series) -> str:
     return f"row{'s' if len(idx) > 1 else ''} {listed}{more}"
 
 
-def _per_unique(col: pd.Series, func) -> pd.Series:
+def _per_unique(col: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """Apply a vectorised Series -> Series function to the distinct values only (read tables
     have few distinct ids/labels but many rows)."""
     codes, uniques = pd.factorize(col, use_na_sentinel=False)
@@ -74,6 +78,18 @@ def _text(col: pd.Series, name: str, errors: list[str]) -> pd.Series:
     return out
 
 
+def _conditions(col: pd.Series, errors: list[str]) -> pd.Series:
+    """Condition names, stripped and lower-cased; an empty one is an error (returned as "")."""
+    out = _per_unique(col, lambda u: _clean_text(u).str.lower()).astype(str)
+    missing = out == ""
+    if missing.any():
+        errors.append(
+            f"column 'condition' is empty in {_rows(missing)}; give a condition name "
+            f"(e.g. {', '.join(CONDITIONS)})"
+        )
+    return out
+
+
 def _missing_columns(df: pd.DataFrame, required: Iterable[str], source: str) -> None:
     missing = [c for c in required if c not in df.columns]
     if missing:
@@ -83,7 +99,9 @@ def _missing_columns(df: pd.DataFrame, required: Iterable[str], source: str) -> 
         )
 
 
-def _check_truth_consistency(case: pd.Series, truth: pd.Series, errors: list[str], what: str):
+def _check_truth_consistency(
+    case: pd.Series, truth: pd.Series, errors: list[str], what: str
+) -> None:
     per_case = pd.DataFrame({"case": case, "truth": truth}).groupby("case")["truth"].nunique()
     bad_cases = per_case.index[per_case > 1]
     if len(bad_cases):
@@ -95,10 +113,21 @@ def _check_truth_consistency(case: pd.Series, truth: pd.Series, errors: list[str
 def validate_reads(df: pd.DataFrame) -> pd.DataFrame:
     """Validate a read table and return a clean copy.
 
-    The returned frame has string ``reader``/``case``, ``condition`` in ``CONDITIONS``, integer
+    The returned frame has string ``reader``/``case``, lower-cased ``condition``, integer
     ``truth``/``decision``, float ``rating`` (NaN where absent) and ``correct`` = decision == truth.
+    A table with an ``endpoint`` or ``slice`` column goes to
+    :func:`readerstudy.analysis.study.validate_study_reads` instead.
     """
     _missing_columns(df, READ_COLUMNS, "reads")
+    extra = [c for c in STUDY_COLUMNS if c in df.columns]
+    if extra:
+        raise ReadsValidationError(
+            [
+                f"the table has column(s) {', '.join(extra)}: validate it with "
+                "readerstudy.analysis.study.validate_study_reads (build_report does)"
+            ],
+            "reads",
+        )
     if len(df) == 0:
         raise ReadsValidationError(["the table has no rows"], "reads")
     df = df.reset_index(drop=True)
@@ -106,14 +135,8 @@ def validate_reads(df: pd.DataFrame) -> pd.DataFrame:
     reader = _text(df["reader"], "reader", errors)
     case = _text(df["case"], "case", errors)
     ids_ok = not errors
-    condition = _per_unique(df["condition"], lambda u: u.astype(str).str.strip().str.lower())
-    unknown = ~condition.isin(CONDITIONS)
-    if unknown.any():
-        values = sorted(set(df["condition"][unknown].astype(str)))[:_MAX_LISTED]
-        errors.append(
-            f"column 'condition' has unknown value(s) {values} in {_rows(unknown)}; "
-            f"expected one of {', '.join(CONDITIONS)}"
-        )
+    condition = _conditions(df["condition"], errors)
+    unknown = condition == ""
     n_before = len(errors)
     truth = _binary(df["truth"], "truth", errors)
     truth_ok = len(errors) == n_before
@@ -153,8 +176,8 @@ def validate_reads(df: pd.DataFrame) -> pd.DataFrame:
                     f"condition 'model' rows must share one reader id: {_rows(model)} use "
                     f"{sorted(reader[model].unique())[:_MAX_LISTED]}"
                 )
-        if not condition.isin(["unaided", "aided"]).any():
-            errors.append("no 'unaided' or 'aided' reads: nothing to analyse")
+        if (condition == "model").all():
+            errors.append("no reader reads (every row is condition 'model'): nothing to analyse")
     if errors:
         raise ReadsValidationError(errors, "reads")
     out = pd.DataFrame(
@@ -238,7 +261,7 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=True, skipinitialspace=True)
 
 
-def natural_sorted(values: Iterable) -> list:
+def natural_sorted(values: Iterable[Any]) -> list[Any]:
     """Sort ids numerically when they all look like numbers, else as text."""
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     vals = list(series.unique())

@@ -6,12 +6,17 @@ import base64
 import html
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from . import plots, report_text
 from .performance import fmt_num
+
+if TYPE_CHECKING:
+    from .render_endpoints import Part
+    from .report import Report
 
 MD_TABLE2 = ["section", "item", "display"]
 MD_TABLE3 = ["section", "endpoint", "performance_display", "difference_display", "p_display"]
@@ -30,7 +35,7 @@ def _view(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return df[columns].rename(columns=HEADERS)
 
 
-def _cell(v) -> str:
+def _cell(v: object) -> str:
     if isinstance(v, float | np.floating):
         return fmt_num(v)
     return str(v)
@@ -47,33 +52,47 @@ def md_table(df: pd.DataFrame, columns: list[str] | None = None) -> str:
     return "\n".join([head, sep, *body])
 
 
-def mrmc_summary(report) -> pd.DataFrame:
-    rows = []
-    for fom, res in report.mrmc.items():
-        d = res.to_dict()
+def mrmc_summary(report: Report) -> pd.DataFrame:
+    return mrmc_summary_of(report.mrmc)
+
+
+def _pairwise_row(base: dict[str, Any], r: dict[str, Any], comparison: str) -> dict[str, Any]:
+    return {
+        **base,
+        "comparison": comparison,
+        "diff": r["diff"],
+        "se": r["se"],
+        "df": r.get("df"),
+        "ci_low": r["ci_low"],
+        "ci_high": r["ci_high"],
+        "p": r["p"],
+    }
+
+
+def mrmc_summary_of(mrmc: dict[str, Any]) -> pd.DataFrame:
+    """One row per FOM x analysis (two conditions), or per FOM x analysis x (overall test and
+    each pairwise difference) with three or more; a column with the mean of each condition."""
+    rows: list[dict[str, Any]] = []
+    for fom, res in mrmc.items():
+        d = res.to_dict(copy_=False)
+        means = {c: d["means"].get(c) for c in res.conditions}
         for name in ("or_rrrc", "or_frrc", "or_rrfc", "dbm_rrrc"):
             r = d[name]
-            rows.append(
-                {
-                    "fom": fom,
-                    "analysis": name,
-                    "comparison": d["comparison"],
-                    "unaided": d["means"].get("unaided"),
-                    "aided": d["means"].get("aided"),
-                    "diff": r["diff"],
-                    "se": r["se"],
-                    "df": r.get("df"),
-                    "ci_low": r["ci_low"],
-                    "ci_high": r["ci_high"],
-                    "p": r["p"],
-                    "F": r.get("F", r.get("X2")),
-                    "ddf": r.get("ddf"),
-                }
-            )
+            base: dict[str, Any] = {"fom": fom, "analysis": name, "comparison": ""} | means
+            test = {"F": r.get("F", r.get("X2")), "ddf": r.get("ddf")}
+            if "pairwise" not in r:
+                rows.append(_pairwise_row(base, r, d["comparison"]) | test)
+                continue
+            overall = dict.fromkeys(("diff", "se", "df", "ci_low", "ci_high")) | {"p": r["p"]}
+            rows.append(_pairwise_row(base, overall, "overall") | test)
+            rows += [
+                _pairwise_row(base, pr, pr["comparison"]) | {"F": None, "ddf": None}
+                for pr in r["pairwise"]
+            ]
     return pd.DataFrame(rows)
 
 
-def _figures(report, out: Path, fmts: tuple[str, ...]) -> dict[str, list[Path]]:
+def _figures(report: Report, out: Path, fmts: tuple[str, ...]) -> dict[str, list[Path]]:
     figs: dict[str, list[Path]] = {}
     if not fmts:
         return figs
@@ -82,22 +101,40 @@ def _figures(report, out: Path, fmts: tuple[str, ...]) -> dict[str, list[Path]]:
     if perf is not None and report.options.operating_point in perf.points:
         m = perf.points[report.options.operating_point].metrics
         model_pt = (1 - m["specificity"], m["sensitivity"])
-    elif (report.per_reader["condition"] == "model").any():
+    elif report.per_reader is not None and (report.per_reader["condition"] == "model").any():
         row = report.per_reader[report.per_reader["condition"] == "model"].iloc[0]
         model_pt = (1 - row["specificity"], row["sensitivity"])
+    readers = [c for c in report.meta["conditions"] if c != "model"]
+    if report.per_reader is None:  # a multi-class primary endpoint: no ROC plane
+        return figs
     fig = plots.roc_figure(
-        perf.roc if perf else None, report.per_reader, model_pt, auc=perf.auc if perf else None
+        perf.roc if perf else None,
+        report.per_reader,
+        model_pt,
+        auc=perf.auc if perf else None,
+        conditions=tuple(readers[:2]) if len(readers) >= 2 else ("unaided", "aided"),
     )
     figs["roc"] = plots.save(fig, out / "roc", fmts)
     fom = "auc" if "auc" in report.mrmc else ("accuracy" if "accuracy" in report.mrmc else None)
     if fom:
         res = report.mrmc[fom]
         label = {"auc": "Difference in AUC", "accuracy": "Difference in accuracy"}[fom]
-        fig = plots.forest_figure(
-            res.per_reader(), res.to_dict()["or_rrrc"], f"{label} (aided - unaided), 95% CI"
-        )
+        per_reader, overall, comparison = _forest_data(res)
+        title = f"Per-reader difference ({comparison})"
+        fig = plots.forest_figure(per_reader, overall, f"{label} ({comparison}), 95% CI", title)
         figs["forest"] = plots.save(fig, out / "forest", fmts)
     return figs
+
+
+def _forest_data(res: Any) -> tuple[pd.DataFrame, dict[str, Any], str]:
+    """Per-reader differences and the OR-RRRC average of the first comparison (the second
+    condition against the reference)."""
+    d = res.to_dict(copy_=False)
+    if "pairwise" not in d["or_rrrc"]:
+        return res.per_reader(), d["or_rrrc"], d["comparison"]
+    first = d["or_rrrc"]["pairwise"][0]
+    per_reader = res.per_reader()
+    return per_reader[per_reader["comparison"] == first["comparison"]], first, first["comparison"]
 
 
 MRMC_COLUMNS = {
@@ -117,17 +154,17 @@ MRMC_COLUMNS = {
 }
 
 
-def _mrmc_view(report) -> pd.DataFrame:
+def _mrmc_view(report: Report) -> pd.DataFrame:
     table = mrmc_summary(report)
     table["fom"] = table["fom"].map(lambda v: report_text.FOMS.get(v, v))
     table["analysis"] = table["analysis"].map(lambda v: report_text.MRMC_ANALYSES.get(v, v))
     return table.rename(columns=MRMC_COLUMNS)
 
 
-def _sections(report) -> list[tuple[str, str, pd.DataFrame, list[str]]]:
+def _sections(report: Report) -> list[tuple[str, str, pd.DataFrame, list[str]]]:
     """(anchor, heading, table, footnotes) in report order, shared by Markdown and HTML."""
     opt = report.options
-    out = []
+    out: list[tuple[str, str, pd.DataFrame, list[str]]] = []
     if report.table2 is not None:
         out.append(("table2", "Table 2 - model performance", _view(report.table2, MD_TABLE2), []))
     if report.table3 is not None:
@@ -175,7 +212,14 @@ def _sections(report) -> list[tuple[str, str, pd.DataFrame, list[str]]]:
     return out
 
 
-def _markdown(report, figs: dict[str, list[Path]]) -> str:
+def _markdown(
+    report: Report,
+    figs: dict[str, list[Path]],
+    efigs: dict[str, list[Path]] | None = None,
+    eparts: list[Part] | None = None,
+) -> str:
+    from .render_endpoints import endpoint_parts, parts_markdown
+
     parts = ["# Reader study report", ""]
     parts += [f"- **{label}:** {value}" for label, value in report_text.header_lines(report.meta)]
     parts += [f"- {note}" for note in report.meta["notes"]]
@@ -185,6 +229,8 @@ def _markdown(report, figs: dict[str, list[Path]]) -> str:
             parts += ["", *[f"{note}" for note in notes]]
     for name, paths in figs.items():
         parts += ["", f"![{name}]({paths[0].name})"]
+    eparts = endpoint_parts(report) if eparts is None else eparts
+    parts += parts_markdown(eparts, efigs or {}, md_table)
     if report.skipped:
         parts += ["", "## Not computed", ""]
         parts += [f"- `{k}`: {v}" for k, v in report.skipped.items()]
@@ -197,8 +243,15 @@ FIGURE_TITLES = {
 }
 
 
-def _html(report, figs: dict[str, list[Path]]) -> str:
-    def tab(df):
+def _html(
+    report: Report,
+    figs: dict[str, list[Path]],
+    efigs: dict[str, list[Path]] | None = None,
+    eparts: list[Part] | None = None,
+) -> str:
+    from .render_endpoints import endpoint_parts, parts_html
+
+    def tab(df: pd.DataFrame) -> str:
         return df.to_html(index=False, na_rep="NA", float_format=fmt_num, border=0, classes="table")
 
     esc = html.escape
@@ -224,6 +277,8 @@ def _html(report, figs: dict[str, list[Path]]) -> str:
             )
         else:
             body.append(f'<h2>{caption}</h2><img alt="{caption}" src="{paths[0].name}">')
+    eparts = endpoint_parts(report) if eparts is None else eparts
+    body += parts_html(eparts, efigs or {}, tab)
     if report.skipped:
         items = "".join(
             f"<li><code>{esc(k)}</code>: {esc(v)}</li>" for k, v in report.skipped.items()
@@ -243,14 +298,18 @@ def _html(report, figs: dict[str, list[Path]]) -> str:
     )
 
 
-def write_report(report, out: Path, formats: tuple[str, ...]) -> list[Path]:
+def write_report(report: Report, out: Path, formats: tuple[str, ...]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     img_fmts = tuple(f for f in ("png", "svg") if f in formats)
     if "html" in formats and "png" not in img_fmts and "svg" not in img_fmts:
         img_fmts = ("png",)
     figs = _figures(report, out, img_fmts) if img_fmts else {}
-    for paths in figs.values():
+    from .render_endpoints import endpoint_csv_tables, endpoint_figures, endpoint_parts
+
+    efigs = endpoint_figures(report, out, img_fmts) if img_fmts else {}
+    eparts = endpoint_parts(report) if {"md", "html"} & set(formats) else []
+    for paths in (*figs.values(), *efigs.values()):
         written += paths
     if "json" in formats:
         p = out / "report.json"
@@ -268,6 +327,7 @@ def write_report(report, out: Path, formats: tuple[str, ...]) -> list[Path]:
         }
         for fom, res in report.mrmc.items():
             tables[f"mrmc_{fom}_per_reader"] = res.per_reader()
+        tables.update(endpoint_csv_tables(report))
         for name, df in tables.items():
             if df is not None:
                 p = out / f"{name}.csv"
@@ -275,10 +335,10 @@ def write_report(report, out: Path, formats: tuple[str, ...]) -> list[Path]:
                 written.append(p)
     if "md" in formats:
         p = out / "report.md"
-        p.write_text(_markdown(report, figs))
+        p.write_text(_markdown(report, figs, efigs, eparts))
         written.append(p)
     if "html" in formats:
         p = out / "report.html"
-        p.write_text(_html(report, figs))
+        p.write_text(_html(report, figs, efigs, eparts))
         written.append(p)
     return written

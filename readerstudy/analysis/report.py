@@ -10,25 +10,43 @@ import datetime as _dt
 import json
 import math
 import platform
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .agreement import reader_agreement
-from .fom import MrmcDesignError
-from .lmm import ReaderLmm, reader_lmm
-from .mrmc import MrmcResult, delong_per_reader, mrmc_analysis
-from .operating_points import parse_rule
-from .performance import ModelPerformance, model_performance, table2
-from .reads import (
-    check_scores_match_reads,
-    model_reads_from_scores,
-    validate_reads,
-    validate_scores,
+from .conditions import (
+    CONTRAST_MODES,
+    MODEL,
+    ordered_conditions,
+    present_conditions,
+    resolve_reference,
 )
-from .summaries import group_summary, per_reader_metrics, pooled_counts
+from .endpoint_report import EndpointResult, ScorePerformance, analyse_endpoint, evaluate_scores
+from .lmm import ReaderLmm
+from .log_loss import log_loss_section
+from .model_calibration import (
+    merge_model_performance,
+    model_calibration_section,
+    table2_scores,
+    write_calibration_figures,
+)
+from .mrmc import MrmcResult
+from .operating_points import parse_rule
+from .performance import ModelPerformance, table2
+from .reads import validate_scores
+from .study import (
+    BINARY,
+    EndpointScores,
+    StudyReads,
+    StudyScores,
+    validate_study_reads,
+    validate_study_scores,
+)
+from .summaries import group_summary
 from .tables import table3
 
 SCHEMA_VERSION = 1
@@ -51,8 +69,11 @@ class ReportOptions:
     extra_models: tuple[str, ...] = ()
     mrmc_cov: str = "jackknife"
     jackknife_cases: str = "truth_class"
+    reference: str | None = None  # None: 'unaided' (or the only reader condition)
+    contrasts: str = "reference"  # pairwise LMM fits: against the reference, or every pair
+    primary_endpoint: str | None = None  # None: the first binary endpoint of the read table
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         parse_rule(self.operating_point)
         for p in self.table2_points:
             parse_rule(p)
@@ -61,9 +82,11 @@ class ReportOptions:
             raise ValueError(f"unknown extra model(s) {bad}; expected some of {EXTRA_MODELS}")
         if self.backend not in ("statsmodels", "r"):
             raise ValueError("backend must be 'statsmodels' or 'r'")
+        if self.contrasts not in CONTRAST_MODES:
+            raise ValueError(f"contrasts must be one of {CONTRAST_MODES}")
 
 
-def _jsonable(obj):
+def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -101,17 +124,39 @@ def software_versions(backend: str) -> dict[str, str]:
 class Report:
     options: ReportOptions
     reads: pd.DataFrame
-    meta: dict
+    meta: dict[str, Any]
     performance: ModelPerformance | None
     lmm: ReaderLmm | None
-    lmm_extra: dict = field(default_factory=dict)
+    lmm_extra: dict[str, ReaderLmm] = field(default_factory=dict)
     mrmc: dict[str, MrmcResult] = field(default_factory=dict)
     per_reader: pd.DataFrame | None = None
     pooled: pd.DataFrame | None = None
     group: pd.DataFrame | None = None
     delong: pd.DataFrame | None = None
-    agreement: dict = field(default_factory=dict)
+    agreement: dict[str, Any] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)  # model_calibration_section()
+    endpoint_results: dict[str, EndpointResult] = field(default_factory=dict)
+    by_endpoint: bool = False  # the read table has an 'endpoint' column
+    primary_endpoint: str = ""  # whose results the top-level keys show (multi-endpoint)
+    score_performance: dict[str, ScorePerformance] = field(default_factory=dict)
+    log_loss: dict[str, Any] | None = None  # model_performance.weighted_log_loss
+
+    def model_performance_dict(self) -> dict[str, Any] | None:
+        """``model_performance`` before the calibration entries: Table 2 of the single endpoint
+        (with ``slice_level`` / ``scan_level`` when slice scores exist), or one entry per
+        endpoint plus ``weighted_log_loss``."""
+        if not self.by_endpoint:
+            sp = self.score_performance.get(self.primary_endpoint)
+            return sp.to_dict() if sp is not None else None
+        out: dict[str, Any] = {}
+        for name, sp in self.score_performance.items():
+            d = sp.to_dict()
+            if d is not None:
+                out[name] = d
+        if self.log_loss is not None:
+            out["weighted_log_loss"] = self.log_loss
+        return out or None
 
     @property
     def table2(self) -> pd.DataFrame | None:
@@ -127,9 +172,11 @@ class Report:
         glmm = self.lmm_extra.get("glmm")
         return table3(glmm) if glmm is not None and glmm.endpoints else None
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """Headline numbers (small, JSON-ready), e.g. for a list view of analysis runs."""
-        out: dict = {k: self.meta[k] for k in ("n_reads", "n_readers", "n_cases", "conditions")}
+        out: dict[str, Any] = {
+            k: self.meta[k] for k in ("n_reads", "n_readers", "n_cases", "conditions")
+        }
         keys = ("estimate", "ci_low", "ci_high", "p")
         if self.performance is not None:
             auc = self.performance.to_dict()["auc"]
@@ -145,16 +192,23 @@ class Report:
             out.setdefault("mrmc_or_rrrc", {})[fom] = {
                 k: r[k] for k in ("diff", "ci_low", "ci_high", "p", "F", "ddf")
             }
+        if self.by_endpoint:
+            out["primary_endpoint"] = self.primary_endpoint
+            out["endpoints"] = list(self.endpoint_results)
         out["skipped"] = sorted(self.skipped)
-        return _jsonable(out)
+        summary: dict[str, Any] = _jsonable(out)
+        return summary
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = {
             "meta": self.meta,
-            "model_performance": self.performance.to_dict() if self.performance else None,
+            "model_performance": merge_model_performance(
+                self.model_performance_dict(), self.calibration
+            ),
+            "decision_curve": self.calibration.get("decision_curve"),
             "lmm": self.lmm.to_dict() if self.lmm else None,
             "lmm_extra": {k: v.to_dict() for k, v in self.lmm_extra.items()},
-            "mrmc": {k: v.to_dict() for k, v in self.mrmc.items()},
+            "mrmc": {k: v.to_dict(copy_=False) for k, v in self.mrmc.items()},  # _jsonable copies
             "delong_per_reader": self.delong,
             "per_reader": self.per_reader,
             "pooled_counts": self.pooled,
@@ -165,16 +219,24 @@ class Report:
             "table3_glmm": self.table3_glmm,
             "skipped": self.skipped,
         }
-        return _jsonable(out)
+        if self.by_endpoint:
+            out["endpoints"] = {
+                k: v.to_dict(copy_=False) for k, v in self.endpoint_results.items()
+            }  # _jsonable copies
+        data: dict[str, Any] = _jsonable(out)
+        return data
 
-    def write(self, out_dir: str | Path, formats=FORMATS) -> list[Path]:
+    def write(self, out_dir: str | Path, formats: Iterable[str] = FORMATS) -> list[Path]:
         from .render import write_report
 
         formats = tuple(formats)
         bad = [f for f in formats if f not in FORMATS]
         if bad:
             raise ValueError(f"unknown format(s) {bad}; expected some of {FORMATS}")
-        return write_report(self, Path(out_dir), formats)
+        paths = write_report(self, Path(out_dir), formats)
+        if self.calibration:
+            paths += write_calibration_figures(self.calibration, Path(out_dir), formats)
+        return paths
 
 
 def build_report(
@@ -182,38 +244,58 @@ def build_report(
     model_scores_df: pd.DataFrame | None = None,
     options: ReportOptions | None = None,
     *,
-    context: dict | None = None,
+    context: dict[str, Any] | None = None,
     skipped: dict[str, str] | None = None,
 ) -> Report:
     """``context`` describes the study (title, design, model version...) for the report's
-    header (``meta.study``); ``skipped`` carries what the caller already left out and why."""
+    header (``meta.study``); ``skipped`` carries what the caller already left out and why.
+
+    A read table with an ``endpoint`` column is analysed per endpoint (``endpoints.<name>``,
+    ``model_performance.<name>``); the top-level keys then show the primary endpoint."""
     opt = options or ReportOptions()
     _check_backend(opt)
-    reads = validate_reads(reads_df)
+    study = validate_study_reads(reads_df)
     notes: list[str] = []
     skipped = dict(skipped or {})
-    perf = None
-    if model_scores_df is not None:
-        reads, perf = _model_section(reads, model_scores_df, opt, notes)
-    conditions = [c for c in ("unaided", "aided", "model") if c in set(reads["condition"])]
-    lmm = _lmm_section(reads, opt, skipped)
-    extra = _extra_models_section(reads, opt, skipped)
-    mrmc, delong = _mrmc_section(reads, conditions, opt, skipped)
-    per_reader = per_reader_metrics(reads)
+    scores, calibration = _scores_section(study, model_scores_df, notes, skipped)
+    reference = resolve_reference(_all_conditions(study), opt.reference)
+    primary = _primary_endpoint(study, opt)
+    results: dict[str, EndpointResult] = {}
+    for name, ep in study.endpoints.items():
+        es = scores.endpoints.get(name) if scores is not None else None
+        res = analyse_endpoint(ep, es, opt, reference, notes, extra_models=name == primary)
+        results[name] = res
+        skipped.update(_skipped_keys(name, res.skipped, study.by_endpoint))
+    score_perf = {k: r.scores for k, r in results.items() if r.scores is not None}
+    log_loss = None
+    if scores is not None and study.by_endpoint:
+        for name, es in scores.endpoints.items():
+            if name not in results:  # scored, but not read: model performance only
+                sk: dict[str, str] = {}
+                score_perf[name] = evaluate_scores(es, opt, sk)
+                skipped.update(_skipped_keys(name, sk, True))
+        log_loss = _log_loss(scores, skipped)
+    p = results[primary]
     return Report(
         options=opt,
-        reads=reads,
-        meta=_meta(reads, opt, context, conditions, notes),
-        performance=perf,
-        lmm=lmm,
-        lmm_extra=extra,
-        mrmc=mrmc,
-        per_reader=per_reader,
-        pooled=pooled_counts(reads),
-        group=group_summary(per_reader),
-        delong=delong,
-        agreement={c: reader_agreement(reads, c) for c in conditions if c != "model"},
+        reads=p.reads,
+        meta=_meta(results, primary, study.by_endpoint, reference, opt, context, notes),
+        performance=p.performance,
+        lmm=p.lmm,
+        lmm_extra=p.lmm_extra,
+        mrmc=p.mrmc,
+        per_reader=p.per_reader,
+        pooled=p.pooled,
+        group=group_summary(p.per_reader) if p.per_reader is not None else None,
+        delong=p.delong,
+        agreement=p.agreement,
         skipped=skipped,
+        calibration=calibration,
+        endpoint_results=results,
+        by_endpoint=study.by_endpoint,
+        primary_endpoint=primary,
+        score_performance=score_perf,
+        log_loss=log_loss,
     )
 
 
@@ -226,114 +308,131 @@ def _check_backend(opt: ReportOptions) -> None:
             raise ValueError(f"backend 'r' requested but R is not usable: {why}")
 
 
-def _model_section(
-    reads: pd.DataFrame, model_scores_df: pd.DataFrame, opt: ReportOptions, notes: list[str]
-) -> tuple[pd.DataFrame, ModelPerformance]:
-    """The model's performance (Table 2); model reads derived from its scores when the read
-    table has none. Returns (reads, performance)."""
-    scores = validate_scores(model_scores_df)
-    check_scores_match_reads(reads, scores)
-    rules = tuple(dict.fromkeys((*opt.table2_points, opt.operating_point)))
-    perf = model_performance(
-        scores["truth"],
-        scores["score"],
-        rules,
-        opt.n_bootstrap,
-        opt.seed,
-        opt.stratified_bootstrap,
-        opt.level,
-    )
-    if (reads["condition"] == "model").any():
-        notes.append("model reads taken from the read table; scores used for Table 2 only")
-        return reads, perf
-    op = perf.points[opt.operating_point if opt.operating_point in perf.points else rules[-1]]
-    in_reads = scores[scores["case"].isin(set(reads["case"]))]
-    reads = pd.concat([reads, model_reads_from_scores(in_reads, op.threshold)], ignore_index=True)
-    notes.append(
-        f"model reads derived from scores at {op.rule} "
-        f"(threshold {op.threshold:.6g}) on {len(in_reads)} read cases"
-    )
-    return reads, perf
-
-
-def _lmm_section(reads: pd.DataFrame, opt: ReportOptions, skipped: dict) -> ReaderLmm | None:
-    """The main reader LMM (Table 3); None when it could not be fitted for any endpoint."""
-    try:
-        lmm = reader_lmm(
-            reads, opt.lmm_mode, opt.lmm_random, opt.backend, level=opt.level, engine=opt.lmm_engine
+def _scores_section(
+    study: StudyReads,
+    model_scores_df: pd.DataFrame | None,
+    notes: list[str],
+    skipped: dict[str, str],
+) -> tuple[StudyScores | None, dict[str, Any]]:
+    """The validated model scores per endpoint, and the calibration section of every model.
+    A single-endpoint score table without ``endpoint``/``slice`` columns is read as before."""
+    if model_scores_df is None:
+        return None, {}
+    legacy = not study.by_endpoint and not {"endpoint", "slice"} & set(model_scores_df.columns)
+    if legacy:
+        calibration = model_calibration_section(model_scores_df)
+        skipped.update(calibration["skipped"])
+        primary = validate_scores(table2_scores(model_scores_df, notes))
+        one = StudyScores({"": EndpointScores("", primary, "case")}, False, model_scores_df, [])
+        return one, calibration
+    scores = validate_study_scores(model_scores_df, study.names)
+    calibration = model_calibration_section(scores.calibration_frame)
+    skipped.update(calibration["skipped"])
+    if len(scores.models) > 1:
+        notes.append(
+            f"Table 2 and the model reads use model {scores.models[0]!r} (first of "
+            f"{len(scores.models)} in the score table); calibration and decision curves cover "
+            "every model"
         )
-    except (ValueError, RuntimeError) as exc:
-        skipped["lmm"] = str(exc)
-        return None
-    skipped.update({f"lmm.{k}": v for k, v in lmm.skipped.items()})
-    return lmm if lmm.endpoints else None
+    return scores, calibration
 
 
-def _extra_models_section(reads: pd.DataFrame, opt: ReportOptions, skipped: dict) -> dict:
-    """The sensitivity-analysis models of ``extra_models``, by name."""
-    extra = {}
-    for name in opt.extra_models:
-        try:
-            if name == "glmm":
-                extra[name] = reader_lmm(
-                    reads, opt.lmm_mode, opt.lmm_random, "r", family="binomial", level=opt.level
-                )
-            else:
-                extra[name] = reader_lmm(
-                    reads, opt.lmm_mode, name, opt.backend, level=opt.level, engine=opt.lmm_engine
-                )
-        except (ValueError, RuntimeError) as exc:
-            skipped[f"lmm_extra.{name}"] = str(exc)
-            continue
-        skipped.update({f"lmm_extra.{name}.{k}": v for k, v in extra[name].skipped.items()})
-    return extra
+def _all_conditions(study: StudyReads) -> list[str]:
+    seen: dict[str, None] = {}
+    for ep in study.endpoints.values():
+        seen.update(dict.fromkeys(present_conditions(ep.reads)))
+    return list(seen)
 
 
-def _mrmc_section(
-    reads: pd.DataFrame, conditions: list[str], opt: ReportOptions, skipped: dict
-) -> tuple[dict[str, MrmcResult], pd.DataFrame | None]:
-    """Obuchowski-Rockette MRMC per figure of merit, and per-reader DeLong AUC tests."""
-    mrmc: dict[str, MrmcResult] = {}
-    if not {"unaided", "aided"} <= set(conditions):
-        skipped["mrmc"] = "needs both 'unaided' and 'aided' reads"
-        return mrmc, None
-    reader_reads = reads[reads["condition"].isin(["unaided", "aided"])]
-    for fom in ("auc", "sensitivity", "specificity", "accuracy"):
-        if fom == "auc" and reader_reads["rating"].isna().any():
-            skipped["mrmc.auc"] = "no 'rating' for every unaided/aided read"
-            continue
-        try:
-            mrmc[fom] = mrmc_analysis(
-                reads, fom, ("unaided", "aided"), opt.mrmc_cov, opt.jackknife_cases, opt.level
+def _primary_endpoint(study: StudyReads, opt: ReportOptions) -> str:
+    names = study.names
+    if opt.primary_endpoint is not None:
+        if opt.primary_endpoint not in names:
+            raise ValueError(
+                f"primary endpoint {opt.primary_endpoint!r} is not in the read table; "
+                f"endpoints: {', '.join(names)}"
             )
-        except (MrmcDesignError, ValueError) as exc:
-            skipped[f"mrmc.{fom}"] = str(exc)
-    delong = delong_per_reader(reads, ("unaided", "aided"), opt.level) if "auc" in mrmc else None
-    return mrmc, delong
+        return opt.primary_endpoint
+    binary = [n for n in names if study.endpoints[n].kind == BINARY]
+    return (binary or names)[0]
+
+
+def _skipped_keys(name: str, skipped: dict[str, str], by_endpoint: bool) -> dict[str, str]:
+    """An endpoint's skipped analyses under report keys: ``endpoints.<name>.lmm...`` and
+    ``model_performance.<name>...`` (unchanged for a single-endpoint table)."""
+    if not by_endpoint:
+        return dict(skipped)
+    out = {}
+    for key, why in skipped.items():
+        head, _, rest = key.partition(".")
+        if head == "model_performance":
+            out[f"model_performance.{name}" + (f".{rest}" if rest else "")] = why
+        else:
+            out[f"endpoints.{name}.{key}"] = why
+    return out
+
+
+def _log_loss(scores: StudyScores, skipped: dict[str, str]) -> dict[str, Any] | None:
+    """Seed 004's weighted multi-label log-loss over the endpoints scored with probabilities:
+    per slice when every one of them has slice scores, else per case."""
+    usable = {}
+    for name, es in scores.endpoints.items():
+        frames = [es.cases] + ([es.slices] if es.slices is not None else [])
+        if all(f["score"].between(0, 1).all() for f in frames):
+            usable[name] = es
+    by_slice = bool(usable) and all(es.slices is not None for es in usable.values())
+    tables = {k: (es.slices if by_slice else es.cases) for k, es in usable.items()}
+    out = log_loss_section(
+        {k: t for k, t in tables.items() if t is not None}, "slice" if by_slice else "case"
+    )
+    if out is None:
+        skipped["model_performance.weighted_log_loss"] = (
+            "needs scores in [0, 1] for at least one endpoint, on cases (or slices) scored "
+            "for every such endpoint"
+        )
+    return out
 
 
 def _meta(
-    reads: pd.DataFrame,
+    results: dict[str, EndpointResult],
+    primary: str,
+    by_endpoint: bool,
+    reference: str,
     opt: ReportOptions,
-    context: dict | None,
-    conditions: list[str],
+    context: dict[str, Any] | None,
     notes: list[str],
-) -> dict:
-    """The report's header: study, options, software and the counts of the read table."""
-    return {
+) -> dict[str, Any]:
+    """The report's header: study, options, software and the counts of the read table (a
+    multi-endpoint table: over all endpoints; positive cases of the primary endpoint)."""
+    frames = [r.reads for r in results.values()]
+    readers = set().union(*(set(f.loc[f["condition"] != MODEL, "reader"]) for f in frames))
+    cases = set().union(*(set(f["case"]) for f in frames))
+    seen: dict[str, None] = {}
+    for r in results.values():
+        seen.update(dict.fromkeys(r.conditions))
+    p = results[primary]
+    meta: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "study": dict(context or {}),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "options": _jsonable(asdict(opt)),
         "software": software_versions(opt.backend),
-        "n_reads": int(len(reads)),
-        "n_readers": int(reads.loc[reads["condition"] != "model", "reader"].nunique()),
-        "n_cases": int(reads["case"].nunique()),
-        "n_positive_cases": int(reads.drop_duplicates("case")["truth"].sum()),
-        "conditions": conditions,
-        "has_ratings": bool(reads["rating"].notna().any()),
+        "n_reads": int(sum(len(f) for f in frames)),
+        "n_readers": len(readers),
+        "n_cases": len(cases),
+        "n_positive_cases": (
+            int(p.reads.drop_duplicates("case")["truth"].sum()) if p.binary else None
+        ),
+        "conditions": ordered_conditions(seen, reference),
+        "reference": reference,
+        "has_ratings": any(bool(f["rating"].notna().any()) for f in frames),
         "notes": notes,
     }
+    if by_endpoint:
+        meta["endpoints"] = list(results)
+        meta["endpoint_kinds"] = {k: r.kind for k, r in results.items()}
+        meta["primary_endpoint"] = primary
+    return meta
 
 
 def dumps(report: Report) -> str:

@@ -6,6 +6,7 @@ Shared by the Markdown and HTML renderings so that both say the same thing.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -25,7 +26,7 @@ FOMS = {
 }
 
 
-def header_lines(meta: dict) -> list[tuple[str, str]]:
+def header_lines(meta: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) pairs for the top of the report: what was analysed, when, with what."""
     study = meta.get("study") or {}
     lines = []
@@ -41,6 +42,14 @@ def header_lines(meta: dict) -> list[tuple[str, str]]:
     ):
         if study.get(key):
             lines.append((label, str(study[key])))
+    if meta.get("endpoints"):
+        lines.append(
+            (
+                "Endpoints",
+                f"{', '.join(meta['endpoints'])}; the tables before 'Endpoints' show "
+                f"{meta['primary_endpoint']!r}",
+            )
+        )
     lines.append(("Report created", str(meta["created"])))
     lines.append(
         (
@@ -71,11 +80,11 @@ def table3_footnotes(table3: pd.DataFrame | None, has_glmm: bool) -> list[str]:
     ]
 
 
-def _finite(v) -> bool:
+def _finite(v: object) -> bool:
     return v is not None and isinstance(v, int | float) and math.isfinite(v)
 
 
-def mrmc_explanations(mrmc: dict) -> list[str]:
+def mrmc_explanations(mrmc: dict[str, Any]) -> list[str]:
     """Plain words for MRMC results that have no test: a zero standard error or infinite df."""
     out = []
     for fom, result in mrmc.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy.stats import rankdata
 
 
@@ -35,7 +36,7 @@ class RocCurve:
         return float(np.trapezoid(self.tpr, self.fpr))
 
 
-def _check(truth, score) -> tuple[np.ndarray, np.ndarray]:
+def _check(truth: npt.ArrayLike, score: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     truth = np.asarray(truth).astype(int)
     score = np.asarray(score, dtype=float)
     if truth.shape != score.shape:
@@ -49,7 +50,7 @@ def _check(truth, score) -> tuple[np.ndarray, np.ndarray]:
     return truth, score
 
 
-def roc_curve(truth, score) -> RocCurve:
+def roc_curve(truth: npt.ArrayLike, score: npt.ArrayLike) -> RocCurve:
     truth, score = _check(truth, score)
     order = np.argsort(-score, kind="mergesort")
     s = score[order]
@@ -73,7 +74,7 @@ def roc_curve(truth, score) -> RocCurve:
     )
 
 
-def empirical_auc(truth, score) -> np.ndarray | float:
+def empirical_auc(truth: npt.ArrayLike, score: npt.ArrayLike) -> np.ndarray | float:
     """Wilcoxon AUC. ``score`` may be 2-D (rows = readers/modalities, columns = cases)."""
     truth = np.asarray(truth).astype(bool)
     score = np.asarray(score, dtype=float)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 
 _ZERO_TOL = np.sqrt(np.finfo(float).eps / 7e-7)
 
@@ -37,7 +38,11 @@ def _richardson(values: list[np.ndarray], order: int = 2) -> np.ndarray:
 
 
 def hessian(
-    f: Callable[[np.ndarray], float], x, d: float = 0.1, eps: float = 1e-4, levels: int = 4
+    f: Callable[[np.ndarray], float],
+    x: npt.ArrayLike,
+    d: float = 0.1,
+    eps: float = 1e-4,
+    levels: int = 4,
 ) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     n = x.size
@@ -68,7 +73,11 @@ def hessian(
 
 
 def jacobian(
-    f: Callable[[np.ndarray], np.ndarray], x, d: float = 1e-4, eps: float = 1e-4, levels: int = 4
+    f: Callable[[np.ndarray], np.ndarray],
+    x: npt.ArrayLike,
+    d: float = 1e-4,
+    eps: float = 1e-4,
+    levels: int = 4,
 ) -> np.ndarray:
     """(len(f(x)), len(x)) matrix of partial derivatives."""
     x = np.asarray(x, dtype=float)
@@ -116,7 +125,7 @@ class Satterthwaite:
         jac = jacobian(lambda v: vcov(v).ravel(), self.varpar)
         self.J = [jac[:, m].reshape(p, p) for m in range(self.varpar.size)]
 
-    def df(self, contrast) -> float:
+    def df(self, contrast: npt.ArrayLike) -> float:
         L = np.asarray(contrast, dtype=float)
         v = L @ self.cov_beta @ L
         g = np.array([L @ jm @ L for jm in self.J])

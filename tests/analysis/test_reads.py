@@ -47,11 +47,13 @@ def test_missing_columns_are_named():
     assert "truth" in msg and "decision" in msg
 
 
-def test_unknown_condition_names_value_and_row():
+def test_any_condition_name_is_accepted_but_not_an_empty_one():
     df = base()
-    df.loc[3, "condition"] = "assisted"
+    df.loc[df["condition"] == "aided", "condition"] = " Assisted "
+    assert set(validate_reads(df)["condition"]) == {"unaided", "assisted"}
+    df.loc[3, "condition"] = ""
     (msg,) = errors_of(df)
-    assert "assisted" in msg and "row 4" in msg and "'condition'" in msg
+    assert "row 4" in msg and "'condition' is empty" in msg
 
 
 def test_truth_and_decision_must_be_binary():

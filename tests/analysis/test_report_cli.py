@@ -193,12 +193,15 @@ def test_cli_with_scores_and_threshold(sim, tmp_path):
 
 
 def test_cli_reports_input_errors(tmp_path):
-    bad = vandyke_reads(3)
-    bad.loc[7, "condition"] = "second_look"
+    # any condition name is allowed (issue #18), an empty one is not
+    bad = vandyke_reads(3).astype({"truth": object})
+    bad.loc[7, "condition"] = ""
+    bad.loc[9, "truth"] = "maybe"
     bad.to_csv(tmp_path / "bad.csv", index=False)
     res = run_cli("report", "--reads", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "x"))
     assert res.returncode == 2
-    assert "second_look" in res.stderr and "row 8" in res.stderr
+    assert "'condition' is empty in row 8" in res.stderr
+    assert "'truth'" in res.stderr and "row 10" in res.stderr
     assert not (tmp_path / "x").exists()
 
 
