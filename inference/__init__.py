@@ -10,18 +10,25 @@ pipeline, explainers, training) are imported on use.
     pred.probabilities["cvst_ich"], pred.decisions, pred.mask, pred.heatmaps
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .registry import ModelPlugin
+
 __version__ = "0.1.0"
 
 __all__ = ["get_model", "list_models", "__version__"]
 
 
-def get_model(model_id=None):
+def get_model(model_id: str | None = None) -> ModelPlugin:
     from .registry import get_model as _get
 
     return _get(model_id)
 
 
-def list_models():
+def list_models() -> list[dict[str, Any]]:
     from .registry import list_models as _list
 
     return _list()

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .manifest import ManifestIdentity, load_manifest
+
+if TYPE_CHECKING:
+    from .pipeline import CVSTICHPipeline
+    from .results import Prediction
 
 
 class BundleModel(ManifestIdentity):
     def __init__(self, bundle_dir: str | Path):
         self.bundle_dir = Path(bundle_dir)
         self._manifest = load_manifest(self.bundle_dir)
-        self._pipeline = None
+        self._pipeline: CVSTICHPipeline | None = None
         self._lock = threading.Lock()
 
-    def load(self):
+    def load(self) -> CVSTICHPipeline:
         """Verify the weights against the manifest and build the networks (once)."""
         with self._lock:
             if self._pipeline is None:
@@ -29,7 +34,13 @@ class BundleModel(ManifestIdentity):
                 self._pipeline = CVSTICHPipeline.from_bundle(self.bundle_dir)
             return self._pipeline
 
-    def predict(self, volume, geometry=None, meta=None, options=None):
+    def predict(
+        self,
+        volume: Any,
+        geometry: Any = None,
+        meta: dict[str, Any] | None = None,
+        options: Any = None,
+    ) -> Prediction:
         return self.load().predict(volume, geometry, meta, options)
 
     def __repr__(self) -> str:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .explain import EXPLAINERS
 
 
-def _json_default(obj):
+def _json_default(obj: object) -> Any:
     import numpy as np
 
     if isinstance(obj, np.generic):
@@ -29,7 +31,7 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj)}")
 
 
-def cmd_list_models(args) -> int:
+def cmd_list_models(args: argparse.Namespace) -> int:
     from .registry import list_models
 
     models = list_models()
@@ -46,7 +48,7 @@ def cmd_list_models(args) -> int:
     return 0
 
 
-def cmd_predict(args) -> int:
+def cmd_predict(args: argparse.Namespace) -> int:
     from .registry import get_model
     from .volume_io import read_input, write_image
 
@@ -81,7 +83,7 @@ def cmd_predict(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
+def cmd_train(args: argparse.Namespace) -> int:
     from .train import run
 
     run(
@@ -136,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    status: int = args.func(args)
+    return status

@@ -13,8 +13,10 @@ that could drift.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import SimpleITK as sitk
 
 IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
@@ -29,7 +31,7 @@ class Geometry:
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
     direction: tuple[float, ...] = field(default=IDENTITY)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "spacing", tuple(float(v) for v in self.spacing))
         object.__setattr__(self, "origin", tuple(float(v) for v in self.origin))
         direction = tuple(float(v) for v in np.asarray(self.direction, dtype=float).ravel())
@@ -91,7 +93,7 @@ class Grid:
     shape: tuple[int, int, int]
     geometry: Geometry
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(v) for v in self.shape))
         if len(self.shape) != 3 or min(self.shape) < 1:
             raise ValueError(f"grid shape must be 3 positive ints (z, y, x), got {self.shape}")
@@ -102,7 +104,7 @@ class Grid:
             raise ValueError(f"expected a 3D image, got {image.GetDimension()}D")
         return cls(tuple(reversed(image.GetSize())), Geometry.from_sitk(image))
 
-    def image(self, array: np.ndarray | None = None, dtype=np.uint8) -> sitk.Image:
+    def image(self, array: np.ndarray | None = None, dtype: npt.DTypeLike = np.uint8) -> sitk.Image:
         """A SimpleITK image on this grid holding ``array`` (z, y, x), or zeros."""
         if array is None:
             array = np.zeros(self.shape, dtype=dtype)
@@ -114,19 +116,23 @@ class Grid:
         img.SetDirection(self.geometry.direction)
         return img
 
-    def index_to_physical(self, index_zyx) -> np.ndarray:
+    def index_to_physical(self, index_zyx: npt.ArrayLike) -> np.ndarray:
         """Continuous (z, y, x) index -> physical LPS point (x, y, z)."""
         ijk = np.asarray(index_zyx, dtype=float)[::-1]
         g = self.geometry
-        return np.asarray(g.origin) + g.direction_matrix @ (ijk * np.asarray(g.spacing))
+        point: np.ndarray = np.asarray(g.origin) + g.direction_matrix @ (
+            ijk * np.asarray(g.spacing)
+        )
+        return point
 
-    def physical_to_index(self, point) -> np.ndarray:
+    def physical_to_index(self, point: npt.ArrayLike) -> np.ndarray:
         """Physical LPS point -> continuous (z, y, x) index."""
         g = self.geometry
         ijk = g.direction_matrix.T @ (np.asarray(point, float) - np.asarray(g.origin))
-        return (ijk / np.asarray(g.spacing))[::-1]
+        index: np.ndarray = (ijk / np.asarray(g.spacing))[::-1]
+        return index
 
-    def subgrid(self, start_zyx, shape_zyx) -> Grid:
+    def subgrid(self, start_zyx: npt.ArrayLike, shape_zyx: Any) -> Grid:
         """The grid of ``array[start:start+shape]`` (start may be negative: padding)."""
         origin = self.index_to_physical(start_zyx)
         g = self.geometry
@@ -180,7 +186,7 @@ def as_image(volume: np.ndarray, geometry: Geometry) -> sitk.Image:
     return Grid(volume.shape, geometry).image(volume)
 
 
-def input_image(volume, geometry=None) -> sitk.Image:
+def input_image(volume: Any, geometry: Any = None) -> sitk.Image:
     """Normalise ``predict``'s input to a float32 SimpleITK image (HU).
 
     Accepted: a ``SimpleITK.Image`` (geometry omitted); or a (z, y, x) array plus one of a
@@ -213,4 +219,5 @@ def input_image(volume, geometry=None) -> sitk.Image:
         image = as_image(arr.astype(np.float32, copy=False), geometry)
     if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
         raise ValueError("expected a scalar 3D image")
-    return sitk.Cast(image, sitk.sitkFloat32)
+    out: sitk.Image = sitk.Cast(image, sitk.sitkFloat32)
+    return out

@@ -13,6 +13,10 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 MANIFEST_NAME = "manifest.json"
@@ -35,11 +39,12 @@ class WeightsChecksumError(ModelLoadError):
 
 
 @lru_cache(maxsize=1)
-def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text())
+def schema() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+    return data
 
 
-def _field(error) -> str:
+def _field(error: ValidationError) -> str:
     """Dotted path of the offending field; for missing or unexpected keys, the key itself."""
     path = [str(p) for p in error.absolute_path]
     if error.validator == "required":
@@ -53,7 +58,7 @@ def _field(error) -> str:
     return ".".join(path) or "(top level)"
 
 
-def validate_manifest(data: dict, source: str = "manifest") -> dict:
+def validate_manifest(data: dict[str, Any], source: str = "manifest") -> dict[str, Any]:
     """Validate against the JSON Schema plus cross-field rules; returns ``data``."""
     import jsonschema
 
@@ -84,7 +89,7 @@ def validate_manifest(data: dict, source: str = "manifest") -> dict:
     return data
 
 
-def load_manifest(path: str | Path) -> dict:
+def load_manifest(path: str | Path) -> dict[str, Any]:
     """Read and validate ``manifest.json`` (``path`` = the file or its bundle directory)."""
     path = Path(path)
     if path.is_dir():
@@ -108,12 +113,12 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def verify_weights(bundle_dir: str | Path, manifest: dict) -> dict[str, Path]:
+def verify_weights(bundle_dir: str | Path, manifest: dict[str, Any]) -> dict[str, Path]:
     """Check every listed weights file exists and matches its size and sha256.
 
     Returns ``{role: path}``. Raises before any byte of the file is deserialised."""
     bundle_dir = Path(bundle_dir)
-    out = {}
+    out: dict[str, Path] = {}
     for entry in manifest["weights"]:
         path = bundle_dir / entry["file"]
         if not path.is_file():
@@ -136,15 +141,15 @@ def verify_weights(bundle_dir: str | Path, manifest: dict) -> dict[str, Path]:
 class ManifestIdentity:
     """``id``, ``version`` and a copy of the manifest, for a model object holding ``_manifest``."""
 
-    _manifest: dict
+    _manifest: dict[str, Any]
 
     @property
     def id(self) -> str:
-        return self._manifest["id"]
+        return str(self._manifest["id"])
 
     @property
     def version(self) -> str:
-        return self._manifest["version"]
+        return str(self._manifest["version"])
 
-    def manifest(self) -> dict:
+    def manifest(self) -> dict[str, Any]:
         return copy.deepcopy(self._manifest)

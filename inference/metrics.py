@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 
-def roc_auc(y_true, scores) -> float:
+def roc_auc(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     """AUC as the Mann-Whitney probability P(score_pos > score_neg) (+0.5 per tie)."""
     y = np.asarray(y_true).astype(bool)
     s = np.asarray(scores, dtype=float)
@@ -16,7 +19,13 @@ def roc_auc(y_true, scores) -> float:
     return float(((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size)
 
 
-def bootstrap_auc_ci(y_true, scores, n: int = 1000, seed: int = 0, level: float = 0.95):
+def bootstrap_auc_ci(
+    y_true: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    n: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
     """Percentile bootstrap CI of the AUC (the seed's 1000 resamples)."""
     y = np.asarray(y_true).astype(bool)
     s = np.asarray(scores, dtype=float)
@@ -31,14 +40,14 @@ def bootstrap_auc_ci(y_true, scores, n: int = 1000, seed: int = 0, level: float 
     return float(lo), float(hi)
 
 
-def dice(a, b) -> float:
-    a = np.asarray(a) > 0
-    b = np.asarray(b) > 0
-    denom = a.sum() + b.sum()
-    return 1.0 if denom == 0 else float(2.0 * np.logical_and(a, b).sum() / denom)
+def dice(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    fa = np.asarray(a) > 0
+    fb = np.asarray(b) > 0
+    denom = fa.sum() + fb.sum()
+    return 1.0 if denom == 0 else float(2.0 * np.logical_and(fa, fb).sum() / denom)
 
 
-def confusion(y_true, scores, threshold: float) -> dict:
+def confusion(y_true: npt.ArrayLike, scores: npt.ArrayLike, threshold: float) -> dict[str, Any]:
     """Counts and rates with ``score >= threshold`` called positive."""
     y = np.asarray(y_true).astype(bool)
     pred = np.asarray(scores, dtype=float) >= threshold
@@ -61,7 +70,9 @@ def _candidates(scores: np.ndarray) -> np.ndarray:
     return np.concatenate([[max(0.0, u[0] - 1e-6)], mids, [min(1.0, u[-1] + 1e-6)]])
 
 
-def operating_points(y_true, scores, floor: float = 0.8) -> dict:
+def operating_points(
+    y_true: npt.ArrayLike, scores: npt.ArrayLike, floor: float = 0.8
+) -> dict[str, dict[str, Any] | None]:
     """The seed's rules, applied on one set (seeds-digest section 1.3):
 
     * high_sensitivity: the highest sensitivity with specificity >= ``floor``;
@@ -74,7 +85,7 @@ def operating_points(y_true, scores, floor: float = 0.8) -> dict:
     s = np.asarray(scores, dtype=float)
     rows = [(t, confusion(y, s, t)) for t in _candidates(s)]
 
-    def pick(primary: str, secondary: str, constraint: str):
+    def pick(primary: str, secondary: str, constraint: str) -> dict[str, Any] | None:
         feasible = [(t, c) for t, c in rows if c[constraint] >= floor - 1e-12]
         if not feasible:
             return None

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import platform
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -25,6 +27,7 @@ from .manifest import ManifestIdentity, ModelLoadError, load_manifest, verify_we
 from .networks import ARCHITECTURES
 from .networks.classifier import CBAMClassifier, build_classifier, build_segmenter
 from .networks.unet import UNet3D
+from .preprocess import BBox
 from .results import Heatmap, Prediction
 
 
@@ -34,13 +37,13 @@ class PredictOptions:
     overrides of the manifest defaults; ``threads``: torch intra-op threads for this call."""
 
     explain: tuple[str, ...] = ()
-    explainer_params: dict[str, dict] = field(default_factory=dict)
+    explainer_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     seed: int = 0
     threads: int | None = None
     deterministic: bool = True
 
     @classmethod
-    def coerce(cls, value) -> PredictOptions:
+    def coerce(cls, value: object) -> PredictOptions:
         if value is None:
             return cls()
         if isinstance(value, cls):
@@ -55,7 +58,7 @@ class PredictOptions:
 
 
 @contextlib.contextmanager
-def torch_settings(threads: int | None, deterministic: bool, seed: int):
+def torch_settings(threads: int | None, deterministic: bool, seed: int) -> Iterator[None]:
     prev = (
         torch.are_deterministic_algorithms_enabled(),
         torch.is_deterministic_algorithms_warn_only_enabled(),
@@ -72,7 +75,7 @@ def torch_settings(threads: int | None, deterministic: bool, seed: int):
         torch.set_num_threads(prev[2])
 
 
-def library_versions() -> dict:
+def library_versions() -> dict[str, str]:
     import captum
     import monai
     import safetensors
@@ -89,7 +92,7 @@ def library_versions() -> dict:
     }
 
 
-def load_state(path: Path) -> dict:
+def load_state(path: Path) -> dict[str, torch.Tensor]:
     """Weights from safetensors only (no pickle; ``torch.load`` is never used)."""
     from safetensors.torch import load_file
 
@@ -107,8 +110,9 @@ def segment_volume(net: UNet3D, ct: np.ndarray, cfg: pp.PreprocessConfig) -> np.
         if cfg.seg_window and tuple(cfg.seg_window) != tuple(ct.shape):
             from monai.inferers import sliding_window_inference
 
-            logits = sliding_window_inference(
-                x, cfg.seg_window, 1, net, overlap=0.25, mode="gaussian"
+            logits = cast(  # one output head: a tensor, not a tuple or dict
+                torch.Tensor,
+                sliding_window_inference(x, cfg.seg_window, 1, net, overlap=0.25, mode="gaussian"),
             )
         else:
             logits = net(x)
@@ -120,7 +124,7 @@ class CVSTICHPipeline(ManifestIdentity):
 
     def __init__(
         self,
-        manifest: dict,
+        manifest: dict[str, Any],
         segmenter: UNet3D,
         classifier: CBAMClassifier,
         weights_sha256: dict[str, str] | None = None,
@@ -146,10 +150,9 @@ class CVSTICHPipeline(ManifestIdentity):
         if arch["name"] not in ARCHITECTURES:
             raise ModelLoadError(f"architecture {arch['name']!r} is not allow-listed")
         paths = verify_weights(bundle_dir, manifest)
-        nets = {
-            "segmentation": build_segmenter(arch["segmentation"]),
-            "classifier": build_classifier(arch["classifier"]),
-        }
+        segmenter = build_segmenter(arch["segmentation"])
+        classifier = build_classifier(arch["classifier"])
+        nets: dict[str, torch.nn.Module] = {"segmentation": segmenter, "classifier": classifier}
         for role, net in nets.items():
             if role not in paths:
                 raise ModelLoadError(f"manifest lists no weights with role '{role}'")
@@ -160,7 +163,7 @@ class CVSTICHPipeline(ManifestIdentity):
                     f"weights {paths[role].name} do not fit architecture.{role}: {exc}"
                 ) from exc
         sha = {w["role"]: w["sha256"] for w in manifest["weights"]}
-        return cls(manifest, nets["segmentation"], nets["classifier"], sha)
+        return cls(manifest, segmenter, classifier, sha)
 
     # -- stages -----------------------------------------------------------------------------
     def segment(self, ct: np.ndarray) -> np.ndarray:
@@ -174,12 +177,18 @@ class CVSTICHPipeline(ManifestIdentity):
     def decide(self, p: float) -> dict[str, str]:
         return {op: self.positive if p >= t else self.negative for op, t in self.thresholds.items()}
 
-    def explainer_params(self, method: str, overrides: dict | None) -> dict:
+    def explainer_params(self, method: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
         defaults = self._manifest["explainers"].get(method, {}).get("defaults", {})
         return {**defaults, **(overrides or {})}
 
     def explain(
-        self, x: torch.Tensor, method: str, params: dict, target_sign: int, bbox, seed: int
+        self,
+        x: torch.Tensor,
+        method: str,
+        params: dict[str, Any],
+        target_sign: int,
+        bbox: BBox | None,
+        seed: int,
     ) -> Attribution:
         if method == "gradcampp":
             from .explain.gradcampp import gradcampp
@@ -207,7 +216,13 @@ class CVSTICHPipeline(ManifestIdentity):
         raise ValueError(f"unknown explainer {method!r}; available: {EXPLAINERS}")
 
     # -- the public call --------------------------------------------------------------------
-    def predict(self, volume, geometry=None, meta: dict | None = None, options=None) -> Prediction:
+    def predict(
+        self,
+        volume: Any,
+        geometry: Any = None,
+        meta: dict[str, Any] | None = None,
+        options: object = None,
+    ) -> Prediction:
         """Run the model on one CT.
 
         ``volume``: HU array (z, y, x) with ``geometry`` (SimpleITK image, Geometry or 4x4 RAS

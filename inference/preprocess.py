@@ -18,14 +18,18 @@ no interpolation happens along that axis.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import SimpleITK as sitk
 from scipy import ndimage
 
 from .geometry import Geometry, Grid, resample
 
 AIR_HU = -1024.0
+
+BBox = tuple[np.ndarray, np.ndarray]  # (start, stop) (z, y, x) index arrays
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class PreprocessConfig:
     # sliding window for segmentation (z, y, x); None = the whole grid in one pass
     seg_window: tuple[int, int, int] | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("spacing", "grid_shape", "patch_shape", "hu_window", "seg_window"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, tuple(getattr(self, name)))
@@ -60,12 +64,12 @@ class PreprocessConfig:
             )
         raise ValueError(f"unknown preprocessing preset {name!r} (use '5mm' or '1mm')")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
         return {k: v for k, v in out.items() if v is not None}
 
     @classmethod
-    def from_dict(cls, data: dict) -> PreprocessConfig:
+    def from_dict(cls, data: dict[str, Any]) -> PreprocessConfig:
         return cls(**{k: v for k, v in data.items() if k != "summary"})
 
 
@@ -106,21 +110,26 @@ def model_grid(image: sitk.Image, cfg: PreprocessConfig) -> Grid:
 
 def window(hu: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Clip HU to [lo, hi] and scale to [0, 1] (float32)."""
-    return ((np.clip(hu, lo, hi) - lo) / (hi - lo)).astype(np.float32)
+    out: np.ndarray = ((np.clip(hu, lo, hi) - lo) / (hi - lo)).astype(np.float32)
+    return out
 
 
 def resample_ct(image: sitk.Image, grid: Grid) -> np.ndarray:
     """CT in HU on ``grid`` (linear interpolation; outside the scan = air)."""
     img = sitk.Cast(image, sitk.sitkFloat32)
-    return resample(img, grid, "linear", AIR_HU).astype(np.float32)
+    out: np.ndarray = resample(img, grid, "linear", AIR_HU).astype(np.float32)
+    return out
 
 
-def mask_to_grid(mask: np.ndarray, source: Grid, target: Grid, threshold: float = 0.5):
+def mask_to_grid(
+    mask: np.ndarray, source: Grid, target: Grid, threshold: float = 0.5
+) -> np.ndarray:
     """Binary mask from one grid to another: linear interpolation of the 0/1 (or probability)
     map, then a threshold - smoother and less biased than nearest neighbour when the
     spacings differ."""
     img = source.image(np.asarray(mask, dtype=np.float32))
-    return (resample(img, target, "linear", 0.0) >= threshold).astype(np.uint8)
+    out: np.ndarray = (resample(img, target, "linear", 0.0) >= threshold).astype(np.uint8)
+    return out
 
 
 @dataclass
@@ -139,7 +148,7 @@ def prepare(image: sitk.Image, cfg: PreprocessConfig) -> Prepared:
     return Prepared(Grid.from_sitk(image), grid, hu, window(hu, *cfg.hu_window))
 
 
-def roi_bbox(mask: np.ndarray, min_fraction: float = 0.1):
+def roi_bbox(mask: np.ndarray, min_fraction: float = 0.1) -> BBox | None:
     """Bounding box ``(start, stop)`` (z, y, x) of the segmented hematoma, or None if empty.
 
     Components smaller than ``min_fraction`` of the largest are treated as segmentation
@@ -154,33 +163,40 @@ def roi_bbox(mask: np.ndarray, min_fraction: float = 0.1):
     return pts.min(axis=0), pts.max(axis=0) + 1
 
 
-def patch_start(bbox, patch_shape, grid_shape) -> np.ndarray:
+def patch_start(
+    bbox: tuple[npt.ArrayLike, npt.ArrayLike], patch_shape: npt.ArrayLike, grid_shape: npt.ArrayLike
+) -> np.ndarray:
     """Start index of a patch centred on the bbox centre, clamped inside the grid."""
     start, stop = (np.asarray(b) for b in bbox)
     centre = (start + stop) / 2.0
     ps, gs = np.asarray(patch_shape), np.asarray(grid_shape)
     s = np.floor(centre - ps / 2.0 + 0.5).astype(int)
-    return np.clip(s, 0, np.maximum(gs - ps, 0))
-
-
-def crop(array: np.ndarray, start, shape, fill: float = 0.0) -> np.ndarray:
-    """``array[start:start+shape]`` along the last three axes, padding with ``fill`` outside."""
-    start = np.asarray(start, dtype=int)
-    shape = np.asarray(shape, dtype=int)
-    out = np.full(array.shape[:-3] + tuple(shape), fill, dtype=array.dtype)
-    src_lo = np.maximum(start, 0)
-    src_hi = np.minimum(start + shape, array.shape[-3:])
-    if np.any(src_hi <= src_lo):
-        return out
-    dst_lo = src_lo - start
-    dst_hi = dst_lo + (src_hi - src_lo)
-    src = tuple(slice(a, b) for a, b in zip(src_lo, src_hi))
-    dst = tuple(slice(a, b) for a, b in zip(dst_lo, dst_hi))
-    out[(..., *dst)] = array[(..., *src)]
+    out: np.ndarray = np.clip(s, 0, np.maximum(gs - ps, 0))
     return out
 
 
-def roi_patch(cfg: PreprocessConfig, ct: np.ndarray, mask: np.ndarray):
+def crop(
+    array: np.ndarray, start: npt.ArrayLike, shape: npt.ArrayLike, fill: float = 0.0
+) -> np.ndarray:
+    """``array[start:start+shape]`` along the last three axes, padding with ``fill`` outside."""
+    start_ = np.asarray(start, dtype=int)
+    shape_ = np.asarray(shape, dtype=int)
+    out = np.full(array.shape[:-3] + tuple(shape_), fill, dtype=array.dtype)
+    src_lo = np.maximum(start_, 0)
+    src_hi = np.minimum(start_ + shape_, array.shape[-3:])
+    if np.any(src_hi <= src_lo):
+        return out
+    dst_lo = src_lo - start_
+    dst_hi = dst_lo + (src_hi - src_lo)
+    src: tuple[Any, ...] = (..., *(slice(a, b) for a, b in zip(src_lo, src_hi)))
+    dst: tuple[Any, ...] = (..., *(slice(a, b) for a, b in zip(dst_lo, dst_hi)))
+    out[dst] = array[src]
+    return out
+
+
+def roi_patch(
+    cfg: PreprocessConfig, ct: np.ndarray, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, BBox | None]:
     """The classifier input ``(2, z, y, x)`` = [CT, mask] cut around the hematoma.
 
     Returns ``(patch, start, bbox)``; ``bbox`` is None when nothing was segmented, in which

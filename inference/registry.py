@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import importlib
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .results import Prediction
 
 GROUP = "readerstudy.models"
 BUILTIN = {"cvst_ich_demo": "inference.builtin:cvst_ich_demo"}
@@ -21,6 +25,19 @@ DEFAULT_MODEL = "cvst_ich_demo"
 
 class RegistryError(LookupError):
     pass
+
+
+class ModelPlugin(Protocol):
+    """What an entry point's callable returns (see the module docstring)."""
+
+    @property
+    def id(self) -> str: ...
+
+    def manifest(self) -> dict[str, Any]: ...
+
+    def predict(
+        self, volume: Any, geometry: Any = None, meta: Any = None, options: Any = None
+    ) -> Prediction: ...
 
 
 def discover() -> dict[str, str]:
@@ -35,7 +52,7 @@ def discover() -> dict[str, str]:
     return found
 
 
-def _resolve(target: str):
+def _resolve(target: str) -> Any:
     module, _, attr = target.partition(":")
     obj = importlib.import_module(module)
     for part in attr.split("."):
@@ -43,13 +60,13 @@ def _resolve(target: str):
     return obj
 
 
-def get_model(model_id: str | None = None):
+def get_model(model_id: str | None = None) -> ModelPlugin:
     """Instantiate the plug-in registered as ``model_id`` (default: the demo model)."""
     model_id = model_id or DEFAULT_MODEL
     models = discover()
     if model_id not in models:
         raise RegistryError(f"unknown model {model_id!r}; available: {sorted(models)}")
-    plugin = _resolve(models[model_id])()
+    plugin: ModelPlugin = _resolve(models[model_id])()
     if plugin.manifest()["id"] != model_id:
         raise RegistryError(
             f"entry point {model_id!r} returned a model whose manifest id is "
@@ -58,7 +75,7 @@ def get_model(model_id: str | None = None):
     return plugin
 
 
-def list_models() -> list[dict]:
+def list_models() -> list[dict[str, Any]]:
     """One summary per registered model; a broken plug-in is listed with its error."""
     out = []
     for model_id, target in sorted(discover().items()):

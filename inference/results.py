@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .geometry import Grid
+
+if TYPE_CHECKING:
+    import SimpleITK as sitk
 
 
 @dataclass
@@ -21,12 +25,12 @@ class Heatmap:
     method: str
     array: np.ndarray
     signed: bool
-    params: dict
-    passes: dict
+    params: dict[str, Any]
+    passes: dict[str, int]
     seconds: float
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         return {
             "method": self.method,
             "signed": self.signed,
@@ -50,15 +54,15 @@ class Prediction:
     mask: np.ndarray  # uint8 (z, y, x) hematoma mask on the input grid
     heatmaps: dict[str, Heatmap]
     grid: Grid
-    roi: dict
-    provenance: dict
+    roi: dict[str, Any]
+    provenance: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
 
     @property
     def positive_label(self) -> str:
         return next(iter(self.probabilities))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """JSON-serialisable summary (arrays excluded)."""
         g = self.grid.geometry
         return {
@@ -79,9 +83,9 @@ class Prediction:
             "warnings": list(self.warnings),
         }
 
-    def mask_image(self):
+    def mask_image(self) -> sitk.Image:
         return self.grid.image(self.mask.astype(np.uint8))
 
-    def heatmap_image(self, method: str):
+    def heatmap_image(self, method: str) -> sitk.Image:
         """The heatmap as a float32 SimpleITK image (NIfTI has no float16 in most viewers)."""
         return self.grid.image(self.heatmaps[method].array.astype(np.float32))

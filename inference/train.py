@@ -29,8 +29,10 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
@@ -38,9 +40,9 @@ from . import metrics
 from . import preprocess as pp
 from .manifest import sha256_file, validate_manifest
 from .networks.classifier import CBAMClassifier
-from .networks.unet import UNet3D, UNetConfig
+from .networks.unet import ConvBlock, UNet3D, UNetConfig
 
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "demo": {
         "net": {
             "features": 8,
@@ -85,7 +87,7 @@ VARIANTS = {
     },
 }
 
-EXPLAINER_DEFAULTS = {
+EXPLAINER_DEFAULTS: dict[str, dict[str, Any]] = {
     "gradcampp": {
         "cost": "fast",
         "signed": False,
@@ -161,10 +163,10 @@ def make_cases(n: int, seed: int, matrix: int, cfg: pp.PreprocessConfig) -> list
     return cases
 
 
-def split(cases: list[Case], val_frac: float, test_frac: float, seed: int):
+def split(cases: list[Case], val_frac: float, test_frac: float, seed: int) -> dict[str, list[Case]]:
     """Stratified train / validation / test split."""
     rng = np.random.default_rng(seed)
-    parts = {"train": [], "val": [], "test": []}
+    parts: dict[str, list[int]] = {"train": [], "val": [], "test": []}
     for truth in (1, 0):
         idx = [i for i, c in enumerate(cases) if c.truth == truth]
         rng.shuffle(idx)
@@ -176,7 +178,9 @@ def split(cases: list[Case], val_frac: float, test_frac: float, seed: int):
     return {k: [cases[i] for i in sorted(v)] for k, v in parts.items()}
 
 
-def _seg_crop(case: Case, crop_shape, rng) -> tuple[np.ndarray, np.ndarray]:
+def _seg_crop(
+    case: Case, crop_shape: npt.ArrayLike, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Half the crops around the hematoma, half anywhere in the head: the segmenter must
     also see scalp, sinuses and skull base (blood-like densities that are not hematoma)."""
     shape = np.asarray(case.ct.shape)
@@ -195,10 +199,10 @@ def _seg_crop(case: Case, crop_shape, rng) -> tuple[np.ndarray, np.ndarray]:
     return ct, mask
 
 
-def _cls_patch(cfg, case: Case, rng) -> np.ndarray:
+def _cls_patch(cfg: pp.PreprocessConfig, case: Case, rng: np.random.Generator) -> np.ndarray:
     bbox = pp.roi_bbox(case.mask, cfg.roi_min_component_fraction)
     if bbox is None:
-        centre = np.asarray(cfg.grid_shape) // 2
+        centre: np.ndarray = np.asarray(cfg.grid_shape) // 2
         bbox = (centre, centre + 1)
     jitter = np.concatenate([[0], rng.integers(-12, 13, size=2)])
     start = pp.patch_start((bbox[0] + jitter, bbox[1] + jitter), cfg.patch_shape, case.ct.shape)
@@ -213,7 +217,9 @@ def _cls_patch(cfg, case: Case, rng) -> np.ndarray:
     return np.ascontiguousarray(patch)
 
 
-def train_segmenter(seg: UNet3D, cases, variant: dict, epochs: int, lr: float, seed: int):
+def train_segmenter(
+    seg: UNet3D, cases: list[Case], variant: dict[str, Any], epochs: int, lr: float, seed: int
+) -> list[float]:
     from monai.losses import DiceCELoss
 
     rng = np.random.default_rng(seed)
@@ -222,10 +228,11 @@ def train_segmenter(seg: UNet3D, cases, variant: dict, epochs: int, lr: float, s
     # because hematoma is a small fraction of voxels.
     loss_fn = DiceCELoss(sigmoid=True, batch=True)
     with torch.no_grad():
-        seg.head.bias.fill_(-3.0)
+        if seg.head.bias is not None:  # the head is built with a bias
+            seg.head.bias.fill_(-3.0)
     opt = torch.optim.AdamW(seg.parameters(), lr=lr)
     seg.train()
-    history = []
+    history: list[float] = []
     bs = variant["batch_seg"]
     for epoch in range(epochs):
         order = rng.permutation(len(cases))
@@ -245,7 +252,7 @@ def train_segmenter(seg: UNet3D, cases, variant: dict, epochs: int, lr: float, s
     return history
 
 
-def _predict_masks(seg: UNet3D, cases, cfg) -> list[np.ndarray]:
+def _predict_masks(seg: UNet3D, cases: list[Case], cfg: pp.PreprocessConfig) -> list[np.ndarray]:
     from .pipeline import segment_volume
 
     return [(segment_volume(seg, c.ct, cfg) >= cfg.mask_threshold).astype(np.uint8) for c in cases]
@@ -255,7 +262,8 @@ def _scores(clf: CBAMClassifier, patches: list[np.ndarray]) -> np.ndarray:
     clf.eval()
     with torch.inference_mode():
         logits = [float(clf(torch.from_numpy(p)[None])[0]) for p in patches]
-    return 1.0 / (1.0 + np.exp(-np.asarray(logits)))
+    scores: np.ndarray = 1.0 / (1.0 + np.exp(-np.asarray(logits)))
+    return scores
 
 
 def freeze_first_blocks(clf: CBAMClassifier, n: int) -> None:
@@ -266,7 +274,7 @@ def freeze_first_blocks(clf: CBAMClassifier, n: int) -> None:
     if n <= 0:
         return
     with torch.no_grad():
-        w = clf.encoder.blocks[0].conv1.weight
+        w = cast(ConvBlock, clf.encoder.blocks[0]).conv1.weight
         w[:, 1:] = w[:, :1]
     for block in clf.encoder.blocks[:n]:
         for p in block.parameters():
@@ -279,7 +287,7 @@ def _set_train(clf: CBAMClassifier, frozen: int) -> None:
         block.eval()  # frozen blocks keep their BatchNorm statistics too
 
 
-def balanced_batches(cases: list[Case], size: int, rng) -> list[list[Case]]:
+def balanced_batches(cases: list[Case], size: int, rng: np.random.Generator) -> list[list[Case]]:
     """Shuffled batches with equal numbers of each class (``size`` must be even): with tiny
     batches this removes most of the gradient noise that comes from class composition, and
     it made the demo classifier converge in a few epochs instead of not at all."""
@@ -294,15 +302,25 @@ def balanced_batches(cases: list[Case], size: int, rng) -> list[list[Case]]:
     return [pos[i * half : (i + 1) * half] + neg[i * half : (i + 1) * half] for i in range(n)]
 
 
-def train_classifier(clf, train_cases, val_patches, val_y, cfg, variant, epochs, lr, seed):
+def train_classifier(
+    clf: CBAMClassifier,
+    train_cases: list[Case],
+    val_patches: list[np.ndarray],
+    val_y: list[int],
+    cfg: pp.PreprocessConfig,
+    variant: dict[str, Any],
+    epochs: int,
+    lr: float,
+    seed: int,
+) -> tuple[list[dict[str, float]], int]:
     rng = np.random.default_rng(seed + 1)
     loss_fn = nn.BCEWithLogitsLoss()
     frozen = variant.get("freeze_blocks", 0)
     freeze_first_blocks(clf, frozen)
     opt = torch.optim.AdamW([p for p in clf.parameters() if p.requires_grad], lr=lr)
     bs = variant["batch_cls"]
-    best = (-1.0, None, -1)
-    history = []
+    best: tuple[float, dict[str, torch.Tensor] | None, int] = (-1.0, None, -1)
+    history: list[dict[str, float]] = []
     for epoch in range(epochs):
         _set_train(clf, frozen)
         losses = []
@@ -325,12 +343,13 @@ def train_classifier(clf, train_cases, val_patches, val_y, cfg, variant, epochs,
                 {k: v.detach().clone() for k, v in clf.state_dict().items()},
                 epoch + 1,
             )
-    clf.load_state_dict(best[1])
+    if best[1] is not None:  # no epoch (epochs=0): the weights stay as they are
+        clf.load_state_dict(best[1])
     clf.eval()
     return history, best[2]
 
 
-def _save_weights(module: nn.Module, path: Path) -> dict:
+def _save_weights(module: nn.Module, path: Path) -> dict[str, Any]:
     from safetensors.torch import save_file
 
     state = {k: v.detach().contiguous().clone() for k, v in module.state_dict().items()}
@@ -344,8 +363,17 @@ def _save_weights(module: nn.Module, path: Path) -> dict:
 
 
 def build_manifest(
-    model_id, version, variant_name, variant, cfg, seg_cfg, cls_cfg, weights, ops, training
-) -> dict:
+    model_id: str,
+    version: str,
+    variant_name: str,
+    variant: dict[str, Any],
+    cfg: pp.PreprocessConfig,
+    seg_cfg: UNetConfig,
+    cls_cfg: UNetConfig,
+    weights: list[dict[str, Any]],
+    ops: dict[str, Any],
+    training: dict[str, Any],
+) -> dict[str, Any]:
     n_params = training.pop("_params")
     return {
         "schema_version": "1.0",
@@ -415,12 +443,14 @@ def build_manifest(
     }
 
 
-def evaluate_bundle(bundle_dir: Path, cases: list[Case], threads: int | None) -> dict:
+def evaluate_bundle(bundle_dir: Path, cases: list[Case], threads: int | None) -> dict[str, Any]:
     """End-to-end through the public loader: AUC and Dice on the original grids."""
     from .pipeline import CVSTICHPipeline
 
     pipe = CVSTICHPipeline.from_bundle(bundle_dir)
-    probs, dices, rows = [], [], []
+    probs: list[float] = []
+    dices: list[float] = []
+    rows: list[dict[str, Any]] = []
     for c in cases:
         pred = pipe.predict(c.image, options={"threads": threads})
         p = pred.probabilities["cvst_ich"]
@@ -460,15 +490,15 @@ def run(
     threads: int = 2,
     model_id: str = "cvst_ich_demo",
     version: str = "0.1.0",
-) -> dict:
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     v = VARIANTS[variant]
-    epochs_seg = v["epochs_seg"] if epochs_seg is None else epochs_seg
-    epochs_cls = v["epochs_cls"] if epochs_cls is None else epochs_cls
-    lr_seg = v["lr_seg"] if lr is None else lr
-    lr = v["lr"] if lr is None else lr
+    n_seg: int = v["epochs_seg"] if epochs_seg is None else epochs_seg
+    n_cls: int = v["epochs_cls"] if epochs_cls is None else epochs_cls
+    lr_seg: float = v["lr_seg"] if lr is None else lr
+    lr_cls: float = v["lr"] if lr is None else lr
     cfg = _preprocess_config(v, setting)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -477,13 +507,13 @@ def run(
     cases = make_cases(n_cases, seed, matrix, cfg)
     parts = split(cases, val_frac, test_frac, seed)
     t_data = time.perf_counter() - t0
-    log({k: len(p) for k, p in parts.items()})
+    log(str({k: len(p) for k, p in parts.items()}))
 
     seg_cfg = UNetConfig(in_channels=1, out_channels=1, **v["net"])
     cls_cfg = UNetConfig(in_channels=2, out_channels=1, head_grid=v["head_grid"], **v["net"])
     seg = UNet3D(seg_cfg)
     t = time.perf_counter()
-    seg_hist = train_segmenter(seg, parts["train"], v, epochs_seg, lr_seg, seed)
+    seg_hist = train_segmenter(seg, parts["train"], v, n_seg, lr_seg, seed)
     t_seg = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -492,7 +522,7 @@ def run(
     clf = CBAMClassifier(cls_cfg)
     clf.transfer_encoder(seg)
     cls_hist, best_epoch = train_classifier(
-        clf, parts["train"], val_patches, val_y, cfg, v, epochs_cls, lr, seed
+        clf, parts["train"], val_patches, val_y, cfg, v, n_cls, lr_cls, seed
     )
     t_cls = time.perf_counter() - t
     val_scores = _scores(clf, val_patches)
@@ -512,8 +542,8 @@ def run(
         v=v,
         parts=parts,
         lr_seg=lr_seg,
-        lr=lr,
-        epochs=(epochs_seg, epochs_cls, best_epoch),
+        lr=lr_cls,
+        epochs=(n_seg, n_cls, best_epoch),
         history=(seg_hist, cls_hist),
         validation_metrics={
             "validation_auc": round(val_auc, 4),
@@ -549,7 +579,7 @@ def run(
     return manifest
 
 
-def _preprocess_config(v: dict, setting: str) -> pp.PreprocessConfig:
+def _preprocess_config(v: dict[str, Any], setting: str) -> pp.PreprocessConfig:
     """The setting's preset, with the variant's segmentation window where it has one."""
     cfg = pp.PreprocessConfig.preset(setting)
     if v["seg_window"] is not None:
@@ -558,7 +588,9 @@ def _preprocess_config(v: dict, setting: str) -> pp.PreprocessConfig:
     return cfg
 
 
-def _validate_segmenter(seg: UNet3D, val_cases: list[Case], cfg) -> tuple[float, list]:
+def _validate_segmenter(
+    seg: UNet3D, val_cases: list[Case], cfg: pp.PreprocessConfig
+) -> tuple[float, list[np.ndarray]]:
     """Mean Dice of the predicted validation masks (model grid), and the classifier's
     validation patches built from those predicted masks (as at inference)."""
     val_masks = _predict_masks(seg, val_cases, cfg)
@@ -576,16 +608,20 @@ _OPERATING_RULES = {
 }
 
 
-def _validation_operating_points(val_y, val_scores) -> dict:
+def _validation_operating_points(
+    val_y: npt.ArrayLike, val_scores: npt.ArrayLike
+) -> dict[str, dict[str, Any]]:
     """The manifest's operating points, set on the validation split by the seed's rules."""
-    return {
-        name: {
+    out: dict[str, dict[str, Any]] = {}
+    for name, r in metrics.operating_points(val_y, val_scores).items():
+        if r is None:
+            raise ValueError(f"no threshold on the validation split meets the {name} rule")
+        out[name] = {
             "threshold": round(r["threshold"], 6),
             "rule": _OPERATING_RULES[name],
             "validation": {k: r[k] for k in ("tp", "fn", "fp", "tn", "sensitivity", "specificity")},
         }
-        for name, r in metrics.operating_points(val_y, val_scores).items()
-    }
+    return out
 
 
 def _training_record(
@@ -594,15 +630,15 @@ def _training_record(
     matrix: int,
     seed: int,
     variant: str,
-    v: dict,
-    parts: dict,
+    v: dict[str, Any],
+    parts: dict[str, list[Case]],
     lr_seg: float,
     lr: float,
     epochs: tuple[int, int, int],
-    history: tuple[list, list],
-    validation_metrics: dict,
+    history: tuple[list[float], list[dict[str, float]]],
+    validation_metrics: dict[str, float],
     params: tuple[nn.Module, nn.Module],
-) -> dict:
+) -> dict[str, Any]:
     """The manifest's ``training`` section: data, recipe, history and validation metrics.
 
     ``epochs``: (segmentation, classifier, classifier epoch selected); ``history``:
@@ -650,7 +686,7 @@ def _training_record(
     }
 
 
-def _test_metrics(test: dict) -> dict:
+def _test_metrics(test: dict[str, Any]) -> dict[str, Any]:
     """The held-out test results added to the manifest's training metrics."""
     return {
         "test_auc": test["auc"],
@@ -663,6 +699,6 @@ def _test_metrics(test: dict) -> dict:
     }
 
 
-def _write_manifest(out: Path, manifest: dict) -> None:
+def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
     validate_manifest(json.loads(json.dumps(manifest)))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

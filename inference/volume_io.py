@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import SimpleITK as sitk
 
@@ -17,7 +18,9 @@ SAFE_TAGS = {
 }
 
 
-def read_dicom_series(directory: str | Path, series_uid: str | None = None):
+def read_dicom_series(
+    directory: str | Path, series_uid: str | None = None
+) -> tuple[sitk.Image, dict[str, Any]]:
     """Read one series with ImageSeriesReader (files sorted by GDCM). With several series in
     the folder, ``series_uid`` picks one; otherwise the series with the most files is used."""
     directory = str(directory)
@@ -37,14 +40,18 @@ def read_dicom_series(directory: str | Path, series_uid: str | None = None):
     reader.SetFileNames(files)
     reader.MetaDataDictionaryArrayUpdateOn()
     image = reader.Execute()
-    meta = {"source": "dicom", "n_files": len(files), "n_series_in_folder": len(ids)}
+    meta: dict[str, Any] = {
+        "source": "dicom",
+        "n_files": len(files),
+        "n_series_in_folder": len(ids),
+    }
     for key, tag in SAFE_TAGS.items():
         if reader.HasMetaDataKey(0, tag):
             meta[key] = reader.GetMetaData(0, tag).strip()
     return image, meta
 
 
-def read_input(path: str | Path):
+def read_input(path: str | Path) -> tuple[sitk.Image, dict[str, Any]]:
     """``(image, meta)`` from a DICOM directory or an image file (NIfTI, NRRD, MHA...)."""
     path = Path(path)
     if path.is_dir():

@@ -17,8 +17,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any, overload
 
 import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[Any]
+"""A slice window of float values (or a piece of one that broadcasts against it)."""
 
 # Tissue codes of the label map kept next to the HU volume (tests and debugging).
 TISSUE = {
@@ -39,15 +44,20 @@ TISSUE = {
 AIR_HU = -1000.0
 
 
-def ramp(depth, width: float):
+@overload
+def ramp(depth: float, width: float) -> float: ...
+@overload
+def ramp(depth: Array, width: float) -> Array: ...
+def ramp(depth: float | Array, width: float) -> float | Array:
     """Fraction inside a surface from the signed depth (mm, > 0 inside)."""
     t = depth * (1.0 / width) + 0.5
     if not isinstance(t, np.ndarray):
         return min(max(float(t), 0.0), 1.0)
-    return np.minimum(np.maximum(t, 0.0, out=t), 1.0, out=t)
+    out: Array = np.minimum(np.maximum(t, 0.0, out=t), 1.0, out=t)
+    return out
 
 
-def paint(hu, lab, alpha, value, tissue: int) -> None:
+def paint(hu: Array, lab: Array, alpha: Array, value: float | Array, tissue: int) -> None:
     """Blend ``value`` into ``hu`` with weight ``alpha`` (in place) and relabel."""
     hu += alpha * (value - hu)
     lab[alpha >= 0.5] = tissue
@@ -60,12 +70,14 @@ class Ellipsoid:
     center: tuple[float, float, float]
     semi: tuple[float, float, float]
 
-    def alpha(self, xl, yl, zl: float, width: float, dx: float = 0.0):
+    def alpha(self, xl: Array, yl: Array, zl: float, width: float, dx: float = 0.0) -> Array | None:
         cx, cy, cz = self.center
         sx, sy, sz = self.semi
         if abs(zl - cz) > sz + width:
             return None
-        r = np.sqrt(((xl - cx - dx) / sx) ** 2 + ((yl - cy) / sy) ** 2 + ((zl - cz) / sz) ** 2)
+        r: Array = np.sqrt(
+            ((xl - cx - dx) / sx) ** 2 + ((yl - cy) / sy) ** 2 + ((zl - cz) / sz) ** 2
+        )
         return ramp((1.0 - r) * min(sx, sy, sz), width)
 
 
@@ -100,26 +112,26 @@ class HeadModel:
     air_cells: tuple[Ellipsoid, ...]
     sinus_depth: float
     sinus_halfwidth: float
-    hu: dict = field(default_factory=dict)
+    hu: dict[str, float] = field(default_factory=dict)
     noise_sd: float = 5.0
 
     # -- frames -------------------------------------------------------------------------
-    def to_local(self, X, Y, z: float):
+    def to_local(self, X: Array, Y: Array, z: float) -> tuple[Array, Array, float]:
         """Patient (x, y arrays, z scalar) -> head frame."""
         cth, sth = math.cos(self.yaw), math.sin(self.yaw)
         dx, dy = X - self.center[0], Y - self.center[1]
         return cth * dx + sth * dy, -sth * dx + cth * dy, z - self.center[2]
 
-    def to_patient(self, p) -> np.ndarray:
+    def to_patient(self, p: npt.ArrayLike) -> Array:
         """Head frame point(s) (..., 3) -> patient coordinates."""
-        p = np.asarray(p, dtype=float)
+        q = np.asarray(p, dtype=float)
         cth, sth = np.cos(self.yaw), np.sin(self.yaw)
-        x = cth * p[..., 0] - sth * p[..., 1] + self.center[0]
-        y = sth * p[..., 0] + cth * p[..., 1] + self.center[1]
-        return np.stack([x, y, p[..., 2] + self.center[2]], axis=-1)
+        x = cth * q[..., 0] - sth * q[..., 1] + self.center[0]
+        y = sth * q[..., 0] + cth * q[..., 1] + self.center[1]
+        return np.stack([x, y, q[..., 2] + self.center[2]], axis=-1)
 
     # -- surfaces -----------------------------------------------------------------------
-    def radii(self, ux, uy, uz):
+    def radii(self, ux: Array, uy: Array, uz: Array) -> tuple[Array, Array, Array, Array, Array]:
         """Radii (mm) of the outer scalp, outer table, inner table and brain along ``u``."""
         c_eff = np.where(uz > 0, np.float32(self.c), np.float32(self.c_low))
         r_ell = 1.0 / np.sqrt((ux / self.a) ** 2 + (uy / self.b) ** 2 + (uz / c_eff) ** 2)
@@ -132,13 +144,13 @@ class HeadModel:
         r_inner = r_outer - skull
         return r_head, r_outer, r_inner, r_inner - self.csf_rim, skull
 
-    def brain_radius(self, u) -> float:
+    def brain_radius(self, u: npt.ArrayLike) -> float:
         """Radius of the brain surface along one direction (lesion placement)."""
-        u = np.asarray(u, dtype=float)
-        u = u / np.linalg.norm(u)
-        return float(self.radii(u[0], u[1], u[2])[3])
+        v = np.asarray(u, dtype=float)
+        v = v / np.linalg.norm(v)
+        return float(self.radii(v[0], v[1], v[2])[3])
 
-    def floor_z(self, xl, yl):
+    def floor_z(self, xl: Array, yl: Array) -> Array:
         """Height of the cranial floor (skull base) in the head frame."""
         z0, rise, drop, lat = self.floor
         t = yl / self.b
@@ -163,7 +175,16 @@ class HeadModel:
         return float(ex), float(ey)
 
     # -- rendering ----------------------------------------------------------------------
-    def render(self, xl, yl, zl: float, width: float, *, shift: float = 0.0, sinus_hu=None):
+    def render(
+        self,
+        xl: Array,
+        yl: Array,
+        zl: float,
+        width: float,
+        *,
+        shift: float = 0.0,
+        sinus_hu: dict[str, float] | None = None,
+    ) -> tuple[Array, Array, dict[str, Array]]:
         """HU, tissue labels and helper fractions for one slice window.
 
         ``shift`` moves the deep midline structures (ventricles) to the right/left

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
@@ -36,10 +37,10 @@ class PhantomCase:
     spacing: tuple[float, float, float]  # (sx, sy, sz) mm, SimpleITK order
     origin: tuple[float, float, float]  # LPS mm of voxel (0, 0, 0)
     direction: tuple[float, ...]  # 9 floats, identity (axial, head first supine)
-    signs: dict
-    patient: dict
-    acquisition: dict
-    uids: dict
+    signs: dict[str, Any]
+    patient: dict[str, Any]
+    acquisition: dict[str, Any]
+    uids: dict[str, str]
     tissues: np.ndarray  # uint8 tissue codes (anatomy.TISSUE), for tests and debugging
     slice_thickness: float
     thin: bool
@@ -67,7 +68,7 @@ class PhantomCase:
         return self._image(self.mask)
 
 
-def _geometry(rng: np.random.Generator, head: HeadModel, thin: bool, matrix: int) -> dict:
+def _geometry(rng: np.random.Generator, head: HeadModel, thin: bool, matrix: int) -> dict[str, Any]:
     """Field of view, pixel size, slice spacing/count and table position."""
     fov = round(float(rng.uniform(220.0, 240.0)), 1)
     px = round(fov / matrix, 6)
@@ -108,7 +109,13 @@ def _window(coords: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
     return int(np.searchsorted(coords, lo)), int(np.searchsorted(coords, hi, side="right"))
 
 
-def _render(head: HeadModel, lesion: Lesion, geo: dict, matrix: int, noise_rng):
+def _render(
+    head: HeadModel,
+    lesion: Lesion,
+    geo: dict[str, Any],
+    matrix: int,
+    noise_rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, px, dz = geo["n"], geo["px"], geo["dz"]
     coords = (geo["origin_xy"] + px * np.arange(matrix)).astype(np.float32)
     width = max(0.8, 0.8 * px)
@@ -149,7 +156,9 @@ def _render(head: HeadModel, lesion: Lesion, geo: dict, matrix: int, noise_rng):
     return vol, mask, tissues
 
 
-def _signs(lesion: Lesion, head: HeadModel, mask, tissues, voxel_ml: float) -> dict:
+def _signs(
+    lesion: Lesion, head: HeadModel, mask: np.ndarray, tissues: np.ndarray, voxel_ml: float
+) -> dict[str, Any]:
     hem = int(mask.sum())
     edema = int(np.count_nonzero(tissues == TISSUE["edema"]))
     sides = {p.side for p in lesion.patches}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 from .case import GENERATOR_VERSION, LABELS, make_case
 from .dicom_io import write_case
@@ -39,7 +40,7 @@ def generate_dataset(
     thin: bool = False,
     matrix: int = 512,
     positive_fraction: float = 0.35,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Write ``n`` cases (PH0001, ...) under ``out_dir``; returns one record per case."""
     if n < 1:
         raise ValueError("n must be >= 1")

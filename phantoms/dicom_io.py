@@ -5,134 +5,135 @@ The attribute set follows the check in inference-and-deid.md section 4.3 (passes
 -1024, per-slice ImagePositionPatient, a shared FrameOfReferenceUID.  The identifying
 attributes come from ``case.patient`` and one private block repeats the PatientID, as
 real scanners do, so de-identification has something to remove.  Nothing depends on the
-wall clock: the same case gives the same bytes.
+wall clock: the same case gives the same bytes.  The files are written by
+:mod:`phantoms.dicom_writer`; this module only says what a phantom case puts in them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import SimpleITK as sitk
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+from pydicom.dataset import Dataset
 
 from .case import GENERATOR_VERSION, PhantomCase
-from .uids import IMPLEMENTATION_UID, sop_instance_uid
+from .dicom_writer import (
+    UNSIGNED_12,
+    Geometry,
+    PrivateBlock,
+    SeriesUIDs,
+    ct_slices,
+    ds_text,
+    write_slices,
+)
 
 PRIVATE_CREATOR = "READERSTUDY PHANTOM"
 
+_PATIENT_KEYS = (
+    "AccessionNumber",
+    "InstitutionName",
+    "InstitutionAddress",
+    "ReferringPhysicianName",
+    "StationName",
+    "PerformingPhysicianName",
+    "OperatorsName",
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "PatientAge",
+    "PatientAddress",
+    "PatientTelephoneNumbers",
+    "DeviceSerialNumber",
+    "StudyID",
+)
 
-def _ds(value: float) -> str:
-    """Decimal string, at most 16 characters, exactly as used for the geometry."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+
+def series_tags(case: PhantomCase) -> dict[str, object]:
+    """The descriptive attributes every slice of the case's series carries."""
+    p, acq = case.patient, case.acquisition
+    tags: dict[str, object] = {
+        "SpecificCharacterSet": "ISO_IR 100",
+        "ImageType": ["ORIGINAL", "PRIMARY", "AXIAL"],
+    }
+    for key in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate"):
+        tags[key] = p["StudyDate"]
+    for key in ("StudyTime", "SeriesTime", "AcquisitionTime", "ContentTime"):
+        tags[key] = p["StudyTime"]
+    tags["Manufacturer"] = acq["Manufacturer"]
+    tags["ManufacturerModelName"] = acq["ManufacturerModelName"]
+    tags["SoftwareVersions"] = acq["SoftwareVersions"]
+    tags.update({key: p[key] for key in _PATIENT_KEYS})
+    tags.update(
+        {
+            "StudyDescription": "CT HEAD WITHOUT CONTRAST",
+            "SeriesDescription": acq["SeriesDescription"],
+            "BodyPartExamined": "HEAD",
+            "KVP": acq["KVP"],
+            "DataCollectionDiameter": "250",
+            "ReconstructionDiameter": ds_text(acq["ReconstructionDiameter"]),
+            "GantryDetectorTilt": "0",
+            "TableHeight": ds_text(acq["TableHeight"]),
+            "RotationDirection": "CW",
+            "ExposureTime": str(acq["ExposureTime"]),
+            "XRayTubeCurrent": str(acq["XRayTubeCurrent"]),
+            "ConvolutionKernel": acq["ConvolutionKernel"],
+            "PatientPosition": "HFS",
+            "SeriesNumber": str(acq["SeriesNumber"]),
+            "AcquisitionNumber": "1",
+            "PositionReferenceIndicator": "",
+            "WindowCenter": "40",
+            "WindowWidth": "80",
+            "BurnedInAnnotation": "NO",
+            "LossyImageCompression": "00",
+        }
+    )
+    return tags
 
 
-def _common(case: PhantomCase) -> Dataset:
-    """Attributes shared by every slice of the series."""
-    p, acq, uids = case.patient, case.acquisition, case.uids
-    ds = Dataset()
-    ds.SpecificCharacterSet = "ISO_IR 100"
-    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-    ds.SOPClassUID = CTImageStorage
-    for tag in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate"):
-        setattr(ds, tag, p["StudyDate"])
-    for tag in ("StudyTime", "SeriesTime", "AcquisitionTime", "ContentTime"):
-        setattr(ds, tag, p["StudyTime"])
-    ds.Modality = "CT"
-    ds.Manufacturer = acq["Manufacturer"]
-    ds.ManufacturerModelName = acq["ManufacturerModelName"]
-    ds.SoftwareVersions = acq["SoftwareVersions"]
-    for key in (
-        "AccessionNumber",
-        "InstitutionName",
-        "InstitutionAddress",
-        "ReferringPhysicianName",
-        "StationName",
-        "PerformingPhysicianName",
-        "OperatorsName",
-        "PatientName",
-        "PatientID",
-        "PatientBirthDate",
-        "PatientSex",
-        "PatientAge",
-        "PatientAddress",
-        "PatientTelephoneNumbers",
-        "DeviceSerialNumber",
-        "StudyID",
-    ):
-        setattr(ds, key, p[key])
-    ds.StudyDescription = "CT HEAD WITHOUT CONTRAST"
-    ds.SeriesDescription = acq["SeriesDescription"]
-    ds.BodyPartExamined = "HEAD"
-    ds.SliceThickness = _ds(case.slice_thickness)
-    ds.KVP = acq["KVP"]
-    ds.DataCollectionDiameter = "250"
-    ds.ReconstructionDiameter = _ds(acq["ReconstructionDiameter"])
-    ds.GantryDetectorTilt = "0"
-    ds.TableHeight = _ds(acq["TableHeight"])
-    ds.RotationDirection = "CW"
-    ds.ExposureTime = str(acq["ExposureTime"])
-    ds.XRayTubeCurrent = str(acq["XRayTubeCurrent"])
-    ds.ConvolutionKernel = acq["ConvolutionKernel"]
-    ds.PatientPosition = "HFS"
-    ds.StudyInstanceUID = uids["study_instance_uid"]
-    ds.SeriesInstanceUID = uids["series_instance_uid"]
-    ds.SeriesNumber = str(acq["SeriesNumber"])
-    ds.AcquisitionNumber = "1"
-    ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
-    ds.FrameOfReferenceUID = uids["frame_of_reference_uid"]
-    ds.PositionReferenceIndicator = ""
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.Rows, ds.Columns = int(case.volume_hu.shape[1]), int(case.volume_hu.shape[2])
-    ds.PixelSpacing = [_ds(case.spacing[1]), _ds(case.spacing[0])]  # row, column spacing
-    ds.BitsAllocated = 16
-    ds.BitsStored = 12
-    ds.HighBit = 11
-    ds.PixelRepresentation = 0
-    ds.WindowCenter = "40"
-    ds.WindowWidth = "80"
-    ds.RescaleIntercept = "-1024"
-    ds.RescaleSlope = "1"
-    ds.RescaleType = "HU"
-    ds.BurnedInAnnotation = "NO"
-    ds.LossyImageCompression = "00"
-    block = ds.private_block(0x0009, PRIVATE_CREATOR, create=True)
-    block.add_new(0x10, "LO", p["PatientID"])
-    block.add_new(0x11, "LO", f"phantoms {GENERATOR_VERSION}")
-    return ds
+def series_private(case: PhantomCase) -> PrivateBlock:
+    """The scanner-style private block: the PatientID again, and the generator version."""
+    return PrivateBlock(
+        0x0009,
+        PRIVATE_CREATOR,
+        {0x10: ("LO", case.patient["PatientID"]), 0x11: ("LO", f"phantoms {GENERATOR_VERSION}")},
+    )
+
+
+def series_geometry(case: PhantomCase) -> Geometry:
+    d = case.direction  # SimpleITK: the columns are the x, y, z axis directions
+    return Geometry(
+        origin=case.origin,
+        pixel_spacing=(case.spacing[1], case.spacing[0]),
+        slice_spacing=case.spacing[2],
+        orientation=(d[0], d[3], d[6], d[1], d[4], d[7]),
+        slice_thickness=case.slice_thickness,
+    )
+
+
+def series_uids(case: PhantomCase) -> SeriesUIDs:
+    u = case.uids
+    return SeriesUIDs(
+        u["study_instance_uid"], u["series_instance_uid"], u["frame_of_reference_uid"]
+    )
+
+
+def series_datasets(case: PhantomCase) -> list[Dataset]:
+    """The case's series, one dataset per slice, inferior to superior."""
+    return ct_slices(
+        case.volume_hu,
+        series_geometry(case),
+        series_uids(case),
+        tags=series_tags(case),
+        private=[series_private(case)],
+        encoding=UNSIGNED_12,
+    )
 
 
 def write_series(case: PhantomCase, series_dir: Path) -> list[Path]:
     """IM0001.dcm ... one file per slice, inferior to superior."""
-    series_dir.mkdir(parents=True, exist_ok=True)
-    common = _common(case)
-    ox, oy = _ds(case.origin[0]), _ds(case.origin[1])
-    stored = (case.volume_hu.astype(np.int32) + 1024).clip(0, 4095).astype("<u2")
-    paths = []
-    for k in range(case.n_slices):
-        sop = sop_instance_uid(case.uids["series_instance_uid"], k)
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = sop
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        meta.ImplementationClassUID = IMPLEMENTATION_UID
-        meta.ImplementationVersionName = "RS_PHANTOM_1"
-        ds = Dataset()
-        ds.update(common)
-        ds.file_meta = meta
-        ds.SOPInstanceUID = sop
-        ds.InstanceNumber = str(k + 1)
-        z = _ds(case.slice_z(k))
-        ds.ImagePositionPatient = [ox, oy, z]
-        ds.SliceLocation = z
-        ds.PixelData = stored[k].tobytes()
-        path = series_dir / f"IM{k + 1:04d}.dcm"
-        ds.save_as(path, enforce_file_format=True)
-        paths.append(path)
-    return paths
+    return write_slices(series_datasets(case), series_dir)
 
 
 def write_mask(case: PhantomCase, path: Path) -> Path:
@@ -142,7 +143,7 @@ def write_mask(case: PhantomCase, path: Path) -> Path:
     return path
 
 
-def write_case(case: PhantomCase, out_dir: Path) -> dict:
+def write_case(case: PhantomCase, out_dir: Path) -> dict[str, Any]:
     """Write ``out_dir/<case_id>/IM*.dcm`` and ``out_dir/<case_id>_mask.nii.gz``."""
     out_dir = Path(out_dir)
     series_dir = out_dir / case.case_id

@@ -19,10 +19,15 @@ a lumpy margin in sICH, hyperdense-sinus mimics), which keeps the task non-trivi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from .anatomy import TISSUE, HeadModel, paint, ramp
+from .anatomy import TISSUE, Array, HeadModel, paint, ramp
+
+# A thrombosed cortical vein: (start direction, end direction, radius mm, HU).
+CorticalVein = tuple[Array, Array, float, float]
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class Blob:
     def reach(self) -> float:
         return float(self.semi.max() * (1.0 + self.amp.sum()))
 
-    def depth(self, xl, yl, zl: float):
+    def depth(self, xl: Array, yl: Array, zl: float) -> Array:
         """Approximate signed depth (mm, > 0 inside) below the blob surface."""
         # python floats keep the float32 slice arrays in float32 (NEP 50 weak scalars)
         cx, cy, cz = self.center.tolist()
@@ -54,7 +59,8 @@ class Blob:
         bound = np.ones_like(r)
         for a, (f0, f1, f2), ph in zip(self.amp.tolist(), self.freq.tolist(), self.phase.tolist()):
             bound += a * np.sin((q0 * f0 + q1 * f1 + q2 * f2) * inv + ph)
-        return (bound - r) * float(self.semi.mean())
+        out: Array = (bound - r) * float(self.semi.mean())
+        return out
 
 
 @dataclass(frozen=True)
@@ -65,14 +71,14 @@ class Patch:
     side: int
 
     @property
-    def center(self) -> np.ndarray:
-        return np.mean([b.center for b in self.blobs], axis=0)
+    def center(self) -> Array:
+        out: Array = np.mean([b.center for b in self.blobs], axis=0)
+        return out
 
-    def depth(self, xl, yl, zl: float):
-        d = None
-        for b in self.blobs:
-            bd = b.depth(xl, yl, zl)
-            d = bd if d is None else np.maximum(d, bd)
+    def depth(self, xl: Array, yl: Array, zl: float) -> Array:
+        d = self.blobs[0].depth(xl, yl, zl)
+        for b in self.blobs[1:]:
+            d = np.maximum(d, b.depth(xl, yl, zl))
         if self.side:
             d = np.minimum(d, self.side * xl - 0.8)
         return d
@@ -91,8 +97,8 @@ class Lesion:
     sah: bool
     sah_radius: float
     sah_hu: float
-    sinus_hu: dict  # venous sinus segment -> HU (only the hyperdense ones)
-    cortical_vein: tuple | None  # (u_start, u_end, radius, hu)
+    sinus_hu: dict[str, float]  # venous sinus segment -> HU (only the hyperdense ones)
+    cortical_vein: CorticalVein | None  # (u_start, u_end, radius, hu)
     midline_shift: float  # mm, applied to the ventricles (sign = direction)
 
     @property
@@ -112,18 +118,27 @@ class Lesion:
         return float(r)
 
     @property
-    def center(self) -> np.ndarray:
-        return np.mean([p.center for p in self.patches], axis=0)
+    def center(self) -> Array:
+        out: Array = np.mean([p.center for p in self.patches], axis=0)
+        return out
 
-    def render(self, hu, lab, xl, yl, zl: float, fields: dict, width: float):
+    def render(
+        self,
+        hu: Array,
+        lab: Array,
+        xl: Array,
+        yl: Array,
+        zl: float,
+        fields: dict[str, Array],
+        width: float,
+    ) -> Array:
         """Paint oedema, SAH, haematoma and thrombosed vein into a slice window (in place).
 
         Returns the haematoma fraction (the ground-truth mask is ``>= 0.5``).
         """
-        d = None
-        for p in self.patches:
-            pd = p.depth(xl, yl, zl)
-            d = pd if d is None else np.maximum(d, pd)
+        d = self.patches[0].depth(xl, yl, zl)
+        for p in self.patches[1:]:
+            d = np.maximum(d, p.depth(xl, yl, zl))
 
         # oedema: a ring around the clot, finger-like (modulated), parenchyma only
         amp, vec, ph = self.edema_mod
@@ -163,12 +178,13 @@ class Lesion:
         return a_h
 
 
-def _unit(v) -> np.ndarray:
-    v = np.asarray(v, dtype=float)
-    return v / np.linalg.norm(v)
+def _unit(v: npt.ArrayLike) -> Array:
+    a = np.asarray(v, dtype=float)
+    out: Array = a / np.linalg.norm(a)
+    return out
 
 
-def _frame(axis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _frame(axis: Array, rng: np.random.Generator) -> Array:
     """Orthonormal 3x3 whose last column is ``axis`` and with a random twist."""
     z = _unit(axis)
     t = rng.normal(size=3)
@@ -176,7 +192,15 @@ def _frame(axis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.stack([x, np.cross(z, x), z], axis=1)
 
 
-def _blob(rng, center, axis, semi, amp_range, freq_range, k=3) -> Blob:
+def _blob(
+    rng: np.random.Generator,
+    center: npt.ArrayLike,
+    axis: Array,
+    semi: npt.ArrayLike,
+    amp_range: tuple[float, float],
+    freq_range: tuple[float, float],
+    k: int = 3,
+) -> Blob:
     return Blob(
         center=np.asarray(center, dtype=float),
         axes=_frame(axis, rng),
@@ -191,19 +215,20 @@ def _radius_ml(volume_ml: float) -> float:
     return float((3.0 * volume_ml * 1000.0 / (4.0 * np.pi)) ** (1.0 / 3.0))
 
 
-def _surface_point(head: HeadModel, u: np.ndarray, depth: float) -> np.ndarray:
-    return u * (head.brain_radius(u) - depth)
+def _surface_point(head: HeadModel, u: Array, depth: float) -> Array:
+    out: Array = u * (head.brain_radius(u) - depth)
+    return out
 
 
 def _cvst_patch(
-    rng, head: HeadModel, centre: np.ndarray, u: np.ndarray, radius: float, side: int
+    rng: np.random.Generator, head: HeadModel, centre: Array, u: Array, radius: float, side: int
 ) -> Patch:
     """A lumpy focus; often "flame-shaped" (elongated along ``u``, toward the cortex).
 
     A minority is a single, mildly perturbed blob, overlapping the sICH phenotype.
     """
     if rng.random() < 0.2:
-        semi = radius * rng.uniform(0.85, 1.15, size=3)
+        semi: npt.ArrayLike = radius * rng.uniform(0.85, 1.15, size=3)
         blob = _blob(rng, centre, u, semi, (0.1, 0.3), (1.5, 3.0))
         return Patch((blob,), side)
     flame = rng.random() < 0.5
@@ -218,7 +243,7 @@ def _cvst_patch(
     return Patch(tuple(blobs), side)
 
 
-def _sich_patch(rng, centre, radius: float, side: int) -> Patch:
+def _sich_patch(rng: np.random.Generator, centre: Array, radius: float, side: int) -> Patch:
     """A single smooth ovoid; a minority is lobulated (overlap with CVST)."""
     ratio = rng.uniform(1.0, 1.5)
     semi = np.array([radius / ratio**0.5, radius * rng.uniform(0.85, 1.1), radius * ratio**0.5])
@@ -228,7 +253,7 @@ def _sich_patch(rng, centre, radius: float, side: int) -> Patch:
     return Patch((blob,), side)
 
 
-def _deep_centre(rng, head: HeadModel, side: int, thalamus: bool) -> np.ndarray:
+def _deep_centre(rng: np.random.Generator, head: HeadModel, side: int, thalamus: bool) -> Array:
     u = rng.uniform
     sx, sy, sz = head.a / 73.0, head.b / 91.0, head.c / 79.0
     if thalamus:
@@ -237,7 +262,7 @@ def _deep_centre(rng, head: HeadModel, side: int, thalamus: bool) -> np.ndarray:
     return np.array([side * u(18.0, 27.0) * sx, u(-10.0, 6.0) * sy, u(-2.0, 8.0) * sz])
 
 
-def _cvst(rng, head: HeadModel, side: int):
+def _cvst(rng: np.random.Generator, head: HeadModel, side: int) -> dict[str, Any]:
     u = rng.uniform
     volume = float(np.clip(rng.lognormal(np.log(16.0), 0.6), 3.0, 60.0))
     r_loc = rng.random()
@@ -260,12 +285,12 @@ def _cvst(rng, head: HeadModel, side: int):
         depth = radius * (u(0.45, 1.0) if rng.random() < 0.8 else u(1.0, 1.6))
         patches.append(_cvst_patch(rng, head, _surface_point(head, d, depth), d, radius, s))
     ring = radius * (u(0.5, 1.2) if rng.random() < 0.65 else u(0.15, 0.45))
-    sinus_hu: dict = {}
+    sinus_hu: dict[str, float] = {}
     if rng.random() < 0.45:  # dense delta / dense triangle sign
         seg = {"parasagittal": "sss", "thalamus": "sss"}.get(site)
         seg = seg or ("transverse_left" if side > 0 else "transverse_right")
         sinus_hu[seg] = u(66.0, 90.0)
-    cortical_vein = None
+    cortical_vein: CorticalVein | None = None
     if site != "thalamus" and rng.random() < 0.25:  # cord sign: thrombosed cortical vein
         u1 = _unit(patches[0].center)
         u2 = _unit((0.08 * side, u1[1] * 0.8, 1.0))
@@ -285,7 +310,7 @@ def _cvst(rng, head: HeadModel, side: int):
     }
 
 
-def _sich(rng, head: HeadModel, side: int):
+def _sich(rng: np.random.Generator, head: HeadModel, side: int) -> dict[str, Any]:
     u = rng.uniform
     volume = float(np.clip(rng.lognormal(np.log(20.0), 0.65), 3.0, 80.0))
     radius = _radius_ml(volume)
@@ -299,7 +324,7 @@ def _sich(rng, head: HeadModel, side: int):
         depth = radius * u(0.6, 1.0) if juxtacortical else radius * u(0.9, 1.6) + u(2.0, 10.0)
         centre = _surface_point(head, d, depth)
         centre[0] = side * max(side * centre[0], radius + 3.0)
-    sinus_hu: dict = {}
+    sinus_hu: dict[str, float] = {}
     if rng.random() < 0.08:  # high haematocrit: mildly dense sinuses, a CVST mimic
         sinus_hu["sss"] = u(58.0, 70.0)
     return {

@@ -9,6 +9,7 @@ reference cohorts (CVST-ICH patients are younger and more often female).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ def _digits(rng: np.random.Generator, n: int) -> str:
     return "".join(str(int(d)) for d in rng.integers(0, 10, size=n))
 
 
-def sample_patient(rng: np.random.Generator, label: str) -> dict:
+def sample_patient(rng: np.random.Generator, label: str) -> dict[str, Any]:
     """Identifying DICOM attributes (keyword -> value) plus ``age_years`` for anatomy."""
     if label == "cvst_ich":
         age = float(np.clip(rng.normal(44.0, 15.0), 18.0, 85.0))
@@ -76,7 +77,7 @@ def sample_patient(rng: np.random.Generator, label: str) -> dict:
     }
 
 
-def sample_acquisition(rng: np.random.Generator) -> dict:
+def sample_acquisition(rng: np.random.Generator) -> dict[str, Any]:
     """Non-identifying scanner and protocol attributes."""
     maker, model, kernel = SCANNERS[int(rng.integers(0, len(SCANNERS)))]
     return {

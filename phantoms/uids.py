@@ -20,7 +20,7 @@ def _uid(*parts: object) -> str:
 IMPLEMENTATION_UID = _uid("implementation")
 
 
-def case_uids(seed: int, label: str, case_id: str, thin: bool, matrix: int) -> dict:
+def case_uids(seed: int, label: str, case_id: str, thin: bool, matrix: int) -> dict[str, str]:
     key = (seed, label, case_id, thin, matrix)
     return {
         "study_instance_uid": _uid(*key, "study"),

@@ -1,7 +1,7 @@
 """Shared set-up for the live-server benchmarks (bench/dicomweb, bench/viewer).
 
-* :func:`make_series`: phantom head CT (``python -m phantoms --thin``) turned into the two
-  bench series, a 36-slice and a ~300-slice 512x512 series, each its own study;
+* :func:`make_series`: phantom head CT (the cases of ``python -m phantoms --thin``) written
+  as the two bench series, a 36-slice and a ~300-slice 512x512 series, each its own study;
 * :class:`ReaderstudyServer`: a throw-away data dir (SQLite + local storage), ``migrate``,
   ``import_cases``, ``collectstatic``, a coordinator, gunicorn on a free loopback port,
   session login;
@@ -233,12 +233,6 @@ def wait_http(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: float
 # --- the bench series ---------------------------------------------------------------------
 
 
-def _new_uid(*parts) -> str:
-    from pydicom.uid import generate_uid
-
-    return generate_uid(entropy_srcs=["readerstudy-bench", *map(str, parts)])
-
-
 def make_series(
     work: Path,
     *,
@@ -248,13 +242,14 @@ def make_series(
     thick_step: int = 4,
     thin_slices: int = 300,
     thick_copies: int = 1,
-    timeout_s: float = 300,
 ) -> dict[str, dict]:
     """Write ``work/thick`` (``thick_slices``) and ``work/thin`` (up to ``thin_slices``).
 
-    ``python -m phantoms --thin`` renders 110-170 slices at 1-1.25 mm (never 36 or 300, and
-    its ~5 mm default tops out at 36 only rarely), so both bench series come from the thin
-    case with the most slices (seed 0: 152 slices at 1.0 mm):
+    The phantom cases of ``python -m phantoms --n n_cases --seed seed --thin`` are rendered
+    in-process; that command gives 110-170 slices at 1-1.25 mm (never 36 or 300, and its
+    ~5 mm default tops out at 36 only rarely), so both bench series come from the thin case
+    with the most slices (seed 0: 152 slices at 1.0 mm), written by the project's CT writer
+    (``phantoms.dicom_writer``) with the case's own attributes:
 
     * thick: every ``thick_step``-th slice (4 -> 4 mm spacing), the middle ``thick_slices``;
     * thin: the middle ``thin_slices // 2`` slices, each also written at +spacing/2, i.e. an
@@ -266,66 +261,70 @@ def make_series(
     "another case" for a browser whose cache already holds the first). Returns
     ``{"thick": info, "thin": info, "thick-2": info, ...}``.
     """
+    import dataclasses
+
     import numpy as np
-    import pydicom
 
-    src_root = work / "phantoms"
-    cmd = [PYTHON, "-m", "phantoms", "--out", str(src_root), "--n", str(n_cases)]
-    cmd += ["--seed", str(seed), "--thin", "--matrix", "512"]
-    subprocess.run(cmd, cwd=ROOT, check=True, timeout=timeout_s, capture_output=True)
-    manifest = json.loads((src_root / "manifest.json").read_text())
-    case = max(manifest["cases"], key=lambda c: c["n_slices"])
-    files = sorted((src_root / case["series_dir"]).glob("*.dcm"))
-    datasets = [pydicom.dcmread(p) for p in files]
-    datasets.sort(key=lambda d: float(d.ImagePositionPatient[2]))
-    n = len(datasets)
-    dz = float(case["spacing"][2])
-    iop = np.array([float(v) for v in datasets[0].ImageOrientationPatient])
-    normal = np.cross(iop[:3], iop[3:])
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from phantoms import make_case
+    from phantoms.dataset import dataset_labels
+    from phantoms.dicom_io import series_geometry, series_private, series_tags
+    from phantoms.dicom_writer import SeriesUIDs, ct_slices, write_slices
+    from phantoms.seeding import derived_seed
 
-    def write(name, picks, spacing, thickness):
+    case = None  # the case with the most slices, as python -m phantoms would number it
+    for i, label in enumerate(dataset_labels(n_cases, seed, 0.35)):
+        c = make_case(
+            derived_seed(seed, "case", i), label, thin=True, matrix=512, case_id=f"PH{i + 1:04d}"
+        )
+        if case is None or c.n_slices > case.n_slices:
+            case = c
+    assert case is not None
+    n, dz = case.n_slices, case.spacing[2]
+    geometry = series_geometry(case)
+    private = [series_private(case)]
+    src_series = case.uids["series_instance_uid"]
+
+    def write(name, first, picks, spacing, thickness):
+        """Slices ``picks`` of the case, slice ``first`` at the origin, ``spacing`` apart."""
+        uids = SeriesUIDs.derived("readerstudy-bench", src_series, name)
+        tags = {
+            **series_tags(case),
+            "SeriesDescription": f"bench {name} {len(picks)} x {spacing:g} mm",
+        }
+        geo = dataclasses.replace(
+            geometry,
+            origin=tuple(float(v) for v in geometry.position(first)),
+            slice_spacing=spacing,
+            slice_thickness=thickness,
+        )
+        datasets = ct_slices(case.volume_hu[picks], geo, uids, tags=tags, private=private)
         out = work / name
-        out.mkdir(parents=True)
-        src_series = str(datasets[0].SeriesInstanceUID)
-        study, series = _new_uid(src_series, name, "study"), _new_uid(src_series, name, "series")
-        for k, (ds, shift) in enumerate(picks):
-            ds = ds.copy()
-            ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-            ds.SOPInstanceUID = _new_uid(src_series, name, k)
-            ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-            ds.InstanceNumber = str(k + 1)
-            ds.SeriesDescription = f"bench {name} {len(picks)} x {spacing:g} mm"
-            ds.SliceThickness = f"{thickness:g}"
-            if shift:
-                ipp = np.array([float(v) for v in ds.ImagePositionPatient]) + normal * shift
-                ds.ImagePositionPatient = [f"{v:.4f}" for v in ipp]
-                ds.SliceLocation = f"{float(ds.SliceLocation) + shift:.4f}"
-            ds.save_as(out / f"IM{k + 1:04d}.dcm", enforce_file_format=True)
+        write_slices(datasets, out)
+        rows, cols = case.volume_hu.shape[1:]
         return {
             "dir": out,
             "slices": len(picks),
             "spacing_mm": spacing,
-            "rows": int(datasets[0].Rows),
-            "columns": int(datasets[0].Columns),
-            "study_uid": study,
-            "series_uid": series,
-            "frame_bytes": int(datasets[0].Rows) * int(datasets[0].Columns) * 2,
+            "rows": int(rows),
+            "columns": int(cols),
+            "study_uid": uids.study,
+            "series_uid": uids.series,
+            "frame_bytes": int(rows) * int(cols) * 2,
         }
 
-    sub = datasets[::thick_step]
+    sub = np.arange(n)[::thick_step]
     start = max(0, (len(sub) - thick_slices) // 2)
     sub = sub[start : start + thick_slices]
-    thick = write("thick", [(d, 0.0) for d in sub], thick_step * dz, thick_step * dz)
-    copies = {
-        f"thick-{i}": write(f"thick-{i}", [(d, 0.0) for d in sub], thick_step * dz, thick_step * dz)
-        for i in range(2, thick_copies + 1)
-    }
+    out = {"thick": write("thick", int(sub[0]), sub, thick_step * dz, thick_step * dz)}
+    for i in range(2, thick_copies + 1):
+        out[f"thick-{i}"] = write(f"thick-{i}", int(sub[0]), sub, thick_step * dz, thick_step * dz)
     half = min(n, thin_slices // 2)
     start = (n - half) // 2
-    picks = [(d, s) for d in datasets[start : start + half] for s in (0.0, dz / 2)]
-    thin = write("thin", picks, dz / 2, dz)
-    source = {"case": case["case_id"], "slices": n, "spacing_mm": dz, "seed": seed}
-    out = {"thick": thick, "thin": thin, **copies}
+    picks = np.repeat(np.arange(start, start + half), 2)  # each slice at z and z + dz / 2
+    out["thin"] = write("thin", start, picks, dz / 2, dz)
+    source = {"case": case.case_id, "slices": n, "spacing_mm": dz, "seed": seed}
     for info in out.values():
         info["source"] = source
     return out

@@ -2,10 +2,12 @@
 
     python frontend/dev/make_series.py --out /tmp/rsv-data --slices 36 --size 512 --seed 1
 
-One file per slice, CT Image Storage, explicit VR little endian, uint16 with
-RescaleIntercept -1024 (like most scanners). Files are written in shuffled
-order and InstanceNumber runs opposite to the slice position, so a viewer that
-does not sort by ImagePositionPatient shows the stack upside down.
+One file per slice, CT Image Storage, explicit VR little endian (or --compress), uint16
+with RescaleIntercept -1024 (like most scanners). This script only renders its simple
+phantom; the files are written by the project's synthetic-CT writer,
+``phantoms.dicom_writer``. Files are written in shuffled order (named by SOP Instance UID)
+and InstanceNumber runs opposite to the slice position, so a viewer that does not sort by
+ImagePositionPatient shows the stack upside down.
 
 The phantom: air, an elliptical skull (bone ~1200 HU), brain (~35 HU), two
 lateral ventricles (CSF ~5 HU) and a hyperdense lobar hematoma (~70 HU) in the
@@ -15,18 +17,23 @@ left hemisphere. Geometry is in mm so it scales with --size / --slices.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
-from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import (
-    CTImageStorage,
     ExplicitVRLittleEndian,
     JPEGLSLossless,
     RLELossless,
     generate_uid,
 )
+
+if importlib.util.find_spec("phantoms") is None:  # run with a Python that lacks the project
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from phantoms.dicom_writer import Geometry, SeriesUIDs, ct_slices, write_slices  # noqa: E402
 
 UID_PREFIX = "1.2.826.0.1.3680043.10.1559."  # any syntactically valid root; test data only
 # --compress: exercise the decoders (RLE is pure JS in the worker, JPEG-LS uses
@@ -71,63 +78,50 @@ def write_series(
     series_number: int = 1,
     compress: str = "raw",
 ) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
+    """Render the phantom and write it with the project's CT writer (phantoms.dicom_writer)."""
     rng = np.random.default_rng(seed)
     if thickness is None:
         thickness = 180.0 / slices  # cover the head
     study_uid = _uid(seed, "study")
     series_uid = _uid(seed, "series", slices, size, series_number, compress)
-    frame_uid = _uid(seed, "frame")
     fov = 240.0
     px = fov / size
     z0 = -(slices - 1) * thickness / 2
     order = list(range(slices))
     random.Random(seed).shuffle(order)
-    for k in order:
+    volume = np.empty((slices, size, size), dtype=np.int16)
+    for k in order:  # noise drawn in file order
         z = z0 + k * thickness
         hu = phantom_slice(size, z, fov) + rng.normal(0, 4, (size, size)).astype(np.float32)
-        stored = np.clip(np.round(hu + 1024), 0, 4095).astype(np.uint16)
-        sop_uid = _uid(seed, "sop", series_uid, k)
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = sop_uid
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = FileDataset(str(out / f"{sop_uid}.dcm"), {}, file_meta=meta, preamble=b"\0" * 128)
-        ds.SOPClassUID = CTImageStorage
-        ds.SOPInstanceUID = sop_uid
-        ds.StudyInstanceUID = study_uid
-        ds.SeriesInstanceUID = series_uid
-        ds.FrameOfReferenceUID = frame_uid
-        ds.Modality = "CT"
-        ds.PatientName = "PHANTOM"
-        ds.PatientID = "PHANTOM"
-        ds.StudyDescription = "synthetic head CT phantom"
-        ds.SeriesDescription = f"axial {thickness:g} mm"
-        ds.SeriesNumber = series_number
-        ds.InstanceNumber = slices - k  # deliberately opposite to position
-        ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
-        ds.ImagePositionPatient = [-(fov / 2) + px / 2, -(fov / 2) + px / 2, round(z, 4)]
-        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-        ds.SliceLocation = round(z, 4)
-        ds.SliceThickness = round(thickness, 4)
-        ds.PixelSpacing = [round(px, 6), round(px, 6)]
-        ds.Rows = size
-        ds.Columns = size
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated = 16
-        ds.BitsStored = 12
-        ds.HighBit = 11
-        ds.PixelRepresentation = 0
-        ds.RescaleIntercept = -1024
-        ds.RescaleSlope = 1
-        ds.RescaleType = "HU"
-        ds.WindowCenter = 40
-        ds.WindowWidth = 400
-        ds.PixelData = stored.tobytes()
-        if COMPRESS[compress] is not None:
-            ds.compress(COMPRESS[compress])
-        ds.save_as(out / f"{sop_uid}.dcm", enforce_file_format=True)
+        volume[k] = np.clip(np.rint(hu), -1024, 3071)
+    datasets = ct_slices(
+        volume,
+        Geometry(
+            origin=(-(fov / 2) + px / 2, -(fov / 2) + px / 2, z0),
+            pixel_spacing=(px, px),
+            slice_spacing=thickness,
+        ),
+        SeriesUIDs(
+            study_uid,
+            series_uid,
+            _uid(seed, "frame"),
+            instances=[_uid(seed, "sop", series_uid, k) for k in range(slices)],
+        ),
+        tags={
+            "PatientName": "PHANTOM",
+            "PatientID": "PHANTOM",
+            "StudyDescription": "synthetic head CT phantom",
+            "SeriesDescription": f"axial {thickness:g} mm",
+            "SeriesNumber": series_number,
+            "ImageType": ["DERIVED", "SECONDARY", "AXIAL"],
+            "WindowCenter": 40,
+            "WindowWidth": 400,
+        },
+        per_slice=[{"InstanceNumber": slices - k} for k in range(slices)],  # opposite to position
+        transfer_syntax=COMPRESS[compress] or ExplicitVRLittleEndian,
+    )
+    picked = [datasets[k] for k in order]  # written in shuffled order, named by SOP UID
+    write_slices(picked, out, [f"{ds.SOPInstanceUID}.dcm" for ds in picked])
     return {
         "study": study_uid,
         "series": series_uid,

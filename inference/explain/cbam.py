@@ -6,22 +6,28 @@ averaged. Not an attribution: it shows where the network looked, not which way i
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from ..networks.cbam import CBAM3d
+from ..networks.classifier import CBAMClassifier
+from ..networks.unet import ConvBlock
 from .common import Attribution, PassCounter, Timer
 
 
-def cbam_attention(model: nn.Module, x: torch.Tensor, blocks=(3, 4)) -> Attribution:
+def cbam_attention(
+    model: CBAMClassifier, x: torch.Tensor, blocks: tuple[int, ...] = (3, 4)
+) -> Attribution:
     encoder_blocks = model.encoder.blocks
-    mods = []
+    mods: list[CBAM3d] = []
     for b in blocks:
         if not 1 <= b <= len(encoder_blocks):
             raise ValueError(f"block {b} out of range 1..{len(encoder_blocks)}")
-        cbam = encoder_blocks[b - 1].cbam
-        if not hasattr(cbam, "record"):
+        cbam = cast(ConvBlock, encoder_blocks[b - 1]).cbam
+        if not isinstance(cbam, CBAM3d):  # nn.Identity when built with cbam=False
             raise ValueError("this network has no CBAM modules")
         mods.append(cbam)
     counter = PassCounter(model)
@@ -32,6 +38,8 @@ def cbam_attention(model: nn.Module, x: torch.Tensor, blocks=(3, 4)) -> Attribut
         try:
             counter(x)
             for m in mods:
+                if m.last_spatial is None:
+                    raise RuntimeError("a CBAM module recorded no attention map")
                 att = F.interpolate(
                     m.last_spatial, size=tuple(x.shape[2:]), mode="trilinear", align_corners=False
                 )[0, 0].numpy()

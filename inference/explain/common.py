@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,15 +35,15 @@ class PassCounter(nn.Module):
         self.backward_passes = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x)
+        out: torch.Tensor = self.model(x)
         n = int(x.shape[0])
         self.forward_passes += n
         if out.requires_grad:
             out.register_hook(self._count_backward(n))
         return out
 
-    def _count_backward(self, n: int):
-        def hook(grad):
+    def _count_backward(self, n: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        def hook(grad: torch.Tensor) -> torch.Tensor:
             self.backward_passes += n
             return grad
 
@@ -49,7 +51,7 @@ class PassCounter(nn.Module):
 
 
 @contextlib.contextmanager
-def frozen(model: nn.Module):
+def frozen(model: nn.Module) -> Iterator[nn.Module]:
     """Parameters without ``requires_grad`` for the duration: backward passes then compute
     input gradients only (no weight gradients - about half the backward cost)."""
     saved = [(p, p.requires_grad) for p in model.parameters()]
@@ -69,11 +71,11 @@ class Attribution:
     method: str
     array: np.ndarray  # float32 (z, y, x), normalised: [0, 1] or signed [-1, 1]
     signed: bool
-    params: dict
+    params: dict[str, Any]
     forward_passes: int
     backward_passes: int
     seconds: float
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def normalise(arr: np.ndarray, signed: bool) -> tuple[np.ndarray, float]:
@@ -95,9 +97,9 @@ def split_input(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class Timer:
-    def __enter__(self):
+    def __enter__(self) -> Timer:
         self.start = time.perf_counter()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start

@@ -13,6 +13,8 @@ weighted activations, upsampled (trilinear) to the patch and normalised to [0, 1
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -32,7 +34,7 @@ def gradcampp(
         raise ValueError("target_sign must be +1 (cvst_ich) or -1 (sich)")
     store: dict[str, torch.Tensor] = {}
 
-    def hook(_module, _inputs, output):
+    def hook(_module: nn.Module, _inputs: tuple[Any, ...], output: torch.Tensor) -> torch.Tensor:
         if not output.requires_grad:
             output = output.detach().requires_grad_(True)
         store["act"] = output

@@ -34,7 +34,10 @@ def integrated_gradients(
     counter = PassCounter(model)
 
     def forward(ct_in: torch.Tensor, mask_in: torch.Tensor) -> torch.Tensor:
-        return counter(torch.cat([ct_in, mask_in.expand(ct_in.shape[0], -1, -1, -1, -1)], 1))
+        out: torch.Tensor = counter(
+            torch.cat([ct_in, mask_in.expand(ct_in.shape[0], -1, -1, -1, -1)], 1)
+        )
+        return out
 
     ig = IntegratedGradients(forward)
     with Timer() as timer, frozen(model):

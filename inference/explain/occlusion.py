@@ -16,6 +16,7 @@ import itertools
 import math
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
@@ -35,11 +36,11 @@ def _starts(lo: int, hi: int, window: int, stride: int) -> list[int]:
 def occlusion(
     model: nn.Module,
     x: torch.Tensor,
-    window=(4, 16, 16),
-    stride=(4, 16, 16),
+    window: tuple[int, int, int] = (4, 16, 16),
+    stride: tuple[int, int, int] = (4, 16, 16),
     region: str = "bbox",
-    bbox=None,
-    margin=(2, 8, 8),
+    bbox: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    margin: tuple[int, int, int] = (2, 8, 8),
     baseline: float = 0.0,
     channels: str = "ct",
     batch_size: int = 4,
@@ -50,8 +51,8 @@ def occlusion(
     if channels not in ("ct", "both"):
         raise ValueError("channels must be 'ct' or 'both'")
     shape = np.asarray(x.shape[2:])
-    window = np.minimum(np.asarray(window, dtype=int), shape)
-    stride = np.maximum(np.asarray(stride, dtype=int), 1)
+    win = np.minimum(np.asarray(window, dtype=int), shape)
+    step = np.maximum(np.asarray(stride, dtype=int), 1)
     if region == "bbox" and bbox is not None:
         lo = np.clip(np.asarray(bbox[0]) - np.asarray(margin), 0, shape)
         hi = np.clip(np.asarray(bbox[1]) + np.asarray(margin), 0, shape)
@@ -62,13 +63,11 @@ def occlusion(
     else:
         raise ValueError("region must be 'bbox' or 'patch'")
     while True:
-        axes = [
-            _starts(int(a), int(b), int(w), int(s)) for a, b, w, s in zip(lo, hi, window, stride)
-        ]
+        axes = [_starts(int(a), int(b), int(w), int(s)) for a, b, w, s in zip(lo, hi, win, step)]
         n_windows = math.prod(len(a) for a in axes)
         if n_windows <= max_windows:
             break
-        stride = stride + np.maximum(stride // 4, 1)
+        step = step + np.maximum(step // 4, 1)
     positions = list(itertools.product(*axes))
     ch = slice(0, 1) if channels == "ct" else slice(None)
     counter = PassCounter(model)
@@ -80,11 +79,11 @@ def occlusion(
             chunk = positions[i : i + batch_size]
             batch = x.repeat(len(chunk), 1, 1, 1, 1)
             for j, (z, y, xx) in enumerate(chunk):
-                wz, wy, wx = window
+                wz, wy, wx = win
                 batch[j, ch, z : z + wz, y : y + wy, xx : xx + wx] = baseline
             drops = base - counter(batch).numpy()
             for (z, y, xx), d in zip(chunk, drops):
-                wz, wy, wx = window
+                wz, wy, wx = win
                 total[z : z + wz, y : y + wy, xx : xx + wx] += d
                 count[z : z + wz, y : y + wy, xx : xx + wx] += 1
     raw = np.divide(total, count, out=np.zeros_like(total), where=count > 0).astype(np.float32)
@@ -94,8 +93,8 @@ def occlusion(
         array=arr,
         signed=True,
         params={
-            "window": [int(v) for v in window],
-            "stride": [int(v) for v in stride],
+            "window": [int(v) for v in win],
+            "stride": [int(v) for v in step],
             "region": used_region,
             "region_start": [int(v) for v in lo],
             "region_stop": [int(v) for v in hi],

@@ -31,7 +31,7 @@ from .common import Attribution, PassCounter, Timer, frozen, normalise, split_in
 BACKGROUNDS = ("black", "blur", "mean")
 
 
-def build_background(ct: np.ndarray, kinds=("black", "blur")) -> np.ndarray:
+def build_background(ct: np.ndarray, kinds: tuple[str, ...] = ("black", "blur")) -> np.ndarray:
     """Background volumes (K, z, y, x) derived from the CT patch (z, y, x)."""
     out = []
     for kind in kinds:
@@ -56,6 +56,7 @@ def expected_gradients(
     seed: int = 0,
 ) -> Attribution:
     ct, mask = split_input(x)
+    bg_desc: str | list[str]
     if isinstance(background, np.ndarray):
         bg = np.asarray(background, dtype=np.float32)
         if bg.ndim == 3:

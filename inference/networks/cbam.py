@@ -19,9 +19,12 @@ explainers read it to build the seed's CBAM attention maps (blocks 3 and 4).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.grad import conv3d_weight
 
 CHANNEL_GATES = ("sigmoid", "softmax")
 
@@ -42,7 +45,7 @@ class ChannelAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         avg = torch.mean(x, dim=(2, 3, 4), keepdim=True)
         mx = torch.amax(x, dim=(2, 3, 4), keepdim=True)
-        logits = self.mlp(avg) + self.mlp(mx)
+        logits: torch.Tensor = self.mlp(avg) + self.mlp(mx)
         if self.gate == "softmax":
             weights = torch.softmax(logits, dim=1) * x.shape[1]
         else:
@@ -61,20 +64,24 @@ class _SameConv3d(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, padding):
+    def forward(
+        ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: Any
+    ) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
         ctx.padding = padding
         return F.conv3d(x, weight, bias, padding=padding)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(
+        ctx: Any, grad: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
         x, weight = ctx.saved_tensors
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
             flipped = weight.flip(2, 3, 4).transpose(0, 1).contiguous()
             gx = F.conv3d(grad, flipped, padding=ctx.padding)
         if ctx.needs_input_grad[1]:
-            gw = torch.nn.grad.conv3d_weight(x, weight.shape, grad, padding=ctx.padding)
+            gw = conv3d_weight(x, weight.shape, grad, padding=ctx.padding)
         if ctx.needs_input_grad[2]:
             gb = grad.sum(dim=(0, 2, 3, 4))
         return gx, gw, gb, None
@@ -92,7 +99,9 @@ class SpatialAttention(nn.Module):
             [torch.amax(x, dim=1, keepdim=True), torch.mean(x, dim=1, keepdim=True)], 1
         )
         conv = self.conv
-        return torch.sigmoid(_SameConv3d.apply(desc, conv.weight, conv.bias, conv.padding))
+        # torch leaves Function.apply unannotated
+        out: torch.Tensor = _SameConv3d.apply(desc, conv.weight, conv.bias, conv.padding)  # type: ignore[no-untyped-call]
+        return torch.sigmoid(out)
 
 
 class CBAM3d(nn.Module):
@@ -109,7 +118,7 @@ class CBAM3d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.channel(x)
-        attn = self.spatial(x)
+        attn: torch.Tensor = self.spatial(x)
         if self.record:
             self.last_spatial = attn.detach()
         return x * attn

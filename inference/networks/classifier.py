@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any, cast
 
 import torch
 from torch import nn
 
-from .unet import Encoder, UNet3D, UNetConfig
+from .unet import ConvBlock, Encoder, UNet3D, UNetConfig
 
 
 class CBAMClassifier(nn.Module):
@@ -50,10 +51,11 @@ class CBAMClassifier(nn.Module):
         """Logit of P(CVST-ICH), shape (batch,)."""
         feat = self.encoder(x)[-1]
         pooled = torch.flatten(self.pool(feat), 1)
-        return self.fc(self.head_dropout(pooled))[:, 0]
+        logits: torch.Tensor = self.fc(self.head_dropout(pooled))
+        return logits[:, 0]
 
     def cbam_modules(self) -> list[nn.Module]:
-        return [block.cbam for block in self.encoder.blocks]
+        return [cast(ConvBlock, block).cbam for block in self.encoder.blocks]
 
     def transfer_encoder(self, seg: UNet3D) -> None:
         """Initialise the encoder from a trained segmentation network (seed 000)."""
@@ -71,9 +73,9 @@ class CBAMClassifier(nn.Module):
         self.encoder.load_state_dict(dst)
 
 
-def build_segmenter(config: dict) -> UNet3D:
+def build_segmenter(config: dict[str, Any]) -> UNet3D:
     return UNet3D(UNetConfig.from_dict(config))
 
 
-def build_classifier(config: dict) -> CBAMClassifier:
+def build_classifier(config: dict[str, Any]) -> CBAMClassifier:
     return CBAMClassifier(UNetConfig.from_dict(config))

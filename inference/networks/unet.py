@@ -20,6 +20,7 @@ Width (``features``) and ``depth`` are configurable so that a small variant runs
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import torch
 from torch import nn
@@ -43,14 +44,14 @@ class UNetConfig:
     cbam: bool = True
     head_grid: tuple[int, int, int] | None = None  # classifier only: pooled grid before the FC
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.head_grid is not None:
             object.__setattr__(self, "head_grid", tuple(int(v) for v in self.head_grid))
 
     def channels(self, level: int) -> int:
-        return self.features * 2**level
+        return int(self.features * 2**level)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         if out["head_grid"] is None:
             del out["head_grid"]
@@ -59,7 +60,7 @@ class UNetConfig:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> UNetConfig:
+    def from_dict(cls, data: dict[str, Any]) -> UNetConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -91,7 +92,7 @@ class ConvBlock(nn.Module):
         self.conv2 = nn.Conv3d(cout, cout, 3, padding=d, dilation=d)
         self.norm2 = _norm(cfg.norm, cout)
         self.act2 = nn.PReLU(cout)
-        self.cbam = (
+        self.cbam: nn.Module = (
             CBAM3d(cout, cfg.cbam_reduction, cfg.channel_gate) if cfg.cbam else nn.Identity()
         )
         self.fuse = nn.Conv3d(2 * cout, cout, 1)
@@ -100,7 +101,8 @@ class ConvBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h1 = self.act1(self.norm1(self.conv1(x)))
         h2 = self.cbam(self.act2(self.norm2(self.conv2(h1))))
-        return self.act3(self.fuse(torch.cat([h1, h2], dim=1)))
+        out: torch.Tensor = self.act3(self.fuse(torch.cat([h1, h2], dim=1)))
+        return out
 
 
 class Encoder(nn.Module):
@@ -154,11 +156,12 @@ class UNet3D(nn.Module):
     @property
     def size_multiple(self) -> int:
         """Spatial sizes must be multiples of this (one factor 2 per pooling)."""
-        return 2 ** (self.cfg.depth - 1)
+        return int(2 ** (self.cfg.depth - 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = self.encoder(x)
         x = feats[-1]
         for up, dec, skip in zip(self.ups, self.decoder, reversed(feats[:-1])):
             x = dec(torch.cat([up(x), skip], dim=1))
-        return self.head(x)
+        out: torch.Tensor = self.head(x)
+        return out

@@ -40,6 +40,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from .errors import ArchiveError, ErrorCode, IngestError, Severity, safe_file_label
 
@@ -197,7 +198,9 @@ def _archive_size(source: str | Path | io.IOBase) -> int:
     return size
 
 
-def _copy_member(zf: zipfile.ZipFile, m: ArchiveMember, out, lim: ArchiveLimits, budget: list[int]):
+def _copy_member(
+    zf: zipfile.ZipFile, m: ArchiveMember, out: BinaryIO, lim: ArchiveLimits, budget: list[int]
+) -> bytes:
     """Stream one member into ``out``; stop at the first chunk past a limit. Return its head."""
     cap = min(m.info.file_size, lim.max_member_bytes)
     got = 0
@@ -237,7 +240,12 @@ def _nested(m: ArchiveMember) -> IngestError:
     )
 
 
-def _members(source, lim: ArchiveLimits, secret: bytes, notes: list[IngestError] | None):
+def _members(
+    source: str | Path | io.IOBase,
+    lim: ArchiveLimits,
+    secret: bytes,
+    notes: list[IngestError] | None,
+) -> Iterator[tuple[zipfile.ZipFile, ArchiveMember, list[int]]]:
     """Open the archive, validate its directory; yield (zipfile, member, budget) to read."""
     try:
         size = _archive_size(source)
@@ -292,7 +300,7 @@ def extract_zip(
     lim = limits or ArchiveLimits()
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    out = []
+    out: list[tuple[str, Path]] = []
     try:
         for zf, m, budget in _members(source, lim, secret, notes):
             p = dest / f"{len(out):06d}.dcm"

@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import DataElement, RawDataElement
@@ -119,7 +120,7 @@ DOSE_REPORT_SOP_CLASSES = frozenset(
 )
 
 TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "UC", "CS", "PN", "AE", "UR"})
-_DUMMY = {
+_DUMMY: dict[str, str | int | float] = {
     "PN": "ANONYMOUS",
     "AE": "ANONYMOUS",
     "DA": "19000101",
@@ -188,7 +189,7 @@ class DeidOptions:
     max_date_shift_days: int = 3650
     quarantine: bool = True
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not isinstance(self.secret, bytes | bytearray) or len(self.secret) < 16:
             raise ValueError("secret must be at least 16 bytes")
         if self.max_date_shift_days < 1:
@@ -211,7 +212,7 @@ class DeidLog:
             out[a] = out.get(a, 0) + 1
         return out
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "actions": [{"path": p, "keyword": k, "action": a} for p, k, a in self.actions],
@@ -541,7 +542,15 @@ class Deidentifier:
             self._kw_cache[t] = kw
         return kw
 
-    def _walk(self, ds: Dataset, log: DeidLog, prefix: str, shift, safe_cs: bool, top=False):
+    def _walk(
+        self,
+        ds: Dataset,
+        log: DeidLog,
+        prefix: str,
+        shift: int | None,
+        safe_cs: bool,
+        top: bool = False,
+    ) -> None:
         actions = self._actions
         vr_of = self._vr
         for tag in list(ds.keys()):
@@ -575,7 +584,16 @@ class Deidentifier:
                 continue
             self._apply(ds, tag, t, vr, action, log, prefix, shift, safe_cs)
 
-    def _recurse(self, ds, tag, t, log, prefix, shift, safe_cs):
+    def _recurse(
+        self,
+        ds: Dataset,
+        tag: BaseTag,
+        t: int,
+        log: DeidLog,
+        prefix: str,
+        shift: int | None,
+        safe_cs: bool,
+    ) -> None:
         elem = ds[tag]
         if elem.VR != "SQ" or not elem.value:
             return
@@ -591,19 +609,19 @@ class Deidentifier:
             elem.value = Sequence(kept)
 
     @staticmethod
-    def _raw(ds, tag):
-        el = ds.get_item(tag)
-        if el is not None and el.is_raw and not el.is_buffered:
+    def _raw(ds: Dataset, tag: BaseTag) -> RawDataElement | None:
+        el: DataElement | RawDataElement | None = ds.get_item(tag)  # typed as DataElement
+        if isinstance(el, RawDataElement) and el.is_raw and not el.is_buffered:
             return el
         return None
 
     @staticmethod
-    def _put_raw(ds, tag, raw, data: bytes, pad: bytes) -> None:
+    def _put_raw(ds: Dataset, tag: BaseTag, raw: RawDataElement, data: bytes, pad: bytes) -> None:
         if len(data) % 2:
             data += pad
         ds[tag] = raw._replace(value=data, length=len(data))
 
-    def _remap_uid(self, ds, tag, t, log, prefix):
+    def _remap_uid(self, ds: Dataset, tag: BaseTag, t: int, log: DeidLog, prefix: str) -> None:
         kw = self._kw(t)
         if keep_uid_attribute(kw):
             return
@@ -620,12 +638,21 @@ class Deidentifier:
         elem = ds[tag]
         if elem.value in (None, ""):
             return
-        new = self.remapper.remap_value(elem.value)
-        if new != elem.value:
-            elem.value = new
+        remapped = self.remapper.remap_value(elem.value)
+        if remapped != elem.value:
+            elem.value = remapped
             log.add(prefix + _tag_str(t), kw, U)
 
-    def _shift(self, ds, tag, t, vr, shift, log, prefix):
+    def _shift(
+        self,
+        ds: Dataset,
+        tag: BaseTag,
+        t: int,
+        vr: str | None,
+        shift: int,
+        log: DeidLog,
+        prefix: str,
+    ) -> None:
         fn = _shift_da if vr == "DA" else _shift_dt
         raw = self._raw(ds, tag)
         if raw is not None:
@@ -637,7 +664,8 @@ class Deidentifier:
                 self._put_raw(ds, tag, raw, b"", b" ")
                 log.add(prefix + _tag_str(t), self._kw(t), Z)
             else:
-                self._put_raw(ds, tag, raw, "\\".join(shifted).encode("ascii"), b" ")
+                text = "\\".join(s for s in shifted if s is not None)
+                self._put_raw(ds, tag, raw, text.encode("ascii"), b" ")
                 log.add(prefix + _tag_str(t), self._kw(t), "C")
             return
         elem = ds[tag]
@@ -653,7 +681,17 @@ class Deidentifier:
         elem.value = shifted[0] if len(shifted) == 1 else shifted
         log.add(prefix + _tag_str(t), self._kw(t), "C")
 
-    def _clean(self, ds, tag, t, vr, log, path, kw, safe_cs):
+    def _clean(
+        self,
+        ds: Dataset,
+        tag: BaseTag,
+        t: int,
+        vr: str | None,
+        log: DeidLog,
+        path: str,
+        kw: str,
+        safe_cs: bool,
+    ) -> None:
         raw = self._raw(ds, tag)
         if raw is not None and safe_cs:
             if not raw.value:
@@ -673,7 +711,18 @@ class Deidentifier:
         elem.value = cleaned[0] if len(cleaned) == 1 else (cleaned or "")
         log.add(path, kw, "C")
 
-    def _apply(self, ds, tag, t, vr, action, log, prefix, shift, safe_cs):
+    def _apply(
+        self,
+        ds: Dataset,
+        tag: BaseTag,
+        t: int,
+        vr: str | None,
+        action: str,
+        log: DeidLog,
+        prefix: str,
+        shift: int | None,
+        safe_cs: bool,
+    ) -> None:
         path = prefix + _tag_str(t)
         kw = self._kw(t)
         if action == X:
@@ -692,7 +741,7 @@ class Deidentifier:
             else:
                 self._empty(ds, tag, vr)
                 log.add(path, kw, Z)
-        elif action == SHIFT:
+        elif action == SHIFT and shift is not None:  # SHIFT is compiled only with a shift
             self._shift(ds, tag, t, vr, shift, log, prefix)
         elif action == CLEAN:
             self._clean(ds, tag, t, vr, log, path, kw, safe_cs)
@@ -706,7 +755,7 @@ class Deidentifier:
             raw = self._raw(ds, tag)
             dummy = _DUMMY.get(vr or "", _DUMMY_TEXT)
             if raw is not None and (vr in _BINARY_VRS or isinstance(dummy, str)):
-                data = b"" if vr in _BINARY_VRS else dummy.encode("ascii")
+                data = b"" if vr in _BINARY_VRS else str(dummy).encode("ascii")
                 self._put_raw(ds, tag, raw, data, b" ")
             else:
                 elem = ds[tag]
@@ -716,7 +765,7 @@ class Deidentifier:
             del ds[tag]
             log.add(path, kw, X)
 
-    def _empty(self, ds, tag, vr):
+    def _empty(self, ds: Dataset, tag: BaseTag, vr: str | None) -> None:
         raw = self._raw(ds, tag)
         if raw is not None and vr != "SQ" and raw.length != 0xFFFFFFFF:
             self._put_raw(ds, tag, raw, b"", b" ")
@@ -811,12 +860,12 @@ class Deidentifier:
         fm.FileMetaInformationVersion = b"\x00\x01"
         sop_class = _text(ds, 0x00080016) or (old.get("MediaStorageSOPClassUID") if old else None)
         if sop_class:
-            fm.MediaStorageSOPClassUID = sop_class
+            fm.MediaStorageSOPClassUID = UID(sop_class)
         sop_instance = _text(ds, 0x00080018)
         if sop_instance:
-            fm.MediaStorageSOPInstanceUID = sop_instance
+            fm.MediaStorageSOPInstanceUID = UID(sop_instance)
         elif old is not None and "MediaStorageSOPInstanceUID" in old:
-            fm.MediaStorageSOPInstanceUID = self.remapper.remap(old.MediaStorageSOPInstanceUID)
+            fm.MediaStorageSOPInstanceUID = UID(self.remapper.remap(old.MediaStorageSOPInstanceUID))
         fm.TransferSyntaxUID = ts
         fm.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
         fm.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME

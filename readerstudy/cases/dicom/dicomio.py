@@ -16,12 +16,15 @@ importer writes them with pydicom's ``Dataset.save_as``).
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pydicom
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileDataset
 from pydicom.filereader import read_file_meta_info
 from pydicom.pixels import get_decoder
 from pydicom.tag import Tag
@@ -61,18 +64,24 @@ def supported_transfer_syntax(uid: str) -> bool:
         return False
 
 
-def _transfer_syntax(ds: Dataset | None, data: bytes) -> UID | None:
+def _transfer_syntax(ds: Dataset | None, data: Callable[[], bytes]) -> UID | None:
     meta = getattr(ds, "file_meta", None) if ds is not None else None
     if meta is None:
+        # pydicom's public read_file_meta_info() opens a path only (a BytesIO raised
+        # TypeError, so the syntax of an unparseable Part 10 file went unchecked); this path
+        # is taken only for files pydicom could not parse, so a temporary copy is cheap.
         try:
-            meta = read_file_meta_info(io.BytesIO(data))
+            with tempfile.NamedTemporaryFile(suffix=".dcm") as tmp:
+                tmp.write(data())
+                tmp.flush()
+                meta = read_file_meta_info(tmp.name)
         except Exception:  # no readable file meta: nothing to check
             return None
     ts = meta.get("TransferSyntaxUID")
     return UID(str(ts)) if ts else None
 
 
-def _check_transfer_syntax(ds: Dataset | None, data: bytes, label: str) -> None:
+def _check_transfer_syntax(ds: Dataset | None, data: Callable[[], bytes], label: str) -> None:
     ts = _transfer_syntax(ds, data)
     if ts is not None and not supported_transfer_syntax(ts):
         raise _err(
@@ -94,31 +103,39 @@ def read_dicom(
     Raises DicomIngestError: ``not_dicom``, ``truncated``, ``unsupported_transfer_syntax``,
     ``invalid_value`` (see :mod:`.values`; also any attribute pydicom cannot parse) or, for a
     big endian file whose pixels cannot be decoded, ``undecodable_pixels``.
+
+    A path is parsed from the file, so a header-only read reads the header, not the file.
     """
+    source_for_pydicom: str | io.BytesIO
     if isinstance(source, str | Path):
+        path = Path(source)
         try:
-            data = Path(source).read_bytes()
+            with open(path, "rb") as fh:
+                head, size = fh.read(132), os.fstat(fh.fileno()).st_size
         except OSError:
             raise _err(ErrorCode.NOT_DICOM, label, "file could not be read") from None
+        source_for_pydicom, whole = str(path), path.read_bytes  # the whole file: error paths
     else:
         data = bytes(source)
-    part10 = looks_like_dicom(data[:132])
+        head, size = data[:132], len(data)
+        source_for_pydicom, whole = io.BytesIO(data), lambda: data
+    part10 = looks_like_dicom(head)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ds = pydicom.dcmread(
-                io.BytesIO(data), force=not part10, stop_before_pixels=stop_before_pixels
+                source_for_pydicom, force=not part10, stop_before_pixels=stop_before_pixels
             )
     except Exception:  # pydicom raises many types on garbage input
         if part10:
-            _check_transfer_syntax(None, data, label)
+            _check_transfer_syntax(None, whole, label)
             raise _err(ErrorCode.TRUNCATED, label, "DICOM file is truncated or corrupt") from None
         raise _err(ErrorCode.NOT_DICOM, label, "not a DICOM file") from None
     if part10:
-        _check_transfer_syntax(ds, data, label)
+        _check_transfer_syntax(ds, whole, label)
     keys = ds.keys()
     if 0x00080016 not in keys or 0x00080018 not in keys:
-        if part10 and len(data) > 132:
+        if part10 and size > 132:
             raise _err(ErrorCode.TRUNCATED, label, "DICOM header ends before the SOP identifiers")
         raise _err(ErrorCode.NOT_DICOM, label, "not a DICOM file")
     _check_last_element(ds, label)
@@ -126,7 +143,12 @@ def read_dicom(
     if not stop_before_pixels:
         _check_pixel_length(ds, label)
     _parse_all(ds, label)
-    return _little_endian(ds, label)
+    result = _little_endian(ds, label)
+    if isinstance(result, FileDataset):
+        # pydicom keeps the buffer it read from (the whole file, pixels included, for deferred
+        # reads, which are not used): without this, every header of an upload kept its file
+        result.buffer = None
+    return result
 
 
 def _parse_all(ds: Dataset, label: str) -> None:

@@ -18,6 +18,7 @@ import hmac
 import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 __all__ = [
     "ArchiveError",
@@ -88,9 +89,9 @@ class IngestError:
     series: str | None = None  # de-identified SeriesInstanceUID, when known
     slices: tuple[int, ...] = ()  # slice indices after sorting along the normal
     severity: Severity = Severity.ERROR
-    extra: dict = field(default_factory=dict, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["code"] = str(self.code)
         d["severity"] = str(self.severity)
@@ -124,7 +125,7 @@ class DicomIngestError(Exception):
         return self.error.code
 
     @classmethod
-    def make(cls, code: ErrorCode, message: str, **kw) -> DicomIngestError:
+    def make(cls, code: ErrorCode, message: str, **kw: Any) -> DicomIngestError:
         return cls(IngestError(code, message, **kw))
 
 

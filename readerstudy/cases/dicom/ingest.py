@@ -4,7 +4,9 @@ Pipeline (nothing is written outside a temporary folder, which is removed before
 
 1. Sources: a zip archive (checked and extracted by :mod:`.archives` into a temporary folder
    under numbered names), a folder (walked recursively), one file, a list of paths, or a list
-   of ``(name, bytes)`` pairs (a pair whose bytes are a zip archive is extracted the same way).  Every file gets a PHI-safe label (:func:`~.errors.safe_file_label`).
+   of ``(name, bytes)`` or ``(name, path)`` pairs (a file labelled by its name; one that is a
+   zip archive is extracted the same way).  Every file gets a PHI-safe label
+   (:func:`~.errors.safe_file_label`).
 2. Pass 1, headers only (``stop_before_pixels``): parse (``not_dicom`` files are left out;
    ``truncated``, ``invalid_value`` and ``unsupported_transfer_syntax`` fail the upload),
    quarantine (``burned_in_annotation``, ``secondary_capture``, ``dose_report``), compute the
@@ -17,8 +19,9 @@ Pipeline (nothing is written outside a temporary folder, which is removed before
 
 Progress: ``progress(phase, done, total)``, a plain callable, is called once per file in pass 1
 (phase ``"validating"``) and pass 2 (phase ``"de-identifying"``), first with ``done=0``; the
-counts only grow within a phase. It must be cheap (the caller throttles any writes) and must not
-raise; it receives counts only, never a file name or any header value.
+counts only grow within a phase. It must be cheap (the caller throttles any writes); an exception
+it raises (a cancelled job) stops the preparation, the temporary folder removed. It receives
+counts only, never a file name or any header value.
 
 Severity: problems that make the import unusable are ``error`` (:attr:`PreparedImport.ok` is
 False; the caller stores nothing); files and series left out while a valid primary series
@@ -34,6 +37,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -60,6 +64,9 @@ from .series import (
     write_nifti,
 )
 
+if TYPE_CHECKING:
+    import SimpleITK as sitk
+
 __all__ = [
     "PHASE_DEIDENTIFYING",
     "PHASE_VALIDATING",
@@ -70,7 +77,9 @@ __all__ = [
     "prepare_upload",
 ]
 
-Source = str | Path | Sequence[str | Path] | Sequence[tuple[str, bytes]]
+Source = (
+    str | Path | Sequence[str | Path] | Sequence[tuple[str, bytes]] | Sequence[tuple[str, Path]]
+)
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 PHASE_VALIDATING = "validating"
 PHASE_DEIDENTIFYING = "de-identifying"
@@ -105,6 +114,10 @@ class IngestOptions:
     require_single_patient: bool = True
     strict: bool = False
     volume_dtype: str = "auto"  # "auto" | "float32" | "int16"
+    # False: pass 2 leaves the pixels undecoded (PreparedSeries.volume is None) for a caller
+    # that decodes each slice while it stores the files (series.HUVolume), holding the series
+    # once instead of its pixel data and its volume side by side
+    decode_volume: bool = True
 
 
 @dataclass
@@ -140,7 +153,7 @@ class PreparedSeries:
             ds.save_as(buffer, enforce_file_format=True)
             yield f"IM{i + 1:04d}.dcm", buffer.getvalue()
 
-    def to_sitk(self):
+    def to_sitk(self) -> sitk.Image:
         return build_sitk_image(self.info, self.volume)
 
     def write_nifti(self, path: str | Path) -> Path:
@@ -179,7 +192,7 @@ class PreparedImport:
                 IngestError(ErrorCode.NO_PRIMARY_SERIES, "no primary series was prepared")
             )
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "n_files": self.n_files,
@@ -228,7 +241,16 @@ def _collect_raw(
             files.append(_File(safe_file_label(p.name, secret), p))
         return files
     for index, item in enumerate(source):
-        if isinstance(item, tuple):
+        if isinstance(item, tuple) and isinstance(item[1], Path):
+            name, path = item  # a file on disk under its uploaded name
+            if is_zip(path):
+                for label, fp in extract_zip(
+                    path, tmp / f"zip{index}", opts.archive_limits, secret, notes
+                ):
+                    files.append(_File(label, fp))
+            else:
+                files.append(_File(safe_file_label(str(name), secret), path))
+        elif isinstance(item, tuple):
             name, data = item
             if looks_like_zip(bytes(data[:132])):
                 dest = tmp / f"zip{index}"
@@ -464,6 +486,8 @@ def _load_series(
         )
     # same labels, same order: replace the header-only datasets by the full ones
     loaded_info = SeriesInfo(**{**info.__dict__, "datasets": full, "errors": list(info.errors)})
+    if not opts.decode_volume:
+        return PreparedSeries(loaded_info, key, pseudonym(key), logs, None)
     try:
         volume = load_hu_volume(loaded_info, dtype=opts.volume_dtype)
     except DicomIngestError as exc:

@@ -18,6 +18,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -58,7 +59,7 @@ def is_dicom_file(path: Path) -> bool:
     return len(head) == 132 and head[128:] == b"DICM"
 
 
-def _first(item, *keywords):
+def _first(item: Any, *keywords: str) -> Any:
     """``item.K1[0].K2[0]...`` or None."""
     for keyword in keywords:
         value = getattr(item, keyword, None) if item is not None else None
@@ -72,7 +73,7 @@ def _first(item, *keywords):
     return item
 
 
-def _functional(ds, frame_item, *path):
+def _functional(ds: pydicom.Dataset, frame_item: pydicom.Dataset, *path: str) -> Any:
     """Per-frame attribute, falling back to the shared functional groups."""
     value = _first(frame_item, *path)
     if value is None:
@@ -114,7 +115,7 @@ def seg_to_mask(
     return mask
 
 
-def _same(uid, target: str, remap: Callable[[str], str]) -> bool:
+def _same(uid: object, target: str, remap: Callable[[str], str]) -> bool:
     """Whether a UID read from the SEG is ``target`` itself or its original."""
     uid = str(uid or "")
     return bool(uid) and (uid == target or remap(uid) == target)
@@ -180,7 +181,7 @@ def _chosen_segment(ds: pydicom.Dataset, segment: int | None) -> int:
     return segment
 
 
-def _frames(ds: pydicom.Dataset, grid: SeriesGrid) -> tuple[list, np.ndarray]:
+def _frames(ds: pydicom.Dataset, grid: SeriesGrid) -> tuple[list[pydicom.Dataset], np.ndarray]:
     """The per-frame functional groups and the decoded frames, shape (frames, rows, columns)."""
     frames = ds.get("PerFrameFunctionalGroupsSequence", [])
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
@@ -195,7 +196,7 @@ def _frames(ds: pydicom.Dataset, grid: SeriesGrid) -> tuple[list, np.ndarray]:
     return frames, pixels.reshape(n_frames, grid.rows, grid.columns)
 
 
-def _frame_segment(ds: pydicom.Dataset, item, number: int) -> int:
+def _frame_segment(ds: pydicom.Dataset, item: pydicom.Dataset, number: int) -> int:
     value = _functional(ds, item, "SegmentIdentificationSequence", "ReferencedSegmentNumber")
     if value is None:
         raise SegError(f"frame {number} does not say which segment it belongs to")
@@ -203,7 +204,11 @@ def _frame_segment(ds: pydicom.Dataset, item, number: int) -> int:
 
 
 def _check_frame_plane(
-    ds: pydicom.Dataset, item, number: int, grid: SeriesGrid, orientation: np.ndarray
+    ds: pydicom.Dataset,
+    item: pydicom.Dataset,
+    number: int,
+    grid: SeriesGrid,
+    orientation: np.ndarray,
 ) -> None:
     """The frame has the series' orientation and pixel spacing."""
     iop = _functional(ds, item, "PlaneOrientationSequence", "ImageOrientationPatient")
@@ -218,7 +223,7 @@ def _check_frame_plane(
 
 def _frame_slice(
     ds: pydicom.Dataset,
-    item,
+    item: pydicom.Dataset,
     number: int,
     grid: SeriesGrid,
     offsets: np.ndarray,
@@ -242,7 +247,7 @@ def _frame_slice(
 
 def _check_source_image(
     ds: pydicom.Dataset,
-    item,
+    item: pydicom.Dataset,
     number: int,
     k: int,
     grid: SeriesGrid,
@@ -260,7 +265,7 @@ def _check_source_image(
     raise SegError(f"frame {number} lies on slice {k + 1} but its source image is {where}")
 
 
-def _read(source) -> pydicom.Dataset:
+def _read(source: bytes | Path | pydicom.Dataset) -> pydicom.Dataset:
     if isinstance(source, pydicom.Dataset):
         return source
     try:

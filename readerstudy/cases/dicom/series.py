@@ -33,14 +33,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydicom.dataset import Dataset
 
 from .errors import DicomIngestError, ErrorCode, IngestError
 
+if TYPE_CHECKING:
+    import SimpleITK as sitk
+
 __all__ = [
     "CT_IMAGE_STORAGE",
+    "HUVolume",
     "SeriesInfo",
     "SeriesLimits",
     "analyze_series",
@@ -111,7 +116,7 @@ class SeriesInfo:
         it = [v.upper() for v in self.image_type]
         return len(it) >= 2 and it[0] == "ORIGINAL" and it[1] == "PRIMARY"
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """JSON-friendly description without PHI (UIDs are de-identified ones)."""
         return {
             "study_uid": self.study_uid,
@@ -131,14 +136,14 @@ class SeriesInfo:
         }
 
 
-def _f(v) -> float | None:
+def _f(v: Any) -> float | None:
     try:
         return float(v)
     except (TypeError, ValueError):
         return None
 
 
-def _vec(v, n: int) -> np.ndarray | None:
+def _vec(v: Any, n: int) -> np.ndarray | None:
     try:
         arr = np.array([float(x) for x in v], float)
     except (TypeError, ValueError):
@@ -159,7 +164,7 @@ def group_by_series(
     return dict(groups)
 
 
-def _err(code, msg, series, **kw) -> IngestError:
+def _err(code: ErrorCode, msg: str, series: str, **kw: Any) -> IngestError:
     return IngestError(code, msg, series=series or None, **kw)
 
 
@@ -225,7 +230,7 @@ def _check_identity(
     """Modality, SOP class, frame of reference and patient: one of each, and CT."""
     errs, sid = info.errors, info.series_uid
 
-    def distinct(keyword):
+    def distinct(keyword: str) -> set[str]:
         return {str(d.get(keyword, "") or "") for _, d in items}
 
     if len(distinct("Modality")) > 1:
@@ -270,7 +275,7 @@ def _read_geometry(info: SeriesInfo, items: list[tuple[str, Dataset]]) -> _Geome
         ps = _vec(d.get("PixelSpacing", None) or (), 2)
         iop = _vec(d.get("ImageOrientationPatient", None) or (), 6)
         ipp = _vec(d.get("ImagePositionPatient", None) or (), 3)
-        if None in (r, c) or ps is None or iop is None or ipp is None:
+        if r is None or c is None or ps is None or iop is None or ipp is None:
             missing.append(label)
             continue
         geometry.rows.append(int(r))
@@ -350,10 +355,10 @@ def _slice_normal(info: SeriesInfo, iop: np.ndarray) -> np.ndarray | None:
             )
         )
         return None
-    normal = normal / norm
+    unit: np.ndarray = normal / norm
     info.orientation = tuple(float(x) for x in iop)
-    info.normal = tuple(float(x) for x in normal)
-    return normal
+    info.normal = (float(unit[0]), float(unit[1]), float(unit[2]))
+    return unit
 
 
 def _sort_along(
@@ -368,7 +373,7 @@ def _sort_along(
     info.datasets = [items[positions[k][0]][1] for k in order]
     info.labels = [items[positions[k][0]][0] for k in order]
     pos = np.array([positions[k][1] for k in order])
-    info.origin = tuple(float(x) for x in pos[0])
+    info.origin = (float(pos[0][0]), float(pos[0][1]), float(pos[0][2]))
     return proj[order], pos
 
 
@@ -520,7 +525,7 @@ def choose_primary(
             ErrorCode.NO_PRIMARY_SERIES, "no valid axial CT series found in the upload"
         )
 
-    def key(s: SeriesInfo):
+    def key(s: SeriesInfo) -> tuple[bool, float, int, int, str]:
         thick = s.slice_thickness if s.slice_thickness else s.slice_spacing
         return (
             not s.is_original_primary,
@@ -539,51 +544,121 @@ def load_hu_volume(info: SeriesInfo, *, dtype: str = "auto") -> np.ndarray:
     ``dtype`` "auto" gives int16 when every RescaleSlope is integral and the HU fit, otherwise
     float32.  Raises DicomIngestError(undecodable_pixels) naming the first bad file.
     """
-    slabs = []
-    integral = True
-    for label, ds in zip(info.labels, info.datasets):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                arr = ds.pixel_array
-        except Exception as exc:
-            raise DicomIngestError(
-                IngestError(
-                    ErrorCode.UNDECODABLE_PIXELS,
-                    f"{label}: pixel data cannot be decoded ({type(exc).__name__})",
-                    file=label,
-                    series=info.series_uid,
-                )
-            ) from None
-        if arr.shape != (info.rows, info.columns):
-            raise DicomIngestError(
-                IngestError(
-                    ErrorCode.UNDECODABLE_PIXELS,
-                    f"{label}: decoded pixel array has shape {arr.shape}, expected"
-                    f" ({info.rows}, {info.columns})",
-                    file=label,
-                    series=info.series_uid,
-                )
+    volume = HUVolume(info, dtype=dtype)
+    for k, ds in enumerate(info.datasets):
+        volume.add(k, ds)
+    return volume.array
+
+
+class HUVolume:
+    """A series' HU volume, filled one slice at a time (:func:`load_hu_volume`'s rules).
+
+    The array is allocated once; beside it one decoded slice is held at a time (the decoded
+    arrays are not cached on the datasets), so a caller that stores each file and lets its
+    pixel data go as it adds the slice holds the series about once. :meth:`to_sitk` hands the
+    volume to SimpleITK through a raw file, so the array is let go before SimpleITK reads its
+    copy (``GetImageFromArray`` would hold both).
+    """
+
+    def __init__(self, info: SeriesInfo, *, dtype: str = "auto"):
+        self.info, self.dtype = info, dtype
+        self.rescale = [
+            (_f(ds.get("RescaleSlope", 1)) or 1.0, _f(ds.get("RescaleIntercept", 0)) or 0.0)
+            for ds in info.datasets
+        ]
+        integral = all(s == int(s) and i == int(i) for s, i in self.rescale)
+        as_int16 = dtype == "int16" or (dtype == "auto" and integral)
+        shape = (len(info.datasets), info.rows, info.columns)
+        self.array: np.ndarray = np.empty(shape, dtype=np.int16 if as_int16 else np.float32)
+
+    def add(self, k: int, ds: Dataset) -> None:
+        """Decode slice ``k`` (``ds``, in slice order). Raises DicomIngestError."""
+        slope, intercept = self.rescale[k]
+        hu = _decode(self.info.labels[k], ds, self.info).astype(np.float32)
+        hu *= np.float32(slope)  # in place: one float slice at a time
+        hu += np.float32(intercept)
+        vol = self.array
+        if (
+            vol.dtype == np.int16
+            and self.dtype == "auto"
+            and (hu.min() < -32768 or hu.max() > 32767)
+        ):
+            vol = self.array = vol.astype(np.float32)  # exact: the slices so far are integral
+        vol[k] = np.rint(hu, out=hu) if vol.dtype == np.int16 else hu
+
+    def to_sitk(self, scratch: str | Path) -> sitk.Image:
+        """The volume as :func:`build_sitk_image` makes it; the array is gone afterwards.
+
+        ``scratch`` is a private temporary folder the caller removes.
+        """
+        import SimpleITK as sitk
+
+        raw = Path(scratch) / "volume.raw"
+        slices, rows, columns = self.array.shape
+        element = "MET_SHORT" if self.array.dtype == np.int16 else "MET_FLOAT"
+        _write_raw(self.array, raw)
+        self.array = np.empty(0, dtype=self.array.dtype)  # let the volume go (no view is left)
+        header = Path(scratch) / "volume.mhd"
+        header.write_text(
+            "ObjectType = Image\nNDims = 3\n"
+            f"DimSize = {columns} {rows} {slices}\n"
+            f"ElementType = {element}\nElementByteOrderMSB = False\n"
+            f"ElementDataFile = {raw.name}\n"
+        )
+        image = sitk.ReadImage(str(header))
+        raw.unlink()
+        _set_geometry(image, self.info)
+        return image
+
+
+def _write_raw(array: np.ndarray, path: Path) -> None:
+    """The array's values, little endian, slice by slice."""
+    with open(path, "wb") as out:
+        for plane in array:
+            out.write(plane.astype(plane.dtype.newbyteorder("<"), copy=False).tobytes())
+
+
+def _decode(label: str, ds: Dataset, info: SeriesInfo) -> np.ndarray:
+    """One slice's stored values (not cached on the dataset)."""
+    from pydicom.pixels import pixel_array
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            arr: np.ndarray = pixel_array(ds)
+    except Exception as exc:
+        raise DicomIngestError(
+            IngestError(
+                ErrorCode.UNDECODABLE_PIXELS,
+                f"{label}: pixel data cannot be decoded ({type(exc).__name__})",
+                file=label,
+                series=info.series_uid,
             )
-        slope = _f(ds.get("RescaleSlope", 1)) or 1.0
-        intercept = _f(ds.get("RescaleIntercept", 0)) or 0.0
-        if slope != int(slope) or intercept != int(intercept):
-            integral = False
-        slabs.append(arr.astype(np.float32) * np.float32(slope) + np.float32(intercept))
-    vol = np.stack(slabs)
-    if dtype == "float32" or (
-        dtype == "auto" and (not integral or vol.min() < -32768 or vol.max() > 32767)
-    ):
-        return vol.astype(np.float32, copy=False)
-    return np.rint(vol).astype(np.int16)
+        ) from None
+    if arr.shape != (info.rows, info.columns):
+        raise DicomIngestError(
+            IngestError(
+                ErrorCode.UNDECODABLE_PIXELS,
+                f"{label}: decoded pixel array has shape {arr.shape}, expected"
+                f" ({info.rows}, {info.columns})",
+                file=label,
+                series=info.series_uid,
+            )
+        )
+    return arr
 
 
-def build_sitk_image(info: SeriesInfo, volume: np.ndarray | None = None):
+def build_sitk_image(info: SeriesInfo, volume: np.ndarray | None = None) -> sitk.Image:
     """SimpleITK image in HU with DICOM (LPS) origin, spacing and direction."""
     import SimpleITK as sitk
 
     vol = load_hu_volume(info) if volume is None else volume
     img = sitk.GetImageFromArray(vol)
+    _set_geometry(img, info)
+    return img
+
+
+def _set_geometry(img: sitk.Image, info: SeriesInfo) -> None:
     row_spacing, col_spacing = info.pixel_spacing
     img.SetSpacing((col_spacing, row_spacing, info.slice_spacing or 1.0))
     img.SetOrigin(info.origin)
@@ -592,10 +667,9 @@ def build_sitk_image(info: SeriesInfo, volume: np.ndarray | None = None):
     n = np.asarray(info.normal, float)
     direction = np.column_stack([r, c, n])
     img.SetDirection(tuple(float(x) for x in direction.ravel()))
-    return img
 
 
-def write_nifti(image, path: str | Path) -> Path:
+def write_nifti(image: sitk.Image, path: str | Path) -> Path:
     """Write a SimpleITK image as NIfTI (``.nii`` or ``.nii.gz``); returns the path."""
     import SimpleITK as sitk
 

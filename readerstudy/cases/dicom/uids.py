@@ -14,6 +14,8 @@ whose keyword names a class (``*ClassUID``, e.g. a vendor's private SOP class), 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydicom._uid_dict import UID_dictionary
 from pydicom.uid import PYDICOM_ROOT_UID, generate_uid
 
@@ -72,7 +74,7 @@ class UIDRemapper:
             self._cache[uid] = new
         return new
 
-    def remap_value(self, value):
+    def remap_value(self, value: str | Iterable[str]) -> str | list[str]:
         """Remap a single UID or a multi-valued list of UIDs."""
         if isinstance(value, str):
             return self.remap(value)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 
-from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import Tag
 
 from .errors import DicomIngestError, ErrorCode, IngestError
 
@@ -83,7 +83,7 @@ def _fail(label: str, keyword: str, what: str) -> DicomIngestError:
 def check_values(ds: Dataset, label: str) -> None:
     """Raise DicomIngestError(invalid_value) for the first unusable attribute of ``ds``."""
     for keyword, (count, (low, high)) in INTEGER_BOUNDS.items():
-        texts = _texts(ds, tag_for_keyword(keyword))
+        texts = _texts(ds, Tag(keyword))
         if texts is None:
             continue
         try:
@@ -92,16 +92,16 @@ def check_values(ds: Dataset, label: str) -> None:
             numbers = []
         if len(numbers) != count or not all(low <= n <= high for n in numbers):
             raise _fail(label, keyword, f"is not an integer in {low}..{high}")
-    for keyword, (count, (low, high)) in DECIMAL_BOUNDS.items():
-        texts = _texts(ds, tag_for_keyword(keyword))
+    for keyword, (count, (lo, hi)) in DECIMAL_BOUNDS.items():
+        texts = _texts(ds, Tag(keyword))
         if texts is None:
             continue
         try:
-            numbers = [float(t) for t in texts]
+            decimals = [float(t) for t in texts]
         except ValueError:
-            numbers = []
-        if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
+            decimals = []
+        if len(decimals) != count or not all(math.isfinite(n) for n in decimals):
             what = "a finite number" if count == 1 else f"{count} finite numbers"
             raise _fail(label, keyword, f"is not {what}")
-        if not all(low <= n <= high for n in numbers):
-            raise _fail(label, keyword, f"is outside {low:g}..{high:g}")
+        if not all(lo <= n <= hi for n in decimals):
+            raise _fail(label, keyword, f"is outside {lo:g}..{hi:g}")

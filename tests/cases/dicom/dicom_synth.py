@@ -1,20 +1,30 @@
-"""Small synthetic CT series written with pydicom, for the DICOM core tests and the bench.
+"""Small synthetic CT series for the DICOM core tests and the bench, and PHI planting.
 
-Independent of ``phantoms`` (which renders anatomy): these slices are tiny and fast, and the
-helpers can plant PHI markers in every text attribute of the Annex E table.
+The slices are written by the project's one synthetic-CT writer
+(:mod:`phantoms.dicom_writer`) but hold no anatomy (see ``phantoms`` for that): they are
+tiny and fast, get fresh random UIDs on every call, and the helpers below can plant PHI
+markers in every text attribute of the Annex E table.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 from pydicom.datadict import dictionary_VR, keyword_for_tag
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence as DicomSequence
+from pydicom.uid import generate_uid
+
+from phantoms.dicom_writer import (
+    Geometry,
+    PixelEncoding,
+    SeriesUIDs,
+    ct_slices,
+    dataset_bytes,
+    write_slices,
+)
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 TEXT_VRS = {"SH", "LO", "ST", "LT", "UT", "UC", "PN", "CS", "AE"}
@@ -42,74 +52,51 @@ def make_ct_series(
     intercept: float = -1024.0,
     slope: float = 1.0,
 ) -> list[Dataset]:
-    """A valid CT Image Storage series (one Dataset per slice, file meta included)."""
-    study_uid = study_uid or generate_uid()
-    series_uid = series_uid or generate_uid()
-    frame_uid = frame_uid or generate_uid()
-    row = np.array(orientation[:3], float)
-    col = np.array(orientation[3:], float)
-    normal = np.cross(row, col)
-    out = []
-    for i in range(n):
-        sop = generate_uid()
-        ds = Dataset()
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.MediaStorageSOPClassUID = CT_IMAGE_STORAGE
-        ds.file_meta.MediaStorageSOPInstanceUID = sop
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.SpecificCharacterSet = "ISO_IR 100"
-        ds.ImageType = list(image_type)
-        ds.SOPClassUID = CT_IMAGE_STORAGE
-        ds.SOPInstanceUID = sop
-        ds.StudyDate = study_date
-        ds.SeriesDate = study_date
-        ds.ContentDate = study_date
-        ds.AcquisitionDate = study_date
-        ds.StudyTime = "101500"
-        ds.SeriesTime = "101600"
-        ds.ContentTime = "101700"
-        ds.AccessionNumber = "ACC12345"
-        ds.Modality = "CT"
-        ds.Manufacturer = "SYNTH"
-        ds.ReferringPhysicianName = "REF^DOC"
-        ds.PatientName = patient_name
-        ds.PatientID = patient_id
-        ds.PatientBirthDate = "19600101"
-        ds.PatientSex = "F"
-        ds.KVP = "120"
-        ds.BodyPartExamined = "HEAD"
-        ds.SliceThickness = str(spacing if slice_thickness is None else slice_thickness)
-        ds.StudyInstanceUID = study_uid
-        ds.SeriesInstanceUID = series_uid
-        ds.StudyID = "1"
-        ds.SeriesNumber = "2"
-        ds.AcquisitionNumber = "1"
-        ds.InstanceNumber = str(i + 1)
-        ds.PatientPosition = "HFS"
-        pos = np.array(origin, float) + normal * spacing * i
-        ds.ImagePositionPatient = [f"{v:.4f}" for v in pos]
-        ds.ImageOrientationPatient = [f"{v:.6f}" for v in orientation]
-        ds.FrameOfReferenceUID = frame_uid
-        ds.PositionReferenceIndicator = ""
-        ds.SliceLocation = f"{float(pos @ normal):.4f}"
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.Rows = rows
-        ds.Columns = cols
-        ds.PixelSpacing = [str(pixel_spacing), str(pixel_spacing)]
-        ds.BitsAllocated = 16
-        ds.BitsStored = 16
-        ds.HighBit = 15
-        ds.PixelRepresentation = 1
-        ds.RescaleIntercept = str(intercept)
-        ds.RescaleSlope = str(slope)
-        ds.RescaleType = "HU"
-        ds.WindowCenter = "40"
-        ds.WindowWidth = "80"
-        hu = slice_hu(i, rows, cols)
-        stored = np.round((hu - intercept) / slope).astype(np.int16)
-        ds.PixelData = stored.tobytes()
-        out.append(ds)
+    """A valid CT Image Storage series (one Dataset per slice, file meta included): signed
+    16-bit pixels holding :func:`slice_hu`, in random order unless ``shuffle_seed`` is None."""
+    uids = SeriesUIDs(
+        study_uid or generate_uid(),
+        series_uid or generate_uid(),
+        frame_uid or generate_uid(),
+        instances=[generate_uid() for _ in range(n)],
+    )
+    tags = {
+        "SpecificCharacterSet": "ISO_IR 100",
+        "ImageType": list(image_type),
+        "StudyDate": study_date,
+        "SeriesDate": study_date,
+        "ContentDate": study_date,
+        "AcquisitionDate": study_date,
+        "StudyTime": "101500",
+        "SeriesTime": "101600",
+        "ContentTime": "101700",
+        "AccessionNumber": "ACC12345",
+        "Manufacturer": "SYNTH",
+        "ReferringPhysicianName": "REF^DOC",
+        "PatientName": patient_name,
+        "PatientID": patient_id,
+        "PatientBirthDate": "19600101",
+        "PatientSex": "F",
+        "KVP": "120",
+        "BodyPartExamined": "HEAD",
+        "StudyID": "1",
+        "SeriesNumber": "2",
+        "AcquisitionNumber": "1",
+        "PatientPosition": "HFS",
+        "PositionReferenceIndicator": "",
+        "WindowCenter": "40",
+        "WindowWidth": "80",
+    }
+    geometry = Geometry(
+        origin=tuple(float(v) for v in origin),
+        pixel_spacing=(pixel_spacing, pixel_spacing),
+        slice_spacing=spacing,
+        orientation=tuple(float(v) for v in orientation),
+        slice_thickness=slice_thickness,
+    )
+    volume = np.stack([slice_hu(i, rows, cols) for i in range(n)])
+    encoding = PixelEncoding(bits_stored=16, signed=True, intercept=intercept, slope=slope)
+    out = ct_slices(volume, geometry, uids, tags=tags, encoding=encoding)
     if shuffle_seed is not None:
         rng = np.random.default_rng(shuffle_seed)
         out = [out[j] for j in rng.permutation(len(out))]
@@ -123,19 +110,12 @@ def slice_hu(i: int, rows: int, cols: int) -> np.ndarray:
 
 
 def to_bytes(ds: Dataset) -> bytes:
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return buf.getvalue()
+    return dataset_bytes(ds)
 
 
-def write_series(datasets, folder: Path, prefix: str = "IM") -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, ds in enumerate(datasets):
-        p = folder / f"{prefix}{i:04d}.dcm"
-        ds.save_as(p, enforce_file_format=True)
-        paths.append(p)
-    return paths
+def write_series(datasets: Sequence[Dataset], folder: Path, prefix: str = "IM") -> list[Path]:
+    """``folder/IM0000.dcm`` ... in list order."""
+    return write_slices(datasets, folder, [f"{prefix}{i:04d}.dcm" for i in range(len(datasets))])
 
 
 def table_text_tags(rows) -> Iterator[tuple[int, str]]:
@@ -189,7 +169,7 @@ def plant_phi(ds: Dataset, rows, *, salt: str = "", nested: bool = True) -> list
         fill(item, salt + "N")
         item.ReferencedSOPClassUID = CT_IMAGE_STORAGE
         item.ReferencedSOPInstanceUID = ds.SOPInstanceUID
-        ds.ReferencedImageSequence = Sequence([item])
+        ds.ReferencedImageSequence = DicomSequence([item])
         # descriptors with vocabulary words around a marker
         ds.SeriesDescription = f"CT HEAD QZX{salt}SDESC AXIAL 5MM"
         markers.append(f"QZX{salt}SDESC")

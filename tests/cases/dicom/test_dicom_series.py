@@ -13,6 +13,7 @@ from pydicom.uid import JPEGBaseline8Bit, JPEGLSLossless, RLELossless, generate_
 from readerstudy.cases.dicom.dicomio import read_dicom
 from readerstudy.cases.dicom.errors import DicomIngestError, ErrorCode
 from readerstudy.cases.dicom.series import (
+    HUVolume,
     SeriesLimits,
     assemble_series,
     build_sitk_image,
@@ -82,6 +83,37 @@ def test_sitk_image_has_dicom_geometry(tmp_path):
     back = sitk.ReadImage(str(out))
     assert back.GetOrigin() == pytest.approx(img.GetOrigin(), abs=1e-4)
     assert sitk.GetArrayFromImage(back).sum() == sitk.GetArrayFromImage(img).sum()
+
+
+@pytest.mark.parametrize("slope", [1.0, 0.5])  # int16 and float32 volumes
+def test_the_volume_built_slice_by_slice_reaches_sitk_unchanged(tmp_path, slope):
+    """HUVolume (slice by slice, handed to SimpleITK through a raw file so the array goes first)
+    gives the image and the NIfTI that build_sitk_image gives from the whole volume."""
+    import SimpleITK as sitk
+
+    c, s = np.cos(0.3), np.sin(0.3)
+    iop = (c, s, 0.0, -s, c, 0.0)
+    series = S.make_ct_series(5, orientation=iop, origin=(10.0, -20.0, 30.0), spacing=2.5)
+    for ds in series:
+        ds.RescaleSlope = slope
+    info = _one(series)
+    expected = build_sitk_image(info, load_hu_volume(info))
+    volume = HUVolume(info)
+    for k, ds in enumerate(info.datasets):
+        volume.add(k, ds)
+    assert volume.array.dtype == (np.int16 if slope == 1.0 else np.float32)
+    (tmp_path / "scratch").mkdir()
+    image = volume.to_sitk(tmp_path / "scratch")
+    assert volume.array.size == 0 and list((tmp_path / "scratch").iterdir())  # the header only
+    assert image.GetPixelID() == expected.GetPixelID()
+    for attribute in ("GetSize", "GetSpacing", "GetOrigin", "GetDirection"):
+        assert getattr(image, attribute)() == getattr(expected, attribute)(), attribute
+    assert np.array_equal(sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(expected))
+    ours, theirs = (
+        write_nifti(image, tmp_path / "a.nii.gz"),
+        write_nifti(expected, tmp_path / "b.nii.gz"),
+    )
+    assert ours.read_bytes() == theirs.read_bytes()
 
 
 def test_missing_slice_is_reported_with_indices():

@@ -92,6 +92,20 @@ def test_unknown_transfer_syntax_is_refused_by_name():
     assert not supported_transfer_syntax(pydicom.uid.MPEG2MPML)
 
 
+def test_an_unparseable_file_in_an_unknown_transfer_syntax_is_refused_for_the_syntax():
+    ds = S.make_ct_series(1)[0]
+    ds.file_meta.TransferSyntaxUID = "1.2.826.0.1.3680043.99999.1.2"
+    buffer = io.BytesIO()
+    pydicom.dcmwrite(buffer, ds, implicit_vr=False, little_endian=True, enforce_file_format=True)
+    data = buffer.getvalue()
+    at = data.index(b"\x08\x00\x16\x00UI")  # SOPClassUID, the first element after the meta
+    # an undefined-length UN element that never ends: pydicom cannot parse the data set
+    bad = data[:at] + b"\x09\x00\x10\x00UN\x00\x00\xff\xff\xff\xffzzzz"
+    with pytest.raises(Exception):  # noqa: B017 (any pydicom error)
+        pydicom.dcmread(io.BytesIO(bad))
+    assert _refusal(bad).code == ErrorCode.UNSUPPORTED_TRANSFER_SYNTAX
+
+
 def test_a_corrupt_length_is_truncated_even_when_reading_headers_only():
     data = S.to_bytes(S.make_ct_series(1)[0])
     at = data.index(b"\x10\x00\x20\x00LO")  # PatientID
