@@ -38,10 +38,12 @@ demo: $(VENV)/.installed
 	$(PY) manage.py demo_setup
 	$(PY) manage.py rundemo --port $(PORT)
 
-lint: $(VENV)/.installed-test
+lint: $(VENV)/.installed-test frontend/node_modules/.package-lock.json
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	cd frontend && npm run --silent lint
+	$(VENV)/bin/mypy --config-file pyproject.toml
 
 unit: $(VENV)/.installed-test
 	$(PY) -m pytest -m "not integration" -q

@@ -142,7 +142,8 @@ def make_inference_output(case, model_version, *, shape=(4, 16, 16), methods=("g
         params={},
         params_hash=hashlib.sha256(b"{}").hexdigest(),
         status=InferenceJob.Status.SUCCEEDED,
-        progress=100,
+        done=100,
+        total=100,
     )
     mask = np.zeros(shape, dtype=np.uint8)
     mask[1:3, 4:9, 4:9] = 1

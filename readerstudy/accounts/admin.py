@@ -11,7 +11,7 @@ class ReaderProfileInline(admin.StackedInline):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Platform", {"fields": ("role",)}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Platform", {"fields": ("role",)}))
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("Platform", {"fields": ("role",)}))
     list_display = ("username", "email", "role", "is_active", "last_login")
     list_filter = ("role", "is_active")

@@ -32,4 +32,5 @@ class LockoutAwareBasicAuthentication(BasicAuthentication):
 class LockoutAwareBasicScheme(BasicScheme):
     """Documents it in the OpenAPI schema as plain HTTP Basic."""
 
-    target_class = LockoutAwareBasicAuthentication
+    # drf-spectacular takes a class or its dotted path; BasicScheme's own value is a path
+    target_class = LockoutAwareBasicAuthentication  # type: ignore[assignment]

@@ -49,7 +49,7 @@ def _source_datasets(output: InferenceOutput) -> list[pydicom.Dataset]:
     instances = list(output.job.series.instances.order_by("position"))
     if not instances:
         raise ExportRefused("the series of this output has no stored instances")
-    datasets = []
+    datasets: list[pydicom.Dataset] = []
     for instance in instances:
         with default_storage.open(instance.file, "rb") as fh:
             datasets.append(pydicom.dcmread(fh, stop_before_pixels=False))

@@ -1,11 +1,12 @@
 """Model registry, inference jobs and their outputs."""
 
-import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 
 from readerstudy.cases.models import Case, Series
+from readerstudy.core.jobs import Job, JobStatus
 
 
 class ModelVersion(models.Model):
@@ -35,38 +36,35 @@ class ModelVersion(models.Model):
         return f"{self.model_id} {self.version}"
 
 
-class InferenceJob(models.Model):
-    """One case x model version x parameters. Re-requesting the same triple reuses the job."""
+class InferenceJob(Job):
+    """One case x model version x parameters. Re-requesting the same triple reuses the job.
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
+    Progress is ``done`` of ``total`` = 100 (per cent), with the ``phase`` the runner is in
+    (``loading``, ``predicting``, ``saving``); a running job stops at the next phase when
+    cancelled, and its output is never stored.
+    """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    cancellable: ClassVar[bool] = True
+
+    Status = JobStatus
+
+    class Phase(models.TextChoices):
+        NONE = "", "not started"
+        LOADING = "loading", "loading the model and the series"
+        PREDICTING = "predicting"
+        SAVING = "saving", "saving the outputs"
+
+    phase = models.CharField(max_length=32, choices=Phase.choices, blank=True)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="inference_jobs")
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="jobs")
     params = models.JSONField(default=dict)
     params_hash = models.CharField(max_length=64)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    worker_host = models.CharField(max_length=255, blank=True)
-    timings = models.JSONField(default=dict, blank=True)
-    versions = models.JSONField(default=dict, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["series", "model_version", "params_hash"], name="unique_inference"

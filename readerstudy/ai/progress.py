@@ -12,6 +12,7 @@ class JobProgress:
     status: str  # "none" when no job was ever requested
     progress: int
     eta_s: int | None  # None while it cannot be estimated (queued, or just started)
+    job: InferenceJob | None = None  # the job itself (phase, error, cancel), when there is one
 
     def describe(self) -> str:
         if self.status == "none":
@@ -28,14 +29,15 @@ class JobProgress:
 
 def series_progress(series_id: int | None, model_version: ModelVersion) -> JobProgress:
     job = (
-        InferenceJob.objects.filter(series_id=series_id, model_version=model_version)
-        .only("status", "progress", "started_at")
-        .first()
+        None
+        if series_id is None
+        else InferenceJob.objects.filter(series_id=series_id, model_version=model_version).first()
     )
     if job is None:
         return JobProgress("none", 0, None)
+    percent = round(job.percent or 0)
     eta = None
-    if job.status == InferenceJob.Status.RUNNING and job.started_at and job.progress >= 10:
+    if job.status == InferenceJob.Status.RUNNING and job.started_at and percent >= 10:
         elapsed = (timezone.now() - job.started_at).total_seconds()
-        eta = max(1, round(elapsed * (100 - job.progress) / job.progress))
-    return JobProgress(job.status, job.progress, eta)
+        eta = max(1, round(elapsed * (100 - percent) / percent))
+    return JobProgress(job.status, percent, eta, job)

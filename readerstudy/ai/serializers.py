@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from readerstudy.cases.models import Case
+from readerstudy.core.serializers import JobStateSerializer
 
 from .models import InferenceJob, ModelVersion
 
@@ -22,18 +23,21 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         ]
 
 
-class JobSerializer(serializers.ModelSerializer):
-    case = serializers.CharField(source="case.code")
-    model = serializers.CharField(source="model_version.__str__")
+class JobSerializer(JobStateSerializer):
+    """An inference job: the lifecycle fields, and ``progress`` (per cent) as before."""
 
-    class Meta:
-        model = InferenceJob
-        fields = ["id", "case", "model", "params", "status", "progress", "error", "attempts", "worker_host",
-                  "timings", "created_at", "started_at", "finished_at"]  # fmt: skip
+    id = serializers.UUIDField(read_only=True)
+    case = serializers.CharField(source="case.code", read_only=True)
+    model = serializers.CharField(source="model_version.__str__", read_only=True)
+    params = serializers.JSONField(read_only=True)
+    progress = serializers.SerializerMethodField(help_text="per cent done (0-100)")
+
+    def get_progress(self, job: InferenceJob) -> int:
+        return round(job.percent or 0)
 
 
 class JobRequestSerializer(serializers.Serializer):
-    case = serializers.CharField(max_length=Case._meta.get_field("code").max_length)
+    case = serializers.CharField(max_length=Case._meta.get_field("code").max_length or 32)
     model_version = serializers.PrimaryKeyRelatedField(
         queryset=ModelVersion.objects.filter(active=True)
     )

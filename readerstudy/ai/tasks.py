@@ -1,19 +1,22 @@
-"""Worker entry points (thin). Routed to the inference queue by settings.CELERY_TASK_ROUTES."""
+"""Worker entry points (thin: the work is in :mod:`.runner`).
 
-from django.db import OperationalError
+Routed to the inference queue by settings.CELERY_TASK_ROUTES.
+"""
 
 from readerstudy.celery import app
 
-from . import services
+from . import runner
 
 
 @app.task(
     name="readerstudy.ai.tasks.run_inference",
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, ConnectionError),
+    autoretry_for=runner.TRANSIENT,
     retry_backoff=True,
     max_retries=3,
 )
-def run_inference(*, job_id: str) -> str:
-    return services.execute(job_id=job_id)
+def run_inference(self, *, job_id: str) -> str:
+    last_try = self.request.retries >= self.max_retries
+    return runner.execute(job_id=job_id, last_try=last_try)

@@ -1,8 +1,10 @@
 """Case-library API: uploads and import jobs, the labels CSV and each case's ground truth.
 
-Coordinators manage the library (they import it); readers and statisticians get 403.
+Coordinators manage the library (they import it); readers and statisticians get 403. An upload
+is answered at once (202, the job); a worker imports it, and the job says how far it got.
 """
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -12,7 +14,8 @@ from rest_framework.views import APIView
 from readerstudy.accounts.permissions import IsCoordinator
 from readerstudy.core.parsers import JSONParser
 
-from .errors import ImportFailed, LabelError, UploadRefused
+from .errors import LabelError, UploadRefused
+from .import_jobs import cancel_import
 from .selectors import import_job, import_job_state, library_case, truth_state
 from .serializers import (
     ImportJobRequestSerializer,
@@ -23,14 +26,21 @@ from .serializers import (
     ProblemSerializer,
     TruthErrorsSerializer,
     TruthSerializer,
-    UploadFailedSerializer,
+    UploadAcceptedSerializer,
     UploadRequestSerializer,
-    UploadResultSerializer,
 )
 from .truth import set_truth, upload_labels
+from .upload_handler import staged_uploads
 from .upload_limits import too_large, too_large_detail
-from .upload_names import uploaded_names
-from .uploads import create_upload_job, import_upload, refuse_upload, upload_to_job
+from .upload_names import hashed_names
+from .uploads import accept_files, create_upload_job, refuse_upload, start_import
+
+UPLOAD_RESPONSES = {
+    202: UploadAcceptedSerializer,
+    400: ProblemSerializer,
+    413: ProblemSerializer,
+    507: ProblemSerializer,
+}
 
 
 def _problem(code: str, detail: str, status_code: int) -> Response:
@@ -43,52 +53,54 @@ def _too_large() -> Response:
     )
 
 
-def _failed(exc: ImportFailed, files, job=None) -> Response:
-    body = {"code": exc.code, "detail": exc.message, "errors": exc.errors}
-    if job is not None:
-        body["job"] = import_job_state(job)
-    names = uploaded_names(files, exc.errors)
-    if names:
-        body["names"] = names
-    return Response(UploadFailedSerializer(body).data, status=400)
-
-
-def _succeeded(job, files, status_code: int = 200) -> Response:
-    """The job's state, with the uploaded names of the files it left out (for the uploader)."""
+def _accepted(job, names: dict[str, str]) -> Response:
+    """202: the queued job, and the names the uploader sent for the hashed labels."""
     body = import_job_state(job)
-    names = uploaded_names(files, body["errors"])
     if names:
         body["names"] = names
-    return Response(UploadResultSerializer(body).data, status=status_code)
+    url = reverse("api-import-job", args=[job.pk])
+    return Response(
+        UploadAcceptedSerializer(body).data, status=status.HTTP_202_ACCEPTED,
+        headers={"Location": url, "Cache-Control": "no-store"},
+    )  # fmt: skip
 
 
-class CaseUploadApi(APIView):
-    """POST multipart ``files`` (DICOM files of one study, or one zip) [+ ``collection``]."""
+class StagedUploadApi(APIView):
+    """Multipart files streamed to private temporary files, removed when the request ends
+    unless stored for the import (``upload_handler``); ``self.upload`` knows whether the
+    upload was too large."""
 
-    permission_classes = [IsCoordinator]
     parser_classes = [MultiPartParser]
 
+    def dispatch(self, request, *args, **kwargs):
+        with staged_uploads(request) as self.upload:
+            return super().dispatch(request, *args, **kwargs)
+
+    def refused_size(self, request) -> bool:
+        return self.upload.too_large or too_large(request)
+
+
+class CaseUploadApi(StagedUploadApi):
+    """POST multipart ``files`` (DICOM files of one study, or one zip) [+ ``collection``]:
+    202 with the queued job; poll ``GET /api/cases/imports/<id>/`` (the ``Location``)."""
+
+    permission_classes = [IsCoordinator]
+
     @extend_schema(
-        request={"multipart/form-data": UploadRequestSerializer},
-        responses={
-            201: UploadResultSerializer,
-            400: UploadFailedSerializer,
-            413: ProblemSerializer,
-        },
+        request={"multipart/form-data": UploadRequestSerializer}, responses=UPLOAD_RESPONSES
     )
     def post(self, request):
-        if too_large(request):
+        files = request.FILES.getlist("files")  # streamed to disk here, counted as it comes
+        if self.refused_size(request):
             return _too_large()
-        files = request.FILES.getlist("files")
-        if not files:
-            return _problem("no_files", "send the study's files as 'files'", 400)
+        names = hashed_names(files)
         try:
-            job = import_upload(
+            job = start_import(
                 files, user=request.user, collection_name=request.data.get("collection") or None
             )
-        except ImportFailed as exc:
-            return _failed(exc, files)
-        return _succeeded(job, files, status.HTTP_201_CREATED)
+        except UploadRefused as exc:
+            return _problem(exc.code, exc.message, exc.status)
+        return _accepted(job, names)
 
 
 class ImportJobCreateApi(APIView):
@@ -108,37 +120,33 @@ class ImportJobCreateApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class ImportJobUploadApi(APIView):
-    """POST multipart ``files`` to a waiting job of yours (once); answers when it finished."""
+class ImportJobUploadApi(StagedUploadApi):
+    """POST multipart ``files`` to a waiting job of yours (once): 202 with the job, queued."""
 
     permission_classes = [IsCoordinator]
-    parser_classes = [MultiPartParser]
 
     @extend_schema(
         request={"multipart/form-data": UploadRequestSerializer},
         responses={
-            200: UploadResultSerializer,
-            400: UploadFailedSerializer,
+            **UPLOAD_RESPONSES,
             403: ProblemSerializer,
             404: ProblemSerializer,
             409: ProblemSerializer,
-            413: ProblemSerializer,
         },
     )
     def post(self, request, job_id):
-        if too_large(request):
+        files = request.FILES.getlist("files")  # streamed to disk here, counted as it comes
+        if self.refused_size(request):
             refuse_upload(
                 job_id, user=request.user, code="upload_too_large", message=too_large_detail()
             )
             return _too_large()
-        files = request.FILES.getlist("files")
+        names = hashed_names(files)
         try:
-            job = upload_to_job(job_id, files, user=request.user)
+            job = accept_files(job_id, files, user=request.user)
         except UploadRefused as exc:
             return _problem(exc.code, exc.message, exc.status)
-        except ImportFailed as exc:
-            return _failed(exc, files, import_job(job_id))
-        return _succeeded(job, files)
+        return _accepted(job, names)
 
 
 class ImportJobDetailApi(APIView):
@@ -153,6 +161,28 @@ class ImportJobDetailApi(APIView):
             return _problem("not_found", "no such import job", 404)
         body = ImportJobStateSerializer(import_job_state(job)).data
         return Response(body, headers={"Cache-Control": "no-store"})
+
+
+class ImportJobCancelApi(APIView):
+    """POST: cancel a queued import of yours (one waiting for its files, too).
+
+    A running import is all-or-nothing and cannot be stopped: 409, as for a finished one.
+    """
+
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ImportJobStateSerializer,
+            403: ProblemSerializer,
+            404: ProblemSerializer,
+            409: ProblemSerializer,
+        },
+    )
+    def post(self, request, job_id):
+        job = cancel_import(job_id, user=request.user)
+        return Response(ImportJobStateSerializer(import_job_state(import_job(job.pk))).data)
 
 
 class CaseLabelsUploadApi(APIView):

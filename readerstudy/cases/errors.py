@@ -22,7 +22,7 @@ class LabelError(DomainError):
 
 
 class UploadRefused(DomainError):
-    """An upload to an import job that cannot take it; the job is left as it was."""
+    """An upload that cannot be taken (no files, not this job, job not waiting): nothing kept."""
 
     def __init__(self, code: str, message: str, status: int):
         super().__init__(code, message)

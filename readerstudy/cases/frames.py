@@ -84,7 +84,7 @@ def series_frames(study_uid: str, series_uid: str) -> SeriesFrames | None:
     entry = _index.get(key)
     if entry is not None and entry.expires > now:
         return entry
-    rows = (
+    rows = list(
         Instance.objects.filter(
             series__study_instance_uid=study_uid, series__series_instance_uid=series_uid
         )
@@ -99,7 +99,6 @@ def series_frames(study_uid: str, series_uid: str) -> SeriesFrames | None:
             "series__case_id",
         )
     )
-    rows = list(rows)
     if not rows:
         _index.pop(key, None)
         return None
@@ -121,7 +120,7 @@ def forget_series(study_uid: str | None = None, series_uid: str | None = None) -
     with _index_lock:
         if study_uid is None:
             _index.clear()
-        else:
+        elif series_uid is not None:
             _index.pop((study_uid, series_uid), None)
 
 

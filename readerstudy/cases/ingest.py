@@ -1,7 +1,10 @@
 """The one ingest service under upload, folder import and PACS import.
 
 ``import_study(source)`` de-identifies and validates everything in memory first (``cases.dicom``),
-then writes content-addressed files to storage and the rows in one transaction. If anything
+then writes content-addressed files to storage and the rows in one transaction. The primary
+series' pixels are decoded to its HU volume while its files are stored, each file's pixel data
+let go once stored, so the series is held about once (not its pixel data and its volume side
+by side); a slice that cannot be decoded fails the import then (``undecodable_pixels``). If anything
 fails after files were written, the files this call created are deleted again, so a failed
 import leaves database and storage as they were. The same study imported again (same
 de-identified StudyInstanceUID, which is a keyed function of the original) returns the existing
@@ -28,11 +31,17 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from .dicom import ArchiveLimits, IngestOptions, Progress, prepare_upload
+from .dicom import ArchiveLimits, DicomIngestError, IngestOptions, Progress, prepare_upload
+from .dicom.series import HUVolume, write_nifti
 from .errors import ImportFailed
 from .models import Case, Collection, DeidentificationLog, Instance, Series
 from .secrets import deid_secret, keyed_code
-from .storage import content_name, save_content_addressed
+from .storage import (
+    content_name,
+    file_content_name,
+    save_content_addressed,
+    save_content_addressed_file,
+)
 
 log = logging.getLogger(__name__)
 PIXEL_DATA = 0x7FE00010
@@ -54,6 +63,7 @@ def _options(primary_series: str | None) -> IngestOptions:
             max_total_bytes=settings.ARCHIVE_MAX_EXPANDED_BYTES,
             max_total_ratio=settings.ARCHIVE_MAX_RATIO,
         ),
+        decode_volume=False,  # decoded slice by slice while storing (import_study)
     )
 
 
@@ -137,7 +147,9 @@ def import_study(
         others = [e.as_dict() for e in prepared.errors if e not in prepared.fatal_errors]
         raise ImportFailed(fatal[0]["message"], fatal + others)
     primary = prepared.primary
+    assert primary is not None  # prepared.ok
     excluded = [e.as_dict() for e in prepared.errors if e not in prepared.fatal_errors]
+    del prepared  # the headers of every file of the upload: only the primary series is stored
     source_key = hashlib.sha256(primary.study_uid.encode()).hexdigest()
     n_files = len(primary.datasets)
     report = progress or (lambda phase, done, total: None)
@@ -149,26 +161,26 @@ def import_study(
     created_files: list[str] = []
     try:
         files = []
+        volume = HUVolume(primary.info)
         report(PHASE_STORING, 0, n_files)
-        for ds, deid_log in zip(primary.datasets, primary.deid_logs):
+        for k, (ds, deid_log) in enumerate(zip(primary.datasets, primary.deid_logs)):
+            volume.add(k, ds)  # its HU slice (raises undecodable_pixels)
             data = _encode_uncompressed(ds)
             offset, length = _pixel_location(data)
             name = content_name("dicom", data, ".dcm")
             if not default_storage.exists(name):
                 created_files.append(name)
             stored, digest = save_content_addressed("dicom", data, ".dcm")
+            del ds.PixelData  # stored and in the volume; the rows need the header only
             files.append((ds, deid_log, stored, digest, len(data), offset, length))
             # the last step is counted once the rows are in
             report(PHASE_STORING, min(len(files), n_files - 1), n_files)
-        with tempfile.TemporaryDirectory() as tmp:
-            volume_path = primary.write_nifti(Path(tmp) / "volume.nii.gz")
-            volume_bytes = volume_path.read_bytes()
-        volume_name = content_name("volumes", volume_bytes, ".nii.gz")
-        if not default_storage.exists(volume_name):
-            created_files.append(volume_name)
-        save_content_addressed("volumes", volume_bytes, ".nii.gz")
+        volume_name = _store_volume(volume, created_files)
         case = _store_rows(primary, files, volume_name, source_key, collection, collection_name)
         report(PHASE_STORING, n_files, n_files)
+    except DicomIngestError as exc:  # a slice of the primary series cannot be decoded
+        _delete(created_files)
+        raise ImportFailed(exc.error.message, [exc.error.as_dict(), *excluded]) from None
     except IntegrityError:
         # Another process imported the same study at the same moment: theirs stands.
         _delete(created_files)
@@ -180,6 +192,23 @@ def import_study(
         _delete(created_files)
         raise
     return ImportOutcome(case, True, excluded)
+
+
+def _store_volume(volume: HUVolume, created_files: list[str]) -> str:
+    """The series' NIfTI volume, written to a temporary file and streamed to storage.
+
+    The volume reaches SimpleITK through a raw file (the numpy array let go first), so it is
+    held once at a time.
+    """
+    with tempfile.TemporaryDirectory(prefix="rs-volume-") as tmp:
+        image = volume.to_sitk(tmp)
+        path = write_nifti(image, Path(tmp) / "volume.nii.gz")
+        del image
+        name, _ = file_content_name("volumes", path, ".nii.gz")
+        if not default_storage.exists(name):
+            created_files.append(name)
+        save_content_addressed_file(name, path)
+    return name
 
 
 def _delete(names: list[str]) -> None:

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
@@ -71,6 +72,13 @@ def find_case(row: dict, remapper: UIDRemapper) -> Case | None:
     return None
 
 
+def _primary_series(case: Case) -> Series:
+    series = case.primary_series
+    if series is None:
+        raise ValueError("the case has no primary series")
+    return series
+
+
 def _reference_volume(series: Series) -> sitk.Image:
     with local_copy(series.volume) as volume_path:
         return sitk.ReadImage(str(volume_path))
@@ -78,7 +86,7 @@ def _reference_volume(series: Series) -> sitk.Image:
 
 def _nifti_mask(path: Path, case: Case) -> tuple[np.ndarray, bytes]:
     image = sitk.ReadImage(str(path))
-    reference = _reference_volume(case.primary_series)
+    reference = _reference_volume(_primary_series(case))
     if image.GetSize() != reference.GetSize():
         raise ValueError(
             f"mask size {image.GetSize()} differs from the series {reference.GetSize()}"
@@ -114,7 +122,7 @@ def _seg_mask(
     path: Path, case: Case, remapper: UIDRemapper, segment: int | None
 ) -> tuple[np.ndarray, bytes]:
     """A binary SEG as (mask, NIfTI bytes on the series grid); the SEG itself is not kept."""
-    series = case.primary_series
+    series = _primary_series(case)
     array = seg_to_mask(path, series_grid(series), remapper.remap, segment=segment)
     image = sitk.GetImageFromArray(array)
     image.CopyInformation(_reference_volume(series))
@@ -127,8 +135,7 @@ def _seg_mask(
 def _mask_array(
     path: Path, case: Case, remapper: UIDRemapper, segment: int | None = None
 ) -> tuple[np.ndarray, bytes]:
-    if case.primary_series is None:
-        raise ValueError("the case has no primary series")
+    _primary_series(case)  # raises ValueError without one
     if is_dicom_file(path):
         return _seg_mask(path, case, remapper, segment)
     if segment is not None:
@@ -321,7 +328,7 @@ def store_truth(
     them (the case page). A blank ``site`` keeps the case's site unless ``blank_site_keeps`` is
     False. Slice labels are kept either way.
     """
-    defaults = {
+    defaults: dict[str, Any] = {
         "etiology": _value(row, "label"),
         "ich_present": None
         if not _value(row, "ich_present")
@@ -347,7 +354,7 @@ def store_truth(
 def _store_mask(case: Case, mask: tuple[np.ndarray, bytes]) -> None:
     array, data = mask
     name, _ = save_content_addressed("masks", data, ".nii.gz")
-    series = case.primary_series
+    series = _primary_series(case)
     voxel_ml = series.pixel_spacing_row * series.pixel_spacing_col * series.slice_spacing / 1000
     HematomaMask.objects.update_or_create(
         case=case,

@@ -4,10 +4,12 @@ Readers only ever meet a case through its pseudonymous ``code``. Original identi
 stored; ``source_key`` is a keyed hash (HMAC) used to recognise a re-upload of the same study.
 """
 
-import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+
+from readerstudy.core.jobs import Job, JobStatus
 
 
 class Collection(models.Model):
@@ -139,28 +141,31 @@ class HematomaMask(models.Model):
     volume_ml = models.FloatField()
 
 
-class ImportJob(models.Model):
+class ImportJob(Job):
     """One import (upload, folder or PACS) with its progress and per-item errors.
 
-    While it runs, ``phase`` says what it is doing and ``done``/``total`` count the files of
-    that phase (they start again at 0 in the next one); ``updated_at`` is the last change.
-    Progress is written on a connection of its own, so pollers see it during the import.
+    The lifecycle is :class:`readerstudy.core.jobs.Job`'s (queued, running, succeeded, failed,
+    cancelled). An upload job created before its files arrive is ``queued`` in the ``waiting``
+    phase until the files come. While it runs, ``phase`` says what it is doing and
+    ``done``/``total`` count the files of that phase (they start again at 0 in the next one);
+    ``updated_at`` is the last change. ``errors`` lists every item's problem; ``error_code`` and
+    ``error`` hold the first one of a failed import (the job's reason for failing).
     """
+
+    #: only a queued import (one waiting for its files, too) can be cancelled: the upload
+    #: import runs in one transaction that does not check for a cancel yet
+    cancellable: ClassVar[bool] = False
 
     class Source(models.TextChoices):
         UPLOAD = "upload"
         FOLDER = "folder"
         PACS = "pacs"
 
-    class Status(models.TextChoices):
-        WAITING = "waiting", "waiting for files"
-        PENDING = "pending"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+    Status = JobStatus
 
     class Phase(models.TextChoices):
         NONE = "", "not started"
+        WAITING = "waiting", "waiting for files"
         RECEIVED = "received"
         VALIDATING = "validating"
         DEIDENTIFYING = "de-identifying", "De-identifying"
@@ -168,10 +173,8 @@ class ImportJob(models.Model):
         DONE = "done"
         FAILED = "failed"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     source = models.CharField(max_length=16, choices=Source.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.NONE, blank=True)
+    phase = models.CharField(max_length=32, choices=Phase.choices, default=Phase.NONE, blank=True)
     collection = models.ForeignKey(Collection, null=True, blank=True, on_delete=models.SET_NULL)
     collection_name = models.CharField(
         max_length=120, blank=True, help_text="the collection to create when the import succeeds"
@@ -179,17 +182,14 @@ class ImportJob(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="[{item, code, message}]")
     cases = models.ManyToManyField(Case, blank=True, related_name="import_jobs")
     created_case = models.BooleanField(
         null=True, blank=True, help_text="whether the import added its case (no: already there)"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     @property
-    def progress(self) -> float:
-        return 0.0 if not self.total else round(100.0 * self.done / self.total, 1)
+    def is_waiting(self) -> bool:
+        """An upload job that has not received its files yet."""
+        return self.status == JobStatus.QUEUED and self.phase == self.Phase.WAITING

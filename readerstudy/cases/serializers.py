@@ -50,6 +50,13 @@ class ImportJobStateSerializer(serializers.Serializer):
     done = serializers.IntegerField()
     total = serializers.IntegerField()
     progress = serializers.FloatField()
+    error_code = serializers.CharField(
+        allow_blank=True, help_text="why a failed import failed (its first error's code)"
+    )
+    error = serializers.CharField(allow_blank=True)
+    cancel_requested = serializers.BooleanField()
+    can_cancel = serializers.BooleanField(help_text="whether POST .../cancel/ would act now")
+    started_at = serializers.DateTimeField(allow_null=True)
     cases = serializers.ListField(child=serializers.CharField())
     created = serializers.BooleanField(
         allow_null=True, help_text="false: the study was already in the library; null: no case"
@@ -60,20 +67,18 @@ class ImportJobStateSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
-class UploadResultSerializer(ImportJobStateSerializer):
+class UploadAcceptedSerializer(ImportJobStateSerializer):
+    """The job holding the files, queued for a worker: poll it for the import's progress."""
+
     names = serializers.DictField(
         child=serializers.CharField(),
         required=False,
-        help_text="hashed file label -> the name you uploaded it as (this response only)",
+        help_text=(
+            "hashed file label -> the name you uploaded it as, for every file (and zip member)"
+            " whose label is hashed; look up the labels the job's errors name (a '#n' suffix"
+            " removed). This response only; never stored"
+        ),
     )
-
-
-class UploadFailedSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    errors = ImportErrorSerializer(many=True, required=False)
-    job = ImportJobStateSerializer(required=False)
-    names = serializers.DictField(child=serializers.CharField(), required=False)
 
 
 class ProblemSerializer(serializers.Serializer):

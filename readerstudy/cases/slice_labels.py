@@ -29,6 +29,8 @@ IDENTIFYING = {"case_code", "study_instance_uid", "slice", "sop_instance_uid"}
 
 def _position(row: dict, case: Case, remapper: UIDRemapper) -> tuple[int | None, str | None]:
     series = case.primary_series
+    if series is None:
+        return None, "the case has no primary series"
     raw = (row.get("slice") or "").strip()
     if raw:
         if not raw.isdigit():
@@ -39,14 +41,14 @@ def _position(row: dict, case: Case, remapper: UIDRemapper) -> tuple[int | None,
         return position, None
     uid = (row.get("sop_instance_uid") or "").strip()
     if uid:
-        position = (
+        found = (
             Instance.objects.filter(series=series, sop_instance_uid=remapper.remap(uid))
             .values_list("position", flat=True)
             .first()
         )
-        if position is None:
+        if found is None:
             return None, "the sop_instance_uid is not a slice of the case's primary series"
-        return position, None
+        return found, None
     return None, "give 'slice' or 'sop_instance_uid'"
 
 
@@ -85,7 +87,7 @@ def import_slice_labels_csv(source) -> LabelSummary:
             errors.append(f"row {number}: no imported case matches this row")
             continue
         position, problem = _position(row, case, remapper)
-        if problem:
+        if problem or position is None:
             errors.append(f"row {number}: {problem}")
             continue
         bad = [n for n in labels if (row.get(n) or "").strip() not in ("0", "1")]

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 
 
@@ -24,6 +24,26 @@ def save_content_addressed(prefix: str, data: bytes, suffix: str) -> tuple[str, 
         if saved != name:  # a concurrent writer stored the same content first
             default_storage.delete(saved)
     return name, hashlib.sha256(data).hexdigest()
+
+
+def file_content_name(prefix: str, path: Path, suffix: str) -> tuple[str, str]:
+    """:func:`content_name` of a file, read in chunks; (name, sha256)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    hexdigest = digest.hexdigest()
+    return f"{prefix}/{hexdigest[:2]}/{hexdigest}{suffix}", hexdigest
+
+
+def save_content_addressed_file(name: str, path: Path) -> str:
+    """Store a file under its :func:`file_content_name`, streamed; stored once."""
+    if not default_storage.exists(name):
+        with open(path, "rb") as fh:
+            saved = default_storage.save(name, File(fh))
+        if saved != name:  # a concurrent writer stored the same content first
+            default_storage.delete(saved)
+    return name
 
 
 @contextlib.contextmanager

@@ -1,5 +1,8 @@
 """Writes of ground truth from the web and the API (the labels CSV rules and storing)."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db import transaction
 
 from .errors import TruthInvalid
@@ -7,7 +10,10 @@ from .labels import LabelSummary, import_labels_csv, store_truth, truth_problems
 from .models import Case, GroundTruth
 from .slice_labels import import_slice_labels_csv
 
-KINDS = {"cases": import_labels_csv, "slices": import_slice_labels_csv}
+KINDS: dict[str, Callable[[Any], LabelSummary]] = {
+    "cases": import_labels_csv,
+    "slices": import_slice_labels_csv,
+}
 
 
 def upload_labels(upload, kind: str = "cases") -> LabelSummary:

@@ -2,58 +2,52 @@
 
 Stored errors name a file by :func:`safe_file_label` (a keyed hash where the name could carry
 identifying text). The upload request still holds the names it sent, so the same function with
-the same secret, run again in memory, maps each hashed label in the errors back to the name as
-uploaded (members of an uploaded zip included). The mapping goes into that one response and is
-never stored or logged.
+the same secret, run again in memory, maps each hashed label back to the name as uploaded
+(members of an uploaded zip included). The import runs later on a worker, so the answer to the
+upload maps every hashed label the upload can produce (:func:`hashed_names`); the page looks the
+labels of the job's errors up in it. The mapping goes into that one response and is never
+stored or logged.
 """
 
-import re
+import contextlib
 import zipfile
 
 from .dicom import safe_file_label
 from .dicom.archives import ArchiveLimits, looks_like_zip
 from .secrets import deid_secret
 
-_SUFFIX = re.compile(r"#\d+$")  # the core's suffix for files sharing a label
-
-
-def _hashed_labels(errors: list[dict]) -> dict[str, set[str]]:
-    """Base label -> the labels (with suffix) the errors name, for hashed labels only."""
-    wanted: dict[str, set[str]] = {}
-    for error in errors:
-        label = error.get("file") if isinstance(error, dict) else None
-        if isinstance(label, str) and "~" in label:
-            wanted.setdefault(_SUFFIX.sub("", label), set()).add(label)
-    return wanted
-
 
 def _names_in(upload) -> list[str]:
-    """The upload's own name, and its members' names when it is a zip."""
+    """The names the import labels: the upload's own, or its members' when it is a zip."""
     name = getattr(upload, "name", None)
     names = [name] if name else []
+    path = getattr(upload, "temporary_file_path", None)
     try:
-        upload.seek(0)
-        if not looks_like_zip(upload.read(132)):
-            return names
-        upload.seek(0)
-        with zipfile.ZipFile(upload) as archive:
-            members = archive.infolist()[: ArchiveLimits.max_members]
-            names.extend(m.filename for m in members if not m.is_dir())
+        with contextlib.ExitStack() as stack:
+            source = stack.enter_context(open(path(), "rb")) if path else upload  # noqa: SIM115
+            source.seek(0)
+            if not looks_like_zip(source.read(132)):
+                return names
+            source.seek(0)
+            with zipfile.ZipFile(source) as archive:
+                members = archive.infolist()[: ArchiveLimits.max_members]
+                return [m.filename for m in members if not m.is_dir()]
     except (OSError, ValueError, zipfile.BadZipFile, NotImplementedError):
         pass
     return names
 
 
-def uploaded_names(files, errors: list[dict]) -> dict[str, str]:
-    """Label -> name as uploaded, for each hashed file label the errors name."""
-    wanted = _hashed_labels(errors)
-    if not wanted:
-        return {}
+def hashed_names(files) -> dict[str, str]:
+    """Hashed label -> name as uploaded, for every file (and zip member) with a hashed label.
+
+    A label the core gives to several files of the same name carries a ``#n`` suffix; look it
+    up without the suffix.
+    """
     secret = deid_secret()
     found: dict[str, str] = {}
     for upload in files:
         for name in _names_in(upload):
-            labels = wanted.get(safe_file_label(name, secret), ())
-            for label in labels:
+            label = safe_file_label(name, secret)
+            if "~" in label:
                 found.setdefault(label, name)
     return found

@@ -11,6 +11,11 @@ urlpatterns = [
         api.ImportJobUploadApi.as_view(),
         name="api-import-upload",
     ),
+    path(
+        "imports/<uuid:job_id>/cancel/",
+        api.ImportJobCancelApi.as_view(),
+        name="api-import-cancel",
+    ),
     path("labels/", api.CaseLabelsUploadApi.as_view(), name="api-case-labels"),
     path("<str:code>/truth/", api.CaseTruthDetailApi.as_view(), name="api-case-truth"),
 ]

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import default_storage, storages
 from django.db import connection
 
 
@@ -51,7 +51,7 @@ def _storage() -> str:
                 raise OSError("storage returned different bytes")
     finally:
         default_storage.delete(name)
-    return type(default_storage._wrapped).__name__
+    return type(storages["default"]).__name__
 
 
 def run_checks() -> list[CheckResult]:

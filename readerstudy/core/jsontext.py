@@ -32,7 +32,7 @@ def _where(path: tuple) -> str:
 
 def json_problem(value, *, max_depth: int = MAX_JSON_DEPTH) -> tuple[str, str] | None:
     """(code, message) of the first thing in parsed JSON that cannot be accepted, or None."""
-    stack = [(value, 1, ())]
+    stack: list[tuple[object, int, tuple[object, ...]]] = [(value, 1, ())]
     while stack:
         item, depth, path = stack.pop()
         if isinstance(item, str):

@@ -1,36 +1,29 @@
 """Platform-level records: worker self-test probes."""
 
-import uuid
+from typing import ClassVar
 
 from django.db import models
 
+from .jobs import Job, JobStatus
 
-class WorkerProbe(models.Model):
+
+class WorkerProbe(Job):
     """A round trip web -> broker -> worker -> database, used by `check_worker` and ops.
 
     The task that serves it is idempotent: however often the broker delivers it (for example
     after a worker was killed mid-task), ``completions`` ends at exactly 1, while
-    ``attempts`` counts the deliveries that started work.
+    ``attempts`` counts the deliveries that started work. ``duration_s`` is how long the
+    worker sleeps (an input); :attr:`elapsed_s` is how long the probe took.
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
+    #: a probe only sleeps: a running one cannot be stopped, a queued one can be cancelled
+    cancellable: ClassVar[bool] = False
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    duration_s = models.FloatField(default=0.0)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
+    Status = JobStatus
+
+    duration_s = models.FloatField(default=0.0, help_text="how long the worker sleeps")
     completions = models.PositiveIntegerField(default=0)
-    worker_host = models.CharField(max_length=255, blank=True)
     worker_pid = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"probe {self.id} ({self.status})"

@@ -11,7 +11,8 @@ from django.db import transaction
 from readerstudy.accounts.models import User
 from readerstudy.ai.models import InferenceJob
 from readerstudy.ai.registry import sync_installed_models
-from readerstudy.ai.services import execute, request_inference
+from readerstudy.ai.runner import execute
+from readerstudy.ai.services import request_inference
 from readerstudy.cases.ingest import import_study
 from readerstudy.cases.labels import import_labels
 from readerstudy.cases.models import Collection

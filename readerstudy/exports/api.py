@@ -11,10 +11,11 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from readerstudy.cases.serializers import ProblemSerializer
 from readerstudy.studies.errors import ProtocolConflict, StudyError
 from readerstudy.studies.models import ReaderStudy
 
-from . import services
+from . import selectors, services
 from .access import analysis_rights, export_rights
 from .formats import FORMATS, WRITERS
 from .models import AnalysisRun
@@ -64,7 +65,7 @@ class AnalysisRunListApi(APIView):
     def get(self, request, pk: int):
         study = get_object_or_404(ReaderStudy, pk=pk)
         _rights_or_403(request.user, study, analysis_rights)
-        runs = [services.run_summary(run) for run in study.analysis_runs.all()]
+        runs = [selectors.run_summary(run) for run in study.analysis_runs.all()]
         return Response(AnalysisRunSerializer(runs, many=True).data)
 
     @extend_schema(request=AnalysisRequestSerializer, responses={202: AnalysisRunSerializer})
@@ -76,7 +77,7 @@ class AnalysisRunListApi(APIView):
         run = services.request_analysis(
             study, user=request.user, with_truth=rights.with_truth, options=body.validated_data
         )
-        summary = AnalysisRunSerializer(services.run_summary(run)).data
+        summary = AnalysisRunSerializer(selectors.run_summary(run)).data
         return Response(summary, status=status.HTTP_202_ACCEPTED)
 
 
@@ -85,7 +86,18 @@ class AnalysisRunDetailApi(APIView):
     def get(self, request, run_id):
         run = get_object_or_404(AnalysisRun, pk=run_id)
         _rights_or_403(request.user, run.study, analysis_rights)
-        return Response(AnalysisRunSerializer(services.run_summary(run)).data)
+        return Response(AnalysisRunSerializer(selectors.run_summary(run)).data)
+
+
+class AnalysisRunCancelApi(APIView):
+    """POST: a queued run never starts; a running one stops at its next phase (no files)."""
+
+    @extend_schema(request=None, responses={200: AnalysisRunSerializer, 409: ProblemSerializer})
+    def post(self, request, run_id):
+        run = get_object_or_404(AnalysisRun, pk=run_id)
+        _rights_or_403(request.user, run.study, analysis_rights)
+        run = services.cancel_analysis(run)
+        return Response(AnalysisRunSerializer(selectors.run_summary(run)).data)
 
 
 class AnalysisRunFileApi(APIView):

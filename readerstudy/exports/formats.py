@@ -64,10 +64,19 @@ def to_imrmc(frame: pd.DataFrame) -> bytes:
         f"NM: {reads['condition'].nunique()}",
         "BEGIN DATA:",
     ]
-    lines += [f"-1,{row.case},0,{int(row.truth)}" for row in truth.itertuples()]
     lines += [
-        f"{row.reader},{row.case},{row.condition},{float(row.rating):g}"
-        for row in reads.itertuples()
+        f"-1,{case},0,{t}"
+        for case, t in zip(truth["case"], truth["truth"].astype(int).tolist(), strict=True)
+    ]
+    lines += [
+        f"{reader},{case},{condition},{rating:g}"
+        for reader, case, condition, rating in zip(
+            reads["reader"],
+            reads["case"],
+            reads["condition"],
+            reads["rating"].astype(float).tolist(),
+            strict=True,
+        )
     ]
     return ("\n".join(lines) + "\n").encode()
 

@@ -1,35 +1,40 @@
 """Analysis runs of a study (a Celery task builds the report files)."""
 
-import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 
+from readerstudy.core.jobs import Job, JobStatus
 from readerstudy.studies.models import ReaderStudy
 
 
-class AnalysisRun(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+class AnalysisRun(Job):
+    """One report build of a study: its options, and the files and summary it produced.
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    Phases: ``inputs`` (the reads table), ``statistics`` (the report) and ``files`` (``done``
+    of ``total`` report files stored). A cancelled run stops at the next phase and keeps no
+    files.
+    """
+
+    cancellable: ClassVar[bool] = True
+
+    Status = JobStatus
+
+    class Phase(models.TextChoices):
+        NONE = "", "not started"
+        INPUTS = "inputs", "reading the reads and the truth"
+        STATISTICS = "statistics", "computing the statistics"
+        FILES = "files", "storing the report files"
+
+    phase = models.CharField(max_length=32, choices=Phase.choices, blank=True)
     study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="analysis_runs")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     options = models.JSONField(default=dict)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    error = models.TextField(blank=True)
     files = models.JSONField(default=list, help_text="storage names of the report files")
     summary = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"analysis of {self.study} ({self.status})"

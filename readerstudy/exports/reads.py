@@ -46,7 +46,7 @@ def _primary_questions(study: ReaderStudy):
 
 def _truth_by_case(study: ReaderStudy) -> dict[int, int | None]:
     truths = GroundTruth.objects.filter(case__study_memberships__study=study)
-    mapping = {}
+    mapping: dict[int, int | None] = {}
     for gt in truths:
         if gt.etiology == study.positive_label:
             mapping[gt.case_id] = 1
@@ -79,7 +79,8 @@ def reads_table(
         )
     }
     # One row per read and model output (first shown); reloads are counted in ``views``.
-    exposures, views = {}, {}
+    exposures: dict = {}
+    views: dict = {}
     for e in AssistanceExposure.objects.filter(assignment__study=study).select_related(
         "model_version"
     ):

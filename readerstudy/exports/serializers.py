@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from .models import AnalysisRun
+from readerstudy.core.serializers import JobStateSerializer
 
 
 class ReportOptionsSerializer(serializers.Serializer):
@@ -25,6 +25,9 @@ class ReportOptionsSerializer(serializers.Serializer):
     )
     mrmc_cov = serializers.CharField(required=False, max_length=32)
     jackknife_cases = serializers.CharField(required=False, max_length=32)
+    reference = serializers.CharField(required=False, allow_null=True, max_length=64)
+    contrasts = serializers.CharField(required=False, max_length=32)
+    primary_endpoint = serializers.CharField(required=False, allow_null=True, max_length=64)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -54,12 +57,10 @@ class AnalysisFileSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
-class AnalysisRunSerializer(serializers.Serializer):
+class AnalysisRunSerializer(JobStateSerializer):
+    """A run: the lifecycle fields (phase ``inputs``, ``statistics``, ``files``), its results."""
+
     id = serializers.UUIDField()
     study = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=AnalysisRun.Status.choices)
-    error = serializers.CharField(allow_blank=True)
-    created_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
     summary = serializers.JSONField()
     files = AnalysisFileSerializer(many=True)

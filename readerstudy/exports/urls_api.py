@@ -11,6 +11,11 @@ urlpatterns = [
     path("studies/<int:pk>/analyses/", api.AnalysisRunListApi.as_view(), name="export-analyses"),
     path("analyses/<uuid:run_id>/", api.AnalysisRunDetailApi.as_view(), name="export-analysis"),
     path(
+        "analyses/<uuid:run_id>/cancel/",
+        api.AnalysisRunCancelApi.as_view(),
+        name="export-analysis-cancel",
+    ),
+    path(
         "analyses/<uuid:run_id>/files/<str:name>",
         api.AnalysisRunFileApi.as_view(),
         name="export-analysis-file",

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from readerstudy.studies.errors import StudyError
 from readerstudy.studies.models import ReaderStudy
 
-from . import services
+from . import selectors, services
 from .access import analysis_rights, export_rights
 from .formats import WRITERS
 from .models import AnalysisRun
@@ -58,7 +58,7 @@ def analysis_request(request, pk: int):
 def analysis_page(request, run_id):
     from django.urls import reverse
 
-    run = get_object_or_404(AnalysisRun, pk=run_id)
+    run = get_object_or_404(AnalysisRun.objects.select_related("study"), pk=run_id)
     _page_rights(request, run.study, analysis_rights)
     files = [
         {
@@ -66,7 +66,7 @@ def analysis_page(request, run_id):
             "url": reverse("export-analysis-file", args=[run.pk, name]),
             "inline": is_inline(name),
         }
-        for name in (n.rsplit("/", 1)[-1] for n in run.files)
+        for name in selectors.run_file_names(run)
     ]
     report = next((f for f in files if f["name"] == "report.html"), None)
     return render(request, "exports/analysis.html", {"run": run, "files": files, "report": report})

@@ -6,6 +6,7 @@ broker (a real worker process, no broker server) and local file storage.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from kombu import Exchange, Queue
@@ -103,7 +104,7 @@ TEMPLATES = [
 ]
 
 
-def _database_from_url(url: str) -> dict:
+def _database_from_url(url: str) -> dj_database_url.DBConfig:
     # Connections are kept (no connect per request) and checked before reuse, so a database
     # restart or a dropped idle connection costs one reconnect instead of a failed request.
     config = dj_database_url.parse(
@@ -149,6 +150,7 @@ USE_TZ = True
 # (one machine: the demo). A per-process memory cache would keep a logged-out session alive
 # in the other web workers.
 CACHE_URL = env_str("READERSTUDY_CACHE_URL", "")
+CACHES: dict[str, dict[str, Any]]
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
@@ -175,6 +177,7 @@ STATICFILES_DIRS = [BASE_DIR / "readerstudy" / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
 S3_BUCKET = env_str("READERSTUDY_S3_BUCKET")
+_media_storage: dict[str, Any]
 if S3_BUCKET:
     _media_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -198,6 +201,28 @@ else:
 STORAGES = {
     "default": _media_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Uploads waiting for their import (original files): where web and workers both see them,
+    # the S3 bucket with the media, else the data dir (share it between machines). Private.
+    "uploads": (
+        {
+            **_media_storage,
+            "OPTIONS": {
+                **_media_storage["OPTIONS"],
+                "location": "/".join(
+                    p for p in (_media_storage["OPTIONS"]["location"], "uploads") if p
+                ),
+            },
+        }
+        if S3_BUCKET
+        else {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {
+                "location": str(DATA_DIR / "uploads"),
+                "file_permissions_mode": 0o600,
+                "directory_permissions_mode": 0o700,
+            },
+        }
+    ),
 }
 # The viewer's content-hashed files (frontend/build.mjs) never change under one name: browsers
 # keep them for good. Everything else gets WhiteNoise's short max-age (and gzip/brotli).
@@ -207,10 +232,15 @@ WHITENOISE_IMMUTABLE_FILE_TEST = (
 # Keys de-identification (UID remap, date shifts, pseudonyms). Set per site; keep it safe.
 DEID_SECRET = env_str("READERSTUDY_DEID_SECRET")
 READERSTUDY_UID_PREFIX = env_str("READERSTUDY_UID_PREFIX")
-# Uploads stay in memory (originals never touch the disk); larger ones are refused.
+# Case-library uploads (DICOM files or a zip) are streamed by cases.upload_handler into private
+# files (0600, never whole in memory) under FILE_UPLOAD_TEMP_DIR, refused (413) once past
+# MAX_UPLOAD_BYTES, then moved to STORAGES["uploads"] for a worker to import (cases.staging).
+# Other forms (the labels CSV) keep Django's memory handler.
 MAX_UPLOAD_BYTES = env_int("READERSTUDY_MAX_UPLOAD_MB", 1024) * 1024 * 1024
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "upload-tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
 DATA_UPLOAD_MAX_NUMBER_FILES = 5000
 # Zip archives (uploads and import_cases): all members together may expand to at most this
 # many times the archive's size, and to at most this many bytes (members are spooled to a
@@ -255,6 +285,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StudyStatusEnum": "readerstudy.studies.models.ReaderStudy.Status",
         "StudyDesignEnum": "readerstudy.studies.models.Design",
+        "JobStatusEnum": "readerstudy.core.jobs.JobStatus",
     },
 }
 
@@ -303,6 +334,7 @@ CELERY_TASK_QUEUES = (
 )
 CELERY_TASK_ROUTES = {
     "readerstudy.ai.tasks.*": {"queue": env_str("READERSTUDY_INFERENCE_QUEUE", "inference-cpu")},
+    "readerstudy.cases.tasks.*": {"queue": "default"},
 }
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -28,6 +28,7 @@ STORAGES = {
         "OPTIONS": {"location": str(Path(DATA_DIR) / "media")},
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "uploads": STORAGES["uploads"],  # noqa: F405 - the data dir's, as in base
 }
 WHITENOISE_AUTOREFRESH = True
 (Path(DATA_DIR) / "static").mkdir(parents=True, exist_ok=True)

@@ -90,7 +90,7 @@ class StudyQuestionsApi(CoordinatorBaseApi):
         request=QuestionInputSerializer(many=True), responses=QuestionSerializer(many=True)
     )
     def put(self, request, pk: int):
-        data = QuestionInputSerializer(
+        data = QuestionInputSerializer(  # type: ignore[call-arg]  # many=True takes max_length
             data=request.data, many=True, allow_empty=False, max_length=MAX_QUESTIONS
         )
         data.is_valid(raise_exception=True)

@@ -40,7 +40,7 @@ def schema_for_question(qtype: str, options: list) -> dict:
     raise ValueError(f"unknown question type {qtype!r}")
 
 
-def validate_question_definition(qtype: str, options: list) -> None:
+def validate_question_definition(qtype: str | None, options: list) -> None:
     if qtype not in QuestionType.values:
         raise ValueError(f"unknown question type {qtype!r}")
     needs_options = qtype in CHOICE_TYPES or qtype == QuestionType.MULTI_LABEL

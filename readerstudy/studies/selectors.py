@@ -64,6 +64,7 @@ def model_jobs(study: ReaderStudy) -> dict:
                 "progress": job.progress,
                 "eta_s": job.eta_s,
                 "describe": job.describe(),
+                "job": job.job,
             }
         )
     active = any(r["status"] in ("queued", "running") for r in rows)
@@ -119,7 +120,7 @@ def inference_progress(study: ReaderStudy) -> dict:
         counts[job.status] += 1
         if job.status == InferenceJob.Status.FAILED:
             failed.append({"case": job.case.code, "error": job.error})
-    running = [j.progress for j in jobs if j.status == InferenceJob.Status.RUNNING]
+    running = [j.percent or 0.0 for j in jobs if j.status == InferenceJob.Status.RUNNING]
     return {
         "model": str(version),
         "counts": counts,

@@ -67,7 +67,9 @@ class OpenSerializer(serializers.Serializer):
 
 class OptionSerializer(serializers.Serializer):
     value = serializers.CharField(max_length=64)
-    label = serializers.CharField(max_length=300, required=False, help_text="default: the value")
+    # a declared field named like a Field attribute (label, help_text, required): DRF's
+    # metaclass takes it out of the class, the stubs see an override
+    label = serializers.CharField(max_length=300, required=False, help_text="default: the value")  # type: ignore[assignment]
 
     def validate(self, attrs):
         return {"value": attrs["value"], "label": attrs.get("label", attrs["value"])}
@@ -90,11 +92,11 @@ class QuestionInputSerializer(serializers.Serializer):
     code = serializers.SlugField(max_length=_max_length(Question, "code"))
     type = serializers.ChoiceField(choices=QuestionType.choices)
     text = serializers.CharField(max_length=_max_length(Question, "text"), required=False)
-    help_text = serializers.CharField(
+    help_text = serializers.CharField(  # type: ignore[assignment]  # see OptionSerializer.label
         max_length=_max_length(Question, "help_text"), allow_blank=True, default=""
     )
     options = serializers.ListField(child=OptionSerializer(), max_length=MAX_OPTIONS, default=list)
-    required = serializers.BooleanField(default=True)
+    required = serializers.BooleanField(default=True)  # type: ignore[assignment]
     is_primary = serializers.BooleanField(default=False)
 
     class Meta:

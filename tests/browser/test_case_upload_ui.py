@@ -1,6 +1,8 @@
-"""The case library's upload form in Debian chromium: bytes sent, then the import's phases."""
+"""The case library's upload form in Debian chromium: bytes sent, the upload taken (202), then
+the import's phases as the worker reports them (the task runs eagerly in the test server)."""
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -22,6 +24,13 @@ RECORD_PHASES = """() => {
 }"""
 
 
+# While a worker phase shows: the label and the status line, read together
+IMPORTING = """() => ['validating', 'de-identifying', 'storing'].includes(
+    document.getElementById('upload-live').dataset.phase)
+  && [document.getElementById('upload-progress-label').textContent,
+      document.getElementById('upload-status').textContent]"""
+
+
 @pytest.fixture
 def phantom_zip(tmp_path):
     from phantoms import generate_dataset
@@ -33,6 +42,19 @@ def phantom_zip(tmp_path):
             zf.write(p, f"study/{p.name}")
     path = tmp_path / "study.zip"
     path.write_bytes(buffer.getvalue())
+    return path
+
+
+@pytest.fixture
+def thin_phantom_zip(tmp_path):
+    """A thin-slice study (over 100 slices): its import lasts long enough to be seen."""
+    from phantoms import generate_dataset
+
+    records = generate_dataset(tmp_path / "thin", 1, 9, thin=True, matrix=256)
+    path = tmp_path / "thin-study.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for p in sorted((tmp_path / "thin" / records[0]["case_id"]).glob("*.dcm")):
+            zf.write(p, f"study/{p.name}")
     return path
 
 
@@ -88,3 +110,41 @@ def test_bad_upload_lists_the_errors(live_server, page, tmp_path):
     assert page.locator("#upload-progress").get_attribute("data-phase") == "failed"
     assert Case.objects.count() == 0
     assert ImportJob.objects.get().status == "failed"
+
+
+def test_the_page_shows_the_worker_importing(live_server, page, thin_phantom_zip, artifacts):
+    _login(page, live_server, CoordinatorFactory())
+    page.goto(f"{live_server.url}/cases/")
+    page.evaluate(RECORD_PHASES)
+    page.set_input_files("#files", str(thin_phantom_zip))
+    page.click("#upload-form button[type=submit]")
+    label, status = page.wait_for_function(IMPORTING, timeout=120000, polling="raf").json_value()
+    page.screenshot(path=str(artifacts / "case-upload-importing.png"))
+    assert re.fullmatch(r"(Validating|De-identifying|Storing): \d+ of \d{3} files", status), status
+    assert label == status.split(":")[0]
+    page.wait_for_selector("#upload-case", timeout=120000)
+    page.screenshot(path=str(artifacts / "case-upload-imported.png"))
+    phases = page.evaluate("() => window.phasesSeen")
+    assert phases[0] == "sending" and phases[-1] == "done", phases
+    # in order, never back to an earlier phase (the upload's 202 answer may come after a poll)
+    order = ["sending", "sent", "received", "validating", "de-identifying", "storing", "done"]
+    assert [order.index(p) for p in phases] == sorted(order.index(p) for p in phases), phases
+    assert ImportJob.objects.get().status == "succeeded"
+
+
+def test_a_selection_past_the_limit_is_refused_before_sending(
+    live_server, page, settings, tmp_path
+):
+    settings.MAX_UPLOAD_BYTES = 1000
+    _login(page, live_server, CoordinatorFactory())
+    requests_seen: list[str] = []
+    page.on("request", lambda r: requests_seen.append(f"{r.method} {r.url}"))
+    page.goto(f"{live_server.url}/cases/")
+    big = tmp_path / "big.dcm"
+    big.write_bytes(b"x" * 5000)
+    page.set_input_files("#files", str(big))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#upload-errors li", timeout=10000)
+    assert "[upload_too_large]" in page.locator("#upload-errors").inner_text()
+    assert not [r for r in requests_seen if r.startswith("POST")]
+    assert ImportJob.objects.count() == 0

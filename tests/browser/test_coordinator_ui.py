@@ -54,7 +54,7 @@ def _library():
     model = ModelVersionFactory()
     InferenceJob.objects.create(
         case=labelled, series=labelled.primary_series, model_version=model, params={},
-        params_hash="0" * 64, status=InferenceJob.Status.RUNNING, progress=40,
+        params_hash="0" * 64, status=InferenceJob.Status.RUNNING, done=40, total=100,
         started_at=timezone.now() - timedelta(seconds=20),
     )  # fmt: skip
     return labelled, removed, unlabelled, model

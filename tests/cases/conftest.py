@@ -34,3 +34,49 @@ def library_snapshot():
         Instance.objects.count(),
         storage_files(media),
     )
+
+
+def upload_leftovers() -> set[str]:
+    """Files of uploads still kept anywhere: the upload storage and the requests' temp dir.
+
+    Empty once every upload was imported or refused (the upload is not kept)."""
+    from django.conf import settings
+
+    uploads = Path(settings.STORAGES["uploads"]["OPTIONS"]["location"])
+    temp = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    return {f"uploads/{name}" for name in storage_files(uploads)} | {
+        f"tmp/{name}" for name in storage_files(temp)
+    }
+
+
+@pytest.fixture
+def no_upload_leftovers():
+    """Fails the test if an upload is kept after it (and starts from a clean slate)."""
+    import shutil
+
+    from django.conf import settings
+
+    for folder in (
+        settings.STORAGES["uploads"]["OPTIONS"]["location"],
+        settings.FILE_UPLOAD_TEMP_DIR,
+    ):
+        shutil.rmtree(folder, ignore_errors=True)
+    Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
+    yield
+    assert upload_leftovers() == set()
+
+
+@pytest.fixture
+def upload_now(django_capture_on_commit_callbacks):
+    """POST an upload, then run its import (the task, eagerly, once the job is committed).
+
+    Returns the answer (202 when the upload was taken) and the job's state afterwards."""
+
+    def post(client, url: str, data: dict):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, data)
+        if response.status_code != 202:
+            return response, None
+        return response, client.get(response["Location"]).json()
+
+    return post

@@ -1,5 +1,6 @@
 """Live import progress: phases and counts, the job row seen from another connection while an
-import runs, and the two-step upload API (create a job, then send its files)."""
+import runs, and the two-step upload API (create a job, then send its files: 202, then the
+worker imports them)."""
 
 import io
 import threading
@@ -9,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.test import Client
 
-from readerstudy.cases import uploads
+from readerstudy.cases import runner, uploads
 from readerstudy.cases.dicom import prepare_upload
 from readerstudy.cases.ingest import import_study
 from readerstudy.cases.models import Case, ImportJob
 from readerstudy.cases.progress import JobProgress
-from tests.cases.conftest import library_snapshot
+from tests.cases.conftest import library_snapshot, upload_leftovers
 from tests.factories import PASSWORD, AdminFactory, CoordinatorFactory, ReaderFactory
 
 SECRET = b"test-site-secret-0123456789abcdef"
@@ -117,14 +119,15 @@ def test_progress_never_overwrites_a_finished_job():
 
 @pytest.mark.django_db(transaction=True)
 def test_pollers_see_the_phase_while_the_import_runs(phantom_dir, client, monkeypatch):
-    """The import blocks in its progress callback; the test reads the job on its own
-    connection (another thread) and through the API meanwhile."""
+    """The import (the task, run eagerly by the upload request in a thread of its own) blocks in
+    its progress callback; the test reads the job on its own connection and through the API
+    meanwhile."""
     files = _study_files(phantom_dir)
     user = CoordinatorFactory()
     job = uploads.create_upload_job(user=user)
     reached, release = threading.Event(), threading.Event()
     seen: list[tuple[str, int, int]] = []
-    real_import = uploads.import_study
+    real_import = runner.import_study
 
     def blocking_import(pairs, *, progress, **options):
         def spy(phase, done, total):
@@ -136,12 +139,15 @@ def test_pollers_see_the_phase_while_the_import_runs(phantom_dir, client, monkey
 
         return real_import(pairs, progress=spy, **options)
 
-    monkeypatch.setattr(uploads, "import_study", blocking_import)
+    monkeypatch.setattr(runner, "import_study", blocking_import)
     outcome: dict = {}
 
     def run():
         try:
-            outcome["job"] = uploads.upload_to_job(job.pk, [_zip(files)], user=user)
+            uploader = Client()
+            uploader.force_login(user)
+            url = f"/api/cases/imports/{job.pk}/upload/"
+            outcome["response"] = uploader.post(url, {"files": [_zip(files)]})
         except BaseException as exc:  # reported by the test thread
             outcome["error"] = exc
         finally:
@@ -167,11 +173,13 @@ def test_pollers_see_the_phase_while_the_import_runs(phantom_dir, client, monkey
         ), state
         row = ImportJob.objects.get(pk=job.pk)  # this thread's own connection
         assert (row.phase, row.done) == ("de-identifying", 3)
+        assert row.heartbeat_at is not None
         assert Case.objects.count() == 0  # nothing stored before the storing phase
     finally:
         release.set()
         importer.join(60)
     assert "error" not in outcome, outcome
+    assert outcome["response"].status_code == 202, outcome["response"].content
     job.refresh_from_db()
     assert job.status == "succeeded" and job.phase == "done"
     assert job.done == job.total == len(files)
@@ -189,7 +197,9 @@ def _login(client, user):
 
 
 @pytest.mark.django_db
-def test_two_step_upload_reports_the_case(phantom_dir, client):
+def test_two_step_upload_reports_the_case(
+    phantom_dir, client, django_capture_on_commit_callbacks, no_upload_leftovers
+):
     coordinator = CoordinatorFactory()
     _login(client, coordinator)
     created = client.post(
@@ -197,13 +207,21 @@ def test_two_step_upload_reports_the_case(phantom_dir, client):
     )
     assert created.status_code == 201, created.content
     job = created.json()
-    assert job["status"] == "waiting" and job["phase"] == "" and job["cases"] == []
+    assert job["status"] == "queued" and job["phase"] == "waiting" and job["cases"] == []
     url = f"/api/cases/imports/{job['id']}/"
-    assert client.get(url).json()["status"] == "waiting"
+    assert client.get(url).json()["status"] == "queued"
     files = _study_files(phantom_dir)
-    response = client.post(f"{url}upload/", {"files": [_zip(files)]})
-    assert response.status_code == 200, response.content
-    body = response.json()
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.post(f"{url}upload/", {"files": [_zip(files)]})
+        # answered before the import: the job holds the files, queued for a worker
+        assert response.status_code == 202, response.content
+        accepted = response.json()
+        assert response["Location"] == url
+        assert (accepted["status"], accepted["phase"]) == ("queued", "received")
+        assert accepted["done"] == accepted["total"] == 1 and accepted["cases"] == []
+        assert Case.objects.count() == 0
+    assert len(queued) == 1  # the task, sent once the job was committed
+    body = client.get(url).json()
     case = Case.objects.get()
     assert body["status"] == "succeeded" and body["phase"] == "done"
     assert body["cases"] == [case.code] and body["done"] == body["total"] == len(files)
@@ -214,13 +232,15 @@ def test_two_step_upload_reports_the_case(phantom_dir, client):
     again = client.post(f"{url}upload/", {"files": [_zip(files)]})
     assert again.status_code == 409 and again.json()["code"] == "job_not_waiting"
     # the one-step endpoint keeps working for scripts (same study: the existing case)
-    one_step = client.post("/api/cases/uploads/", {"files": [_zip(files)]})
-    assert one_step.status_code == 201 and one_step.json()["cases"] == [case.code]
-    assert one_step.json()["phase"] == "done"
+    with django_capture_on_commit_callbacks(execute=True):
+        one_step = client.post("/api/cases/uploads/", {"files": [_zip(files)]})
+    assert one_step.status_code == 202, one_step.content
+    later = client.get(one_step["Location"]).json()
+    assert later["cases"] == [case.code] and later["phase"] == "done" and later["created"] is False
 
 
 @pytest.mark.django_db
-def test_two_step_refusals(phantom_dir, client):
+def test_two_step_refusals(phantom_dir, client, django_capture_on_commit_callbacks):
     owner, other, reader, admin = (
         CoordinatorFactory(),
         CoordinatorFactory(),
@@ -231,8 +251,9 @@ def test_two_step_refusals(phantom_dir, client):
     waiting = uploads.create_upload_job(user=owner)
     finished = uploads.create_upload_job(user=owner)
     _login(client, owner)
-    r = client.post(f"/api/cases/imports/{finished.pk}/upload/", {"files": [_zip(files)]})
-    assert r.status_code == 200, r.content
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(f"/api/cases/imports/{finished.pk}/upload/", {"files": [_zip(files)]})
+    assert r.status_code == 202, r.content
 
     _login(client, reader)
     assert client.post("/api/cases/imports/", {}).status_code == 403
@@ -248,17 +269,20 @@ def test_two_step_refusals(phantom_dir, client):
             r = client.post(f"/api/cases/imports/{job.pk}/upload/", {"files": [_zip(files)]})
             assert r.status_code == 403 and r.json()["code"] == "not_your_job"
     waiting.refresh_from_db()
-    assert waiting.status == "waiting"
+    assert waiting.status == "queued" and waiting.phase == "waiting"
     missing = "00000000-0000-0000-0000-00000000abcd"
     assert client.get(f"/api/cases/imports/{missing}/").status_code == 404
     r = client.post(f"/api/cases/imports/{missing}/upload/", {"files": [_zip(files)]})
     assert r.status_code == 404
     assert Case.objects.count() == 1
+    assert upload_leftovers() == set()  # refused uploads are not kept
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("bad", ["not_dicom", "path_traversal", "truncated", "no_files"])
-def test_bad_input_fails_the_job_and_stores_nothing(phantom_dir, client, bad):
+@pytest.mark.parametrize("bad", ["not_dicom", "path_traversal", "truncated", "bad_zip"])
+def test_bad_input_fails_the_job_and_stores_nothing(
+    phantom_dir, client, bad, django_capture_on_commit_callbacks, no_upload_leftovers
+):
     coordinator = CoordinatorFactory()
     _login(client, coordinator)
     job_id = client.post("/api/cases/imports/", {}).json()["id"]
@@ -272,26 +296,39 @@ def test_bad_input_fails_the_job_and_stores_nothing(phantom_dir, client, bad):
         evil.seek(0)
         evil.name = "evil.zip"
         payload = {"files": [evil]}
-    elif bad == "truncated":
+    elif bad == "bad_zip":
+        broken = _zip(files).getvalue()
+        payload = {"files": [io.BytesIO(broken[: len(broken) // 2])]}
+    else:
         data = [p.read_bytes() for p in files]
         data[3] = data[3][: len(data[3]) // 2]
         payload = {"files": [io.BytesIO(d) for d in data]}
-    else:
-        payload = {}
     before = library_snapshot()
-    response = client.post(f"/api/cases/imports/{job_id}/upload/", payload)
-    assert response.status_code == 400, response.content
-    body = response.json()
-    assert body["errors"] and body["job"]["status"] == "failed"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/cases/imports/{job_id}/upload/", payload)
+    assert response.status_code == 202, response.content
     state = client.get(f"/api/cases/imports/{job_id}/").json()
     assert state["status"] == "failed" and state["phase"] == "failed"
-    assert state["errors"] == body["errors"] and state["cases"] == []
+    assert state["errors"] and state["cases"] == []
     codes = {e["code"] for e in state["errors"]}
     expected = {
         "not_dicom": "no_series",
         "path_traversal": "unsafe_path",
         "truncated": "truncated",
-        "no_files": "no_files",
+        "bad_zip": "bad_archive",
     }[bad]
     assert expected in codes, codes
+    assert state["error_code"] == state["errors"][0]["code"]
     assert library_snapshot() == before
+
+
+@pytest.mark.django_db
+def test_no_files_fails_the_waiting_job_at_once(client, no_upload_leftovers):
+    _login(client, CoordinatorFactory())
+    job_id = client.post("/api/cases/imports/", {}).json()["id"]
+    response = client.post(f"/api/cases/imports/{job_id}/upload/", {})
+    assert response.status_code == 400 and response.json()["code"] == "no_files"
+    state = client.get(f"/api/cases/imports/{job_id}/").json()
+    assert (state["status"], state["error_code"]) == ("failed", "no_files")
+    one_step = client.post("/api/cases/uploads/", {})
+    assert one_step.status_code == 400 and one_step.json()["code"] == "no_files"

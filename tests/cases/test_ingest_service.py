@@ -169,7 +169,7 @@ def test_bad_input_is_refused_with_a_clear_error_and_nothing_is_stored(phantom_d
     assert library_snapshot() == before
 
 
-def test_upload_api_accepts_a_zip_and_refuses_path_traversal(phantom_dir, client):
+def test_upload_api_accepts_a_zip_and_refuses_path_traversal(phantom_dir, client, upload_now):
     out, records = phantom_dir
     coordinator = CoordinatorFactory()
     client.login(username=coordinator.username, password=PASSWORD)
@@ -179,18 +179,18 @@ def test_upload_api_accepts_a_zip_and_refuses_path_traversal(phantom_dir, client
             zf.write(p, f"study/{p.name}")
     good.seek(0)
     good.name = "study.zip"
-    r = client.post("/api/cases/uploads/", {"files": [good], "collection": "uploads"})
-    assert r.status_code == 201, r.content
-    assert len(r.json()["cases"]) == 1
+    r, state = upload_now(client, "/api/cases/uploads/", {"files": [good], "collection": "uploads"})
+    assert r.status_code == 202, r.content
+    assert state["status"] == "succeeded" and len(state["cases"]) == 1
     before = library_snapshot()
     evil = io.BytesIO()
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("../../etc/passwd.dcm", b"x")
     evil.seek(0)
     evil.name = "evil.zip"
-    r = client.post("/api/cases/uploads/", {"files": [evil]})
-    assert r.status_code == 400
-    assert r.json()["errors"][0]["code"] == "unsafe_path"
+    r, state = upload_now(client, "/api/cases/uploads/", {"files": [evil]})
+    assert r.status_code == 202
+    assert state["status"] == "failed" and state["errors"][0]["code"] == "unsafe_path"
     assert library_snapshot() == before
 
 

@@ -94,7 +94,7 @@ def test_the_imports_endpoint_refuses_a_collection_name_too_long_to_store(coordi
 def test_the_imports_endpoint_creates_a_waiting_job(coordinator_client, body):
     r = _post(coordinator_client, "/api/cases/imports/", json.dumps(body))
     assert r.status_code == 201, r.content
-    assert ImportJob.objects.get().status == ImportJob.Status.WAITING
+    assert ImportJob.objects.get().is_waiting
 
 
 @pytest.mark.parametrize(

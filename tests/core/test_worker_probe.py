@@ -1,7 +1,8 @@
 import pytest
 
 from readerstudy.core.models import WorkerProbe
-from readerstudy.core.services import execute_worker_probe, request_worker_probe
+from readerstudy.core.runner import execute_worker_probe
+from readerstudy.core.services import request_worker_probe
 from tests.factories import PASSWORD, AdminFactory, CoordinatorFactory, ReaderFactory
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +13,7 @@ def test_probe_runs_once_even_if_delivered_twice(django_capture_on_commit_callba
         probe = request_worker_probe()
     assert len(callbacks) == 1  # enqueued only after commit
     probe.refresh_from_db()
-    assert probe.status == WorkerProbe.Status.DONE
+    assert probe.status == WorkerProbe.Status.SUCCEEDED
     assert execute_worker_probe(probe_id=str(probe.pk)) == "already-done"
     probe.refresh_from_db()
     assert (probe.attempts, probe.completions) == (1, 1)

@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 
 from readerstudy.ai.models import InferenceOutput
 from readerstudy.cases.models import GroundTruth
-from readerstudy.exports import services
+from readerstudy.exports import runner
 from readerstudy.exports.models import AnalysisRun
 from readerstudy.studies import services as study_services
 from readerstudy.studies.models import AssistanceConfig
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def _run(study) -> AnalysisRun:
     run = AnalysisRun.objects.create(study=study, options={"report": {"n_bootstrap": 200}})
-    services.execute_analysis(run_id=str(run.pk))
+    runner.execute_analysis(run_id=str(run.pk))
     run.refresh_from_db()
     return run
 

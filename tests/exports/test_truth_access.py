@@ -63,6 +63,9 @@ def _urls_carrying_truth(study, run) -> dict[str, tuple[str, str]]:
             "get", reverse("export-analyses", args=[study.pk])
         ),
         "api/exports/analyses/<uuid:run_id>/": ("get", reverse("export-analysis", args=[run.pk])),
+        "api/exports/analyses/<uuid:run_id>/cancel/": (
+            "post", reverse("export-analysis-cancel", args=[run.pk])
+        ),
         "api/exports/analyses/<uuid:run_id>/files/<str:name>": (
             "get", reverse("export-analysis-file", args=[run.pk, name])
         ),

@@ -38,7 +38,7 @@ def test_task_enqueued_by_web_runs_in_worker_and_lands_in_postgres(live_server, 
 
     def done():
         body = session.get(f"{live_server.url}/api/ops/worker-probes/{probe_id}/").json()
-        return body if body["status"] == "done" else None
+        return body if body["status"] == "succeeded" else None
 
     body = wait_for(done, timeout=60, message="the worker to run the probe")
     assert body["completions"] == 1
@@ -75,7 +75,7 @@ def test_worker_killed_mid_task_is_redelivered_and_completes_exactly_once(worker
 
     worker_factory(name="rescuer", visibility_timeout=3)
     wait_for(
-        lambda: _probe(probe.pk).status == WorkerProbe.Status.DONE,
+        lambda: _probe(probe.pk).status == WorkerProbe.Status.SUCCEEDED,
         timeout=90,
         message="the redelivered task to complete",
     )

@@ -55,6 +55,7 @@ def test_job_runs_on_a_worker_and_outputs_line_up_with_the_series(worker_factory
     job = _job(job.pk)
     assert job.status == "succeeded", job.error
     assert job.worker_host and job.timings["total_s"] > 0
+    assert job.versions["torch"] and job.timings["segmentation_s"] > 0  # the pipeline's own
     series = case.primary_series
     with local_copy(series.volume) as path:
         volume = sitk.ReadImage(str(path))

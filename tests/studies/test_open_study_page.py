@@ -115,7 +115,7 @@ def test_the_open_study_shows_its_frozen_record_and_model_jobs(draft, coordinato
     study, cases, model = draft
     make_inference_output(cases[0], model)
     _job(
-        cases[1], model, status=InferenceJob.Status.RUNNING, progress=50,
+        cases[1], model, status=InferenceJob.Status.RUNNING, done=50, total=100,
         started_at=timezone.now() - timedelta(seconds=30),
     )  # fmt: skip
     study = services.open_study(study, truth_pending_allowed=True)
@@ -130,7 +130,7 @@ def test_the_open_study_shows_its_frozen_record_and_model_jobs(draft, coordinato
     assert 'data-status="running"' in page and re.search(r"about (29|30|31|32) s", page)
     assert 'data-status="none"' in page and "not run" in page
     assert '<meta http-equiv="refresh"' in page  # refreshes while a job runs
-    InferenceJob.objects.filter(status="running").update(status="succeeded", progress=100)
+    InferenceJob.objects.filter(status="running").update(status="succeeded", done=100, total=100)
     page = coordinator_client.get(f"/studies/{study.pk}/").content.decode()
     assert '<meta http-equiv="refresh"' not in page
 

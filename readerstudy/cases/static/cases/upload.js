@@ -2,10 +2,13 @@
  *
  * 1. POST /api/cases/imports/ creates a job waiting for files (its id comes back).
  * 2. XHR POST /api/cases/imports/<id>/upload/ sends the files; the bar shows the bytes sent.
+ *    The server streams them to disk and answers 202 at once: the job is queued for a worker.
  * 3. Once every byte is sent, GET /api/cases/imports/<id>/ every 500 ms shows the phase and its
- *    file counts, until the job has succeeded (case code) or failed (the errors).
- * Errors name files by a PHI-safe label; the upload's own response maps hashed labels to the
- * names this browser sent (``names``, never stored), shown beside each message.
+ *    file counts while a worker imports, until the job has succeeded (case code) or failed (the
+ *    errors).
+ * Errors name files by a PHI-safe label; the upload's own answer maps hashed labels to the names
+ * this browser sent (``names``, never stored), shown beside each message.
+ * A selection larger than the upload limit (data-max-bytes) is refused before anything is sent.
  * Without JavaScript the form posts to the page as before.
  */
 (function () {
@@ -42,9 +45,12 @@
   }
 
   function showJob(job) {
-    const phase = job.status === 'succeeded' ? 'done' : (job.status === 'failed' ? 'failed' : (job.phase || job.status));
+    const ended = job.status === 'failed' || job.status === 'cancelled';
+    const phase = job.status === 'succeeded' ? 'done' : (ended ? 'failed' : (job.phase || job.status));
     const name = PHASES[phase] || phase;
-    if (phase === 'done') {
+    if (job.status === 'queued' && phase === 'received') {
+      show(name, 0, 0, `${name}: ${job.total} file${job.total === 1 ? '' : 's'}; waiting for a worker…`, phase);
+    } else if (phase === 'done') {
       show(name, 1, 1, 'Import finished.', phase);
     } else if (phase === 'failed') {
       show(name, bar.value, bar.max, 'Import failed; nothing was stored.', phase);
@@ -58,7 +64,8 @@
   function errorItem(e, names) {
     const li = document.createElement('li');
     li.textContent = `[${e.code}] ${e.message || e.detail || ''}`;
-    const original = e.file && names[e.file];
+    // several files of one name share a label, told apart by a '#n' suffix
+    const original = e.file && (names[e.file] || names[e.file.replace(/#\d+$/, '')]);
     if (original) {
       const name = document.createElement('span');
       name.className = 'upload-name';
@@ -71,9 +78,10 @@
   function showOutcome(job, fallbackErrors, names) {
     finished = true;
     clearTimeout(pollTimer);
+    lastOutcome = [job, fallbackErrors];
     showJob(job);
     result.replaceChildren();
-    names = names || {};
+    names = names || sentNames;
     if (job.status === 'succeeded') {
       const p = document.createElement('p');
       p.id = 'upload-case';
@@ -109,6 +117,9 @@
 
   let finished = false;
   let pollTimer = null;
+  let sentNames = {};  // hashed label -> name sent, from the upload's answer
+  let polled = false;  // a poll has shown the job
+  let lastOutcome = null;
 
   async function poll(jobUrl) {
     if (finished) return;
@@ -117,10 +128,11 @@
       if (response.ok) {
         const job = await response.json();
         if (finished) return;
-        if (job.status === 'succeeded' || job.status === 'failed') { showOutcome(job); return; }
+        polled = true;
+        if (['succeeded', 'failed', 'cancelled'].includes(job.status)) { showOutcome(job); return; }
         showJob(job);
       }
-    } catch (err) { /* a missed poll: the next one follows */ }
+    } catch { /* a missed poll: the next one follows */ }
     if (!finished) pollTimer = setTimeout(() => poll(jobUrl), POLL_MS);
   }
 
@@ -133,10 +145,20 @@
     const files = form.querySelector('#files').files;
     if (!files.length) return;
     finished = false;
+    sentNames = {};
+    lastOutcome = null;
+    polled = false;
     clearTimeout(pollTimer);
     button.disabled = true;
     live.hidden = false;
     result.replaceChildren();
+    const maxBytes = Number(form.dataset.maxBytes || 0);
+    const size = Array.from(files).reduce((sum, f) => sum + f.size, 0);
+    if (maxBytes && size > maxBytes) {
+      showOutcome({ status: 'failed', errors: [] }, [{ code: 'upload_too_large',
+        message: `the files come to ${mb(size)}; uploads are limited to ${mb(maxBytes)}` }]);
+      return;
+    }
     show('Sending files', 0, 0, 'Creating the import…', 'sending');
 
     let job;
@@ -149,7 +171,7 @@
       });
       job = await response.json();
       if (!response.ok) { fail(job.detail || `the server answered ${response.status}`); return; }
-    } catch (err) {
+    } catch {
       fail('the server could not be reached');
       return;
     }
@@ -171,13 +193,15 @@
     });
     xhr.addEventListener('load', () => {
       const data = xhr.response || {};
-      // the poll may have shown the outcome first; only this response knows the names sent
-      if (finished && !data.names) return;
-      if (xhr.status === 200 || xhr.status === 201) { showOutcome(data, [], data.names); return; }
-      if (data.job) { showOutcome(data.job, data.errors, data.names); return; }
+      if (xhr.status === 202) {  // queued for a worker: the poll shows the rest
+        sentNames = data.names || {};
+        // the poll may have shown the outcome first; only this answer knows the names sent
+        if (finished && lastOutcome) { showOutcome(lastOutcome[0], lastOutcome[1]); return; }
+        if (!finished && !polled) showJob(data);  // a poll may already show a later phase
+        return;
+      }
       showOutcome({ status: 'failed', errors: data.errors || [] },
-        [{ code: data.code || `http_${xhr.status}`, message: data.detail || 'the upload was refused' }],
-        data.names);
+        [{ code: data.code || `http_${xhr.status}`, message: data.detail || 'the upload was refused' }]);
     });
     xhr.addEventListener('error', () => { if (!finished) fail('the connection was lost during the upload'); });
     xhr.send(body);

@@ -19,7 +19,9 @@ class Command(BaseCommand):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             probe.refresh_from_db()
-            if probe.status == WorkerProbe.Status.DONE:
+            if probe.status == WorkerProbe.Status.FAILED:
+                raise CommandError(f"probe {probe.pk} failed: {probe.error}")
+            if probe.status == WorkerProbe.Status.SUCCEEDED:
                 self.stdout.write(
                     self.style.SUCCESS(
                         f"worker {probe.worker_host} (pid {probe.worker_pid}) ran probe {probe.pk}"

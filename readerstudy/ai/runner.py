@@ -1,0 +1,145 @@
+"""Inference jobs, worker side: load the model and the series, predict, store the outputs.
+
+Progress is per cent (``done`` of ``total`` = 100) with a phase: ``loading`` (5), ``predicting``
+(15), ``saving`` (85). Each phase boundary is also where a cancelled job stops. The outputs
+are stored in the same transaction that marks the job succeeded, so a job cancelled meanwhile
+keeps none of them.
+"""
+
+import logging
+import time
+
+import numpy as np
+import SimpleITK as sitk
+from django.db import OperationalError, transaction
+
+from readerstudy.cases.storage import local_copy
+from readerstudy.core.jobs import JobCancelled
+
+from .models import Heatmap, InferenceJob, InferenceOutput, ModelVersion
+from .outputs import save_heatmap, save_mask
+
+log = logging.getLogger(__name__)
+#: errors the task retries (the database or the broker went away for a moment)
+TRANSIENT = (OperationalError, ConnectionError)
+
+
+class ModelMismatch(ValueError):
+    """The installed model is not the version the job asks for."""
+
+
+def load_model(version: ModelVersion):
+    from inference.registry import get_model
+
+    model = get_model(version.model_id)
+    manifest = model.manifest()
+    if manifest["version"] != version.version:
+        raise ModelMismatch(
+            f"installed {version.model_id} is version {manifest['version']}, the job asks for {version.version}"
+        )
+    return model
+
+
+def job_provenance(provenance: dict, *, total_s: float, steps: dict[str, float]) -> tuple:
+    """(timings, versions) of a job from the pipeline's provenance and the runner's own steps.
+
+    The pipeline writes ``libraries`` ({name: version}) and ``timings_s`` ({step: seconds},
+    ``total`` being the prediction's). The job keeps every step as ``<step>_s``, the
+    prediction's total as ``predict_s`` and its own wall time as ``total_s``.
+    """
+    timings = {
+        ("predict_s" if step == "total" else f"{step}_s"): float(seconds)
+        for step, seconds in (provenance.get("timings_s") or {}).items()
+    }
+    timings.update({f"{step}_s": round(seconds, 4) for step, seconds in steps.items()})
+    timings["total_s"] = round(total_s, 3)
+    versions = {str(k): str(v) for k, v in (provenance.get("libraries") or {}).items()}
+    model = provenance.get("model") or {}
+    if model.get("id"):
+        versions[f"model:{model['id']}"] = str(model.get("version", ""))
+    return timings, versions
+
+
+def _heatmap_rows(output: InferenceOutput, heatmaps) -> list[Heatmap]:
+    return [
+        Heatmap(
+            output=output,
+            method=method,
+            signed=hm.signed,
+            file=name,
+            params=hm.params,
+            passes=int(sum(hm.passes.values())) if isinstance(hm.passes, dict) else int(hm.passes),
+            value_range=[float(np.min(hm.array)), float(np.max(hm.array))],
+        )
+        for method, hm, name in heatmaps
+    ]
+
+
+def _predict(job: InferenceJob, steps: dict[str, float]):
+    from inference.pipeline import PredictOptions
+
+    job.progress(InferenceJob.Phase.LOADING, done=5, total=100)
+    t = time.perf_counter()
+    model = load_model(job.model_version)
+    with local_copy(job.series.volume) as path:
+        image = sitk.ReadImage(str(path))
+    steps["load"] = time.perf_counter() - t
+    job.progress(InferenceJob.Phase.PREDICTING, done=15)
+    explain = tuple(job.params.get("explain", ()))
+    prediction = model.predict(
+        image, options=PredictOptions(explain=explain, threads=job.params.get("threads"))
+    )
+    return image, prediction
+
+
+def execute(*, job_id: str, last_try: bool = True) -> str:
+    """Run a job exactly once in effect: a finished or cancelled job is left as it is.
+
+    A transient error (:data:`TRANSIENT`) gives the job back to the queue for the task's
+    retry, unless this is the ``last_try``; any other error fails the job.
+    """
+    job = InferenceJob.claim(job_id, related=("model_version", "series"))
+    if job is None:
+        return "skipped"
+    started = time.perf_counter()
+    steps: dict[str, float] = {}
+    try:
+        image, prediction = _predict(job, steps)
+        job.progress(InferenceJob.Phase.SAVING, done=85)
+        t = time.perf_counter()
+        mask_name = save_mask(prediction.mask, image)
+        heatmaps = [
+            (method, hm, save_heatmap(hm.array, image))
+            for method, hm in prediction.heatmaps.items()
+        ]
+        steps["save"] = time.perf_counter() - t
+        timings, versions = job_provenance(
+            prediction.provenance, total_s=time.perf_counter() - started, steps=steps
+        )
+        with transaction.atomic():
+            output = InferenceOutput.objects.create(
+                job=job,
+                probabilities=prediction.probabilities,
+                decisions=prediction.decisions,
+                mask=mask_name,
+                provenance=prediction.provenance,
+            )
+            Heatmap.objects.bulk_create(_heatmap_rows(output, heatmaps))
+            if not job.succeed(done=100, total=100, phase="", timings=timings, versions=versions):
+                raise JobCancelled(job_id)  # cancelled meanwhile: roll the outputs back
+        return "done"
+    except JobCancelled:
+        log.info("inference job %s was cancelled while it ran", job_id)
+        job.acknowledge_cancel()
+        return "discarded"
+    except TRANSIENT as exc:
+        if last_try:
+            job.fail_from(exc, code="unavailable")
+        else:
+            log.warning("inference job %s: %s; retried", job_id, type(exc).__name__)
+            job.release()
+        raise
+    except Exception as exc:
+        log.exception("inference job %s failed", job_id)
+        job.fail_from(exc)
+        raise
