@@ -252,4 +252,7 @@ class CaseTruthDetailApi(APIView):
             }
             return Response(TruthErrorsSerializer(body).data, status=400)
         set_truth(case, data.validated_data["row"], source="api")
-        return Response(TruthSerializer(truth_state(library_case(code))).data)
+        stored = library_case(code)
+        if stored is None:  # deleted meanwhile
+            return _problem("not_found", "no such case", 404)
+        return Response(TruthSerializer(truth_state(stored)).data)

@@ -184,10 +184,10 @@ def import_study(
     except IntegrityError:
         # Another process imported the same study at the same moment: theirs stands.
         _delete(created_files)
-        case = Case.objects.filter(source_key=source_key).first()
-        if case is None:
+        existing = Case.objects.filter(source_key=source_key).first()
+        if existing is None:
             raise
-        return ImportOutcome(case, False, excluded)
+        return ImportOutcome(existing, False, excluded)
     except Exception:
         _delete(created_files)
         raise

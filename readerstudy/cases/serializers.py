@@ -8,7 +8,7 @@ from .models import Collection
 
 class ImportJobRequestSerializer(serializers.Serializer):
     collection = serializers.CharField(
-        max_length=Collection._meta.get_field("name").max_length,
+        max_length=Collection._meta.get_field("name").max_length or 120,
         required=False, allow_blank=True, allow_null=True,
         help_text="the collection the imported cases join (created if new)",
     )  # fmt: skip
@@ -61,7 +61,7 @@ class ImportJobStateSerializer(serializers.Serializer):
     created = serializers.BooleanField(
         allow_null=True, help_text="false: the study was already in the library; null: no case"
     )
-    errors = ImportErrorSerializer(many=True)
+    errors = ImportErrorSerializer(many=True)  # type: ignore[assignment]  # a field named like a DRF attribute
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -103,7 +103,7 @@ class LabelSummarySerializer(serializers.Serializer):
 
 
 class LabelErrorsSerializer(ProblemSerializer):
-    errors = serializers.ListField(
+    errors = serializers.ListField(  # type: ignore[assignment]  # a field named like a DRF attribute
         child=serializers.CharField(), help_text="every problem, by row; nothing was stored"
     )
 
@@ -113,12 +113,12 @@ class TruthSerializer(serializers.Serializer):
 
     case = serializers.CharField(read_only=True)
     labelled = serializers.BooleanField(read_only=True)
-    label = serializers.CharField(allow_blank=True, trim_whitespace=True)
+    label = serializers.CharField(allow_blank=True, trim_whitespace=True)  # type: ignore[assignment]  # a field named like a DRF attribute
     ich_present = serializers.BooleanField(allow_null=True, default=None)
     subtypes = serializers.ListField(child=serializers.CharField(), default=list)
     location = serializers.CharField(allow_blank=True, default="")
     site = serializers.CharField(allow_blank=True, default="")
-    source = serializers.CharField(read_only=True)
+    source = serializers.CharField(read_only=True)  # type: ignore[assignment]  # a field named like a DRF attribute
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     def validate_subtypes(self, value):
@@ -150,7 +150,7 @@ def truth_row(values: dict) -> dict[str, str]:
 
 
 class TruthErrorsSerializer(ProblemSerializer):
-    errors = serializers.DictField(
+    errors = serializers.DictField(  # type: ignore[assignment]  # a field named like a DRF attribute
         child=serializers.JSONField(),
         help_text="field -> its messages (for a list, by index of the item)",
     )
