@@ -59,7 +59,7 @@ def setup_database(db_url: str, n_readers: int, n_cases: int, design: str) -> tu
 
     django.setup()
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
     from django.contrib.sessions.backends.cached_db import SessionStore
     from django.core.management import call_command
 
@@ -90,7 +90,7 @@ def setup_database(db_url: str, n_readers: int, n_cases: int, design: str) -> tu
         case.save(update_fields=["primary_series"])
         job = InferenceJob.objects.create(
             case=case, series=series, model_version=version, params={}, params_hash="0" * 64,
-            status=InferenceJob.Status.SUCCEEDED, progress=100,
+            status=InferenceJob.Status.SUCCEEDED, done=100, total=100,
         )  # fmt: skip
         # Probability and decision only: overlay volumes are benchmarked with the viewer.
         InferenceOutput.objects.create(
@@ -110,11 +110,16 @@ def setup_database(db_url: str, n_readers: int, n_cases: int, design: str) -> tu
     services.open_study(study, truth_pending_allowed=True)
     # Sessions as a login leaves them (the login itself, a deliberate ~0.5 s password hash per
     # reader, is not part of reading and is left out).
+    # The backend a login records: the first that loads users (as the test client's
+    # force_login picks it; the lockout backend only refuses logins).
+    backend = next(
+        path for path in settings.AUTHENTICATION_BACKENDS if hasattr(load_backend(path), "get_user")
+    )
     sessions = []
     for user in users:
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        store[BACKEND_SESSION_KEY] = backend
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         sessions.append((user.username, store.session_key))

@@ -1,7 +1,5 @@
 """Read paths of the model registry and outputs."""
 
-from readerstudy.core.compiled import CompiledQuery
-
 from .models import Heatmap, InferenceJob, InferenceOutput, ModelVersion
 from .outputs import read_volume
 from .overlays import encode_mask, encode_overlay
@@ -11,26 +9,23 @@ def active_model_versions():
     return ModelVersion.objects.filter(active=True)
 
 
-_LATEST_OUTPUT = CompiledQuery(
-    lambda series, version: InferenceOutput.objects.filter(
-        job__series=series,
-        job__model_version=version,
-        job__status=InferenceJob.Status.SUCCEEDED,
-    ).order_by("-created_at")[:1],
-    series=int,
-    version=int,
-)
+# Read for every aided read's assistance: explicit SQL (no ORM compile on the reading path).
+_LATEST_OUTPUT_SQL = """
+    SELECT o.* FROM ai_inferenceoutput o
+    JOIN ai_inferencejob j ON j.id = o.job_id
+    WHERE j.series_id = %s AND j.model_version_id = %s AND j.status = %s
+    ORDER BY o.created_at DESC
+    LIMIT 1
+"""
 
 
 def latest_output(*, series, model_version) -> InferenceOutput | None:
-    """The newest succeeded output of ``model_version`` for ``series`` (a Series or its id).
-
-    Read for every aided read's assistance: compiled once per process.
-    """
+    """The newest succeeded output of ``model_version`` for ``series`` (a Series or its id)."""
     if series is None:
         return None
     series_id = series if isinstance(series, int) else series.pk
-    return _LATEST_OUTPUT.first(series=series_id, version=model_version.pk)
+    params = [series_id, model_version.pk, InferenceJob.Status.SUCCEEDED]
+    return next(iter(InferenceOutput.objects.raw(_LATEST_OUTPUT_SQL, params)), None)
 
 
 def heatmap_overlay(heatmap: Heatmap):

@@ -14,29 +14,20 @@ from django.db.models import F
 from django.utils import timezone
 
 from readerstudy.ai import selectors as ai_selectors
+from readerstudy.ai.models import ModelVersion
 from readerstudy.ai.progress import series_progress
-from readerstudy.core.compiled import CompiledQuery
 from readerstudy.studies.errors import NotAvailable, ProtocolConflict
 from readerstudy.studies.models import Assignment
 
-from . import protocol
+from . import lookups, protocol
 from .availability import read_facts
 from .models import AssistanceExposure
 
 NOT_AVAILABLE = NotAvailable("no_assistance", "no assistance is available for this assignment")
 
 
-_AIDED_ASSIGNMENT = CompiledQuery(
-    lambda user, pk: Assignment.objects.select_related(
-        "study__assistance__model_version", "prerequisite", "study_case__case"
-    ).filter(pk=pk, reader__user=user)[:1],
-    user=int,
-    pk=int,
-)
-
-
 def assistance_gate(user, assignment_id: int) -> Assignment:
-    assignment = _AIDED_ASSIGNMENT.first(user=user.pk, pk=assignment_id)
+    assignment = lookups.aided(user.pk, assignment_id)
     if assignment is None:
         raise NOT_AVAILABLE
     facts = read_facts(
@@ -47,16 +38,21 @@ def assistance_gate(user, assignment_id: int) -> Assignment:
     return assignment
 
 
+def _model(assignment: Assignment) -> ModelVersion:
+    """The study's model (the gate has refused a study without one)."""
+    version = assignment.study.assistance.model_version
+    if version is None:
+        raise NOT_AVAILABLE
+    return version
+
+
 def _output_for(assignment: Assignment):
     output = ai_selectors.latest_output(
-        series=assignment.study_case.case.primary_series_id,
-        model_version=assignment.study.assistance.model_version,
+        series=assignment.study_case.case.primary_series_id, model_version=_model(assignment)
     )
     if output is None:
         # The reader may see the output now, so how far the model is reveals nothing.
-        progress = series_progress(
-            assignment.study_case.case.primary_series_id, assignment.study.assistance.model_version
-        )
+        progress = series_progress(assignment.study_case.case.primary_series_id, _model(assignment))
         raise ProtocolConflict(
             "assistance_pending", f"The model output is not ready: {progress.describe()}."
         )
@@ -68,7 +64,7 @@ def assistance_payload(user, assignment_id: int, *, url_for) -> dict:
     assignment = assistance_gate(user, assignment_id)
     config = assignment.study.assistance
     output = _output_for(assignment)
-    version = config.model_version
+    version = _model(assignment)
     positive = version.positive_label
     payload: dict = {"assignment": assignment.pk, "positive_label": positive}
     shown: dict = {}

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 
 class AssistanceProbabilitySerializer(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a DRF attribute
     meaning = serializers.CharField()
     value = serializers.FloatField()
 
@@ -13,7 +13,7 @@ class AssistanceProbabilitySerializer(serializers.Serializer):
 class AssistanceDecisionSerializer(serializers.Serializer):
     operating_point = serializers.CharField()
     threshold = serializers.FloatField(allow_null=True)
-    label = serializers.CharField(allow_null=True)
+    label = serializers.CharField(allow_null=True)  # type: ignore[assignment]  # a field named like a DRF attribute
 
 
 class AssistanceHeatmapSerializer(serializers.Serializer):

@@ -5,27 +5,35 @@ session and prerequisite) as protocol facts, and loads the reader's other reads 
 protocol needs them.
 """
 
+from typing import Any
+
+from django.db import connection
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from readerstudy.core.compiled import CompiledQuery
 from readerstudy.studies.models import Assignment
 
 from . import protocol
 
 DONE = (Assignment.State.LOCKED,)
 
-# Checked on every start: compiled once per process (see readerstudy.core.compiled).
-_EARLIER_UNLOCKED = CompiledQuery(
-    lambda reader, session, position: (
-        Assignment.objects.filter(reader_id=reader, session_id=session, position__lt=position)
-        .exclude(state__in=DONE)
-        .only("pk")[:1]
-    ),
-    reader=int,
-    session=int,
-    position=int,
-)
+# Checked on every start of a pending read: explicit SQL (one table, no ORM compile).
+_EARLIER_UNLOCKED_SQL = f"""
+    SELECT 1 FROM studies_assignment
+    WHERE reader_id = %s AND session_id = %s AND position < %s
+        AND state NOT IN ({", ".join(["%s"] * len(DONE))})
+    LIMIT 1
+"""
+
+
+def _earlier_unlocked(assignment: Assignment) -> bool:
+    """Whether an earlier read of the assignment's session order is not locked."""
+    params: list[int | str] = [
+        assignment.reader_id, assignment.session_id, assignment.position, *DONE,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_EARLIER_UNLOCKED_SQL, params)
+        return cursor.fetchone() is not None
 
 
 def read_facts(
@@ -59,19 +67,12 @@ def order_facts(assignment: Assignment, *, earlier_locked=False) -> protocol.Ord
     ``earlier_locked``: the caller knows every earlier assignment of the reader is locked.
     """
     session = assignment.session
-    previous = {"unlocked": 0, "last": None}
+    previous: dict[str, Any] = {"unlocked": 0, "last": None}
     if session.index > 1 and not (earlier_locked and not session.washout_days):
         previous = Assignment.objects.filter(
             reader_id=assignment.reader_id, session__index=session.index - 1
         ).aggregate(unlocked=Count("pk", filter=~Q(state__in=DONE)), last=Max("locked_at"))
-    earlier = not earlier_locked and (
-        _EARLIER_UNLOCKED.first(
-            reader=assignment.reader_id,
-            session=assignment.session_id,
-            position=assignment.position,
-        )
-        is not None
-    )
+    earlier = not earlier_locked and _earlier_unlocked(assignment)
     return protocol.Order(
         previous_session_unlocked=not earlier_locked and bool(previous["unlocked"]),
         previous_session_last_lock=previous["last"],

@@ -15,9 +15,9 @@ class ReaderQuestionSerializer(serializers.Serializer):
     code = serializers.CharField()
     type = serializers.CharField()
     text = serializers.CharField()
-    help_text = serializers.CharField(allow_blank=True)
+    help_text = serializers.CharField(allow_blank=True)  # type: ignore[assignment]  # a field named like a DRF attribute
     options = serializers.JSONField()
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a field named like a DRF attribute
     order = serializers.IntegerField()
 
 
@@ -67,7 +67,7 @@ class AssignmentDetailSerializer(AssignmentListSerializer):
 
     @extend_schema_field(ReaderQuestionSerializer(many=True))
     def get_questions(self, obj) -> list:
-        return ReaderQuestionSerializer(question_rows(obj.study), many=True).data
+        return list(ReaderQuestionSerializer(question_rows(obj.study), many=True).data)
 
 
 class RevisionSerializer(serializers.Serializer):
@@ -87,7 +87,7 @@ class WorkspaceSerializer(AssignmentDetailSerializer):
 
     @extend_schema_field(RevisionSerializer(many=True))
     def get_revisions(self, obj) -> list:
-        return RevisionSerializer(self.context["revisions"], many=True).data
+        return list(RevisionSerializer(self.context["revisions"], many=True).data)
 
     def get_prefill(self, obj) -> dict | None:
         return self.context["prefill"]

@@ -15,20 +15,18 @@ session and prerequisite), read the revision with this request id and the last r
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q, Subquery
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from readerstudy.core.compiled import CompiledQuery
 from readerstudy.studies.errors import NotAvailable, ProtocolConflict, StudyError
 from readerstudy.studies.models import Assignment, Condition
 from readerstudy.studies.questions import AnswerError
 from readerstudy.studies.selectors import answer_validator
 
-from . import protocol
+from . import lookups, protocol
 from .availability import decide
-from .models import AnswerRevision, AssistanceExposure
-from .selectors import last_revision
+from .models import AnswerRevision
+from .selectors import REVISION, last_revision
 
 State = Assignment.State
 AIDED = Condition.AIDED
@@ -40,53 +38,35 @@ class SubmitResult:
     created: bool
 
 
-# What the protocol's facts need (study status and validator, session opening, prerequisite;
-# joined, not queried); start also answers with the reading workspace (case, images).
-STARTED_RELATED = ("study", "session", "prerequisite")
-START_RELATED = (*STARTED_RELATED, "study_case__case__primary_series")
-
-
-def _locked_query(related) -> CompiledQuery:
-    return CompiledQuery(
-        lambda user, pk: (
-            Assignment.objects.select_for_update(of=("self",))
-            .select_related(*related)
-            .filter(pk=pk, reader__user=user)[:1]
-        ),
-        user=int,
-        pk=int,
-    )
-
-
-_LOCKED_STARTED = _locked_query(STARTED_RELATED)
-_LOCKED_START = _locked_query(START_RELATED)
 # The revision already recorded for a request id (if any) and the last one: read after the lock,
 # so it sees every committed revision.
-_REQUEST_AND_LAST = CompiledQuery(
-    lambda pk, request_id: AnswerRevision.objects.filter(assignment_id=pk).filter(
-        Q(client_request_id=request_id)
-        | Q(
-            number=Subquery(
-                AnswerRevision.objects.filter(assignment_id=pk)
-                .order_by("-number")
-                .values("number")[:1]
-            )
-        )
-    ),
-    pk=int,
-    request_id=str,
-)
+_REQUEST_AND_LAST_SQL = f"""
+    SELECT {REVISION.columns} FROM reading_answerrevision v
+    WHERE v.assignment_id = %s AND (v.client_request_id = %s OR v.number = (
+        SELECT MAX(number) FROM reading_answerrevision WHERE assignment_id = %s))
+"""
 # Whether the aided view's model output was served for this read (its provenance record).
-_SHOWN = CompiledQuery(
-    lambda pk: AssistanceExposure.objects.filter(assignment_id=pk).only("pk")[:1], pk=int
-)
+_SHOWN_SQL = "SELECT 1 FROM reading_assistanceexposure WHERE assignment_id = %s LIMIT 1"
 
 
-def _locked_assignment(user, assignment_id: int, query=_LOCKED_STARTED) -> Assignment:
-    assignment = query.first(user=user.pk, pk=assignment_id)
+def _locked_assignment(user, assignment_id: int, *, workspace=False) -> Assignment:
+    """The reader's assignment, locked, with what the protocol's facts need (study status and
+    validator, session opening, prerequisite; joined, not queried); ``workspace``: and what
+    the reading workspace shows (case, images)."""
+    assignment = lookups.locked(user.pk, assignment_id, workspace=workspace)
     if assignment is None:
         raise NotAvailable("not_found", "no such assignment")
     return assignment
+
+
+def _request_and_last(assignment: Assignment, request_id: str) -> list[AnswerRevision]:
+    return REVISION.all(_REQUEST_AND_LAST_SQL, [assignment.pk, request_id, assignment.pk])
+
+
+def _shown(assignment: Assignment) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_SHOWN_SQL, [assignment.pk])
+        return cursor.fetchone() is not None
 
 
 def _check(action: str, assignment: Assignment, **facts) -> None:
@@ -109,7 +89,7 @@ def _validate(assignment: Assignment, answers, *, complete: bool) -> None:
 
 @transaction.atomic
 def start(user, assignment_id: int) -> Assignment:
-    assignment = _locked_assignment(user, assignment_id, _LOCKED_START)
+    assignment = _locked_assignment(user, assignment_id, workspace=True)
     _check(protocol.START, assignment)
     if assignment.state == State.PENDING:
         assignment.state = State.IN_PROGRESS
@@ -156,7 +136,7 @@ def submit(
 @transaction.atomic
 def _submit(user, assignment_id, answers, client_request_id, active_ms, lock) -> SubmitResult:
     assignment = _locked_assignment(user, assignment_id)
-    rows = _REQUEST_AND_LAST.all(pk=assignment.pk, request_id=client_request_id)
+    rows = _request_and_last(assignment, client_request_id)
     existing = next((r for r in rows if r.client_request_id == client_request_id), None)
     if existing is not None:
         if existing.answers != answers:
@@ -164,7 +144,7 @@ def _submit(user, assignment_id, answers, client_request_id, active_ms, lock) ->
                 "request_id_reused", "this client_request_id was used for a different answer"
             )
         return SubmitResult(existing, False)
-    shown = _SHOWN.first(pk=assignment.pk) is not None if assignment.condition == AIDED else None
+    shown = _shown(assignment) if assignment.condition == AIDED else None
     _check(protocol.SUBMIT, assignment, assistance_shown=shown)
     _validate(assignment, answers, complete=True)
     number = max((r.number for r in rows), default=0) + 1
@@ -214,6 +194,8 @@ def _lock_row(assignment: Assignment, final: AnswerRevision, number: int) -> Ans
 
 def _lock(assignment: Assignment) -> AnswerRevision:
     final = assignment.revisions.filter(kind=AnswerRevision.Kind.SUBMIT).order_by("-number").first()
+    if final is None:  # a submitted read has its submission; refused as the protocol words it
+        raise ProtocolConflict(protocol.NOT_SUBMITTED.error_code, protocol.NOT_SUBMITTED.message)
     revision = _lock_row(assignment, final, _next_number(assignment))
     revision.save(force_insert=True)
     assignment.state = State.LOCKED

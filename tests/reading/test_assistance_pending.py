@@ -43,8 +43,14 @@ def _ask(client, reader, aided):
     [
         (None, "has not been run on this case"),
         ({"status": "queued"}, "queued, waiting for a worker"),
-        ({"status": "running", "progress": 50, "started_at": 20}, "(50%, about 20 s left)"),
-        ({"status": "running", "progress": 5, "started_at": 1}, "running on this case (5%)"),
+        (
+            {"status": "running", "done": 50, "total": 100, "started_at": 20},
+            "(50%, about 20 s left)",
+        ),
+        (
+            {"status": "running", "done": 5, "total": 100, "started_at": 1},
+            "running on this case (5%)",
+        ),
         ({"status": "failed"}, "failed"),
     ],
 )
@@ -65,7 +71,7 @@ def test_a_pending_output_is_a_409_that_says_how_far_the_model_is(client, aided_
 
 def test_another_reader_learns_nothing_about_the_job(client, aided_read):
     study, reader, aided = aided_read
-    _job(study, status="running", progress=50, started_at=timezone.now())
+    _job(study, status="running", done=50, total=100, started_at=timezone.now())
     other = study.readers.exclude(user=reader).get().user
     response = _ask(client, other, aided)
     assert response.status_code == 404

@@ -7,13 +7,15 @@ Savepoint statements are left out of the service-level counts: on PostgreSQL the
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from readerstudy.reading import services
 from readerstudy.studies import services as study_services
 from readerstudy.studies.errors import ProtocolConflict, StudyError
 from readerstudy.studies.models import Assignment, Design
 from readerstudy.studies.questions import AnswerError
-from readerstudy.studies.selectors import answer_validator
+from readerstudy.studies.selectors import answer_validator, question_rows
+from tests.factories import AdminFactory, make_inference_output
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +160,45 @@ def test_detail_questions_come_from_the_cache_and_match_the_study(started, clien
         "code", "type", "text", "help_text", "options", "required", "order",
     }  # fmt: skip
     assert body["images"]["num_slices"] > 0
+
+
+def test_start_and_assistance_request_query_budget(make_study, client):
+    """Loading an unaided then an aided read: start answers the workspace, the aided view its
+    model output; the protocol's facts come joined with the assignment, never queried."""
+    study, (reader, _) = make_study(Design.SEQUENTIAL_PER_CASE, n_cases=2)
+    first = Assignment.objects.filter(study=study, reader__user=reader).order_by("position")[0]
+    aided = Assignment.objects.get(prerequisite=first)
+    make_inference_output(aided.study_case.case, study.assistance.model_version)
+    client.force_login(reader)
+    client.get("/api/reading/studies/")  # the first request of a session loads the user
+    question_rows(study)  # built once per process; every later request reuses it
+    base = "/api/reading/assignments"
+    # lock the assignment (with case and series); earlier reads unlocked?; UPDATE; revisions
+    status, statements = _request_statements(client, "post", f"{base}/{first.pk}/start/")
+    assert status == 200 and len(statements) <= 4, "\n".join(statements)
+    services.submit(reader, first.pk, ANSWER, client_request_id="u", lock=True)
+    # ... and the unaided read's lock row, to prefill the form
+    status, statements = _request_statements(client, "post", f"{base}/{aided.pk}/start/")
+    assert status == 200 and len(statements) <= 5, "\n".join(statements)
+    # the assignment with its study's assistance and session; output; heatmaps; exposure
+    # (looked up, then inserted on the first view and counted on the next)
+    for _ in range(2):
+        status, statements = _request_statements(client, "get", f"{base}/{aided.pk}/assistance/")
+        assert status == 200 and len(statements) <= 5, "\n".join(statements)
+
+
+def test_the_admin_cannot_change_the_questions_of_an_open_study(make_study, client):
+    """What keeps the frozen-study cache (ADR 0004) true: past the draft, no question changes."""
+    open_study, _ = make_study(Design.UNAIDED_ONLY, n_cases=1)
+    draft, _ = make_study(Design.UNAIDED_ONLY, n_cases=1, open_it=False)
+    client.force_login(AdminFactory())
+    for study, editable in ((draft, True), (open_study, False)):
+        question = study.questions.get(code="diagnosis")
+        change = reverse("admin:studies_question_change", args=[question.pk])
+        assert ('name="_save"' in client.get(change).content.decode()) is editable
+        body = {"study": study.pk, "code": "renamed", "type": question.type, "text": "x"}
+        if not editable:
+            assert client.post(change, body).status_code == 403
+            delete = reverse("admin:studies_question_delete", args=[question.pk])
+            assert client.post(delete, {"post": "yes"}).status_code == 403
+            assert study.questions.filter(code="diagnosis").exists()
