@@ -8,6 +8,12 @@ Every model-space grid (resampled volume, crop, ROI patch) is a :class:`Grid`: c
 pads only move the origin, so mapping any output back onto the original DICOM grid is one
 ``sitk.Resample`` onto the reference grid with an identity transform - no offset bookkeeping
 that could drift.
+
+A series acquired with a tilted gantry has a *sheared* grid: its x and y axes (rows and
+columns of the image plane) are orthonormal, its z axis (slice to slice) steps along the table,
+off the plane's normal by the tilt. Its direction keeps that z axis as it is (unit length, not
+orthogonal; ``Geometry.shear_deg`` is the tilt), which SimpleITK resamples from and onto
+exactly. Model grids are always orthogonal (:func:`orthogonal_direction`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import numpy.typing as npt
 import SimpleITK as sitk
 
 IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+MAX_SHEAR_DEG = 60.0  # a sheared grid's z axis within this angle of the plane's normal
+_TOL = 1e-3
 _LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
@@ -40,12 +48,37 @@ class Geometry:
             raise ValueError("geometry needs 3 spacings, 3 origin values and a 3x3 direction")
         if min(self.spacing) <= 0:
             raise ValueError(f"spacing must be positive, got {self.spacing}")
-        if abs(abs(np.linalg.det(self.direction_matrix)) - 1.0) > 1e-3:
-            raise ValueError("direction must be an orthonormal 3x3 matrix")
+        d = self.direction_matrix
+        if (
+            np.any(np.abs(np.linalg.norm(d, axis=0) - 1.0) > _TOL)
+            or abs(float(d[:, 0] @ d[:, 1])) > _TOL
+            or self.shear_deg > MAX_SHEAR_DEG
+        ):
+            raise ValueError(
+                "direction must be orthonormal, or sheared (unit columns, x and y orthogonal,"
+                f" z within {MAX_SHEAR_DEG:g} degrees of their normal)"
+            )
 
     @property
     def direction_matrix(self) -> np.ndarray:
         return np.asarray(self.direction, dtype=float).reshape(3, 3)
+
+    @property
+    def shear_deg(self) -> float:
+        """Angle between the z axis and the normal of the x-y plane (0: orthogonal grid)."""
+        d = self.direction_matrix
+        normal = np.cross(d[:, 0], d[:, 1])
+        cosang = abs(float(normal @ d[:, 2])) / max(float(np.linalg.norm(normal)), 1e-12)
+        return float(np.degrees(np.arccos(min(1.0, cosang))))
+
+    @property
+    def is_orthogonal(self) -> bool:
+        return bool(self.shear_deg <= np.degrees(_TOL))
+
+    @property
+    def voxel_volume(self) -> float:
+        """mm^3 per voxel (a sheared voxel is smaller than the product of its spacings)."""
+        return float(np.prod(self.spacing) * abs(np.linalg.det(self.direction_matrix)))
 
     @classmethod
     def from_sitk(cls, image: sitk.Image) -> Geometry:
@@ -126,9 +159,10 @@ class Grid:
         return point
 
     def physical_to_index(self, point: npt.ArrayLike) -> np.ndarray:
-        """Physical LPS point -> continuous (z, y, x) index."""
+        """Physical LPS point -> continuous (z, y, x) index (sheared grids included)."""
         g = self.geometry
-        ijk = g.direction_matrix.T @ (np.asarray(point, float) - np.asarray(g.origin))
+        offset = np.asarray(point, float) - np.asarray(g.origin)
+        ijk = np.linalg.solve(g.direction_matrix, offset)
         index: np.ndarray = (ijk / np.asarray(g.spacing))[::-1]
         return index
 
@@ -140,6 +174,25 @@ class Grid:
 
     def same_as(self, other: Grid, tol: float = 1e-4) -> bool:
         return self.shape == other.shape and self.geometry.close_to(other.geometry, tol)
+
+
+def orthogonal_direction(direction: tuple[float, ...]) -> tuple[float, ...]:
+    """The orthonormal direction nearest a sheared grid's, for resampling it.
+
+    x stays the image rows' direction, z the slice step made orthogonal to x (for a gantry
+    tilt, the table axis), y completes them with the same handedness: a tilted head CT comes
+    out as the untilted scan would have been. An orthonormal direction is returned as it is.
+    """
+    d = np.asarray(direction, dtype=float).reshape(3, 3)
+    x = d[:, 0] / np.linalg.norm(d[:, 0])
+    z = d[:, 2] - (d[:, 2] @ x) * x
+    z /= np.linalg.norm(z)
+    y = d[:, 1] - (d[:, 1] @ x) * x - (d[:, 1] @ z) * z
+    y /= np.linalg.norm(y)
+    out = np.column_stack([x, y, z])
+    if np.allclose(out, d, atol=1e-9):
+        return tuple(float(v) for v in d.ravel())
+    return tuple(float(v) for v in out.ravel())
 
 
 _INTERPOLATORS = {

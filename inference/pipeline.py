@@ -288,7 +288,7 @@ class CVSTICHPipeline(ManifestIdentity):
         timings["total"] = time.perf_counter() - t_all
 
         in_grid = prep.input_grid
-        voxel_ml = float(np.prod(in_grid.geometry.spacing)) / 1000.0
+        voxel_ml = in_grid.geometry.voxel_volume / 1000.0
         roi = {
             "segmented": bbox is not None,
             "hematoma_volume_ml": round(float(mask_in.sum()) * voxel_ml, 3),

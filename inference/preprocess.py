@@ -12,7 +12,10 @@ the crop offsets, so outputs go back to the DICOM grid with :func:`inference.geo
 The model grid keeps the input's direction cosines (resampling happens in the image's own
 index axes, as the seed's released code does); where the model spacing equals the input
 spacing along an axis (e.g. 5 mm slices), the grid is snapped onto the input lattice so that
-no interpolation happens along that axis.
+no interpolation happens along that axis. A sheared input (a tilted gantry's series) gets the
+nearest orthogonal direction (:func:`~inference.geometry.orthogonal_direction`: rows, then the
+table axis): the model sees the untilted head, and its outputs are resampled back onto the
+sheared input grid like any other.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy.typing as npt
 import SimpleITK as sitk
 from scipy import ndimage
 
-from .geometry import Geometry, Grid, resample
+from .geometry import Geometry, Grid, orthogonal_direction, resample
 
 AIR_HU = -1024.0
 
@@ -91,18 +94,20 @@ def head_centre(image: sitk.Image, threshold_hu: float) -> np.ndarray:
 
 
 def model_grid(image: sitk.Image, cfg: PreprocessConfig) -> Grid:
-    """The model grid: cfg spacing and matrix, input direction, centred on the head."""
+    """The model grid: cfg spacing and matrix, input direction (made orthogonal), centred on
+    the head."""
     source = Grid.from_sitk(image)
-    direction = source.geometry.direction
+    direction = orthogonal_direction(source.geometry.direction)
     centre = head_centre(image, cfg.head_threshold_hu)
     shape = np.asarray(cfg.grid_shape, dtype=float)
     spacing_xyz = np.asarray(cfg.spacing, dtype=float)
     half = ((shape - 1) / 2.0)[::-1] * spacing_xyz  # x, y, z mm
     origin = centre - np.asarray(direction).reshape(3, 3) @ half
-    # Snap onto the input lattice along axes whose spacing matches (no needless interpolation).
+    # Snap onto the input lattice along axes whose spacing matches (no needless interpolation;
+    # a sheared input is interpolated along every axis anyway).
     idx = source.physical_to_index(origin)
     same = np.isclose(np.asarray(source.geometry.spacing), spacing_xyz, rtol=1e-3)[::-1]
-    if same.any():
+    if same.any() and source.geometry.is_orthogonal:
         idx = np.where(same, np.round(idx), idx)
         origin = source.index_to_physical(idx)
     return Grid(cfg.grid_shape, Geometry(tuple(spacing_xyz), tuple(origin), direction))

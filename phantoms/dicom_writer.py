@@ -5,7 +5,8 @@
     data = dataset_bytes(datasets[0])                              # a Part 10 file in memory
 
 ``volume_hu`` is (slices, rows, columns) in HU; slice ``k`` lies at
-``geometry.origin + k * geometry.slice_spacing * normal`` (normal = row x column direction).
+``geometry.origin + k * geometry.slice_spacing * step``: the step is the normal (row x column
+direction) unless ``geometry.step`` gives another one (a tilted gantry, a sheared grid).
 Everything synthetic that writes CT goes through here: the phantom generator
 (``phantoms.dicom_io``), the DICOM test helpers (``tests/cases/dicom/dicom_synth.py``), the
 viewer's development series (``frontend/dev/make_series.py``) and the live-server benches
@@ -85,9 +86,12 @@ class Geometry:
 
     origin: tuple[float, float, float]  # ImagePositionPatient of slice 0 (its first pixel)
     pixel_spacing: tuple[float, float]  # PixelSpacing order: (between rows, between columns)
-    slice_spacing: float  # slice k to k + 1, along row x column
+    slice_spacing: float  # slice k to k + 1, along the step (by default row x column)
     orientation: Orientation = AXIAL  # row, then column direction cosines (unit, orthogonal)
     slice_thickness: float | None = None  # SliceThickness; None: slice_spacing
+    # unit direction from slice k to k + 1; None: the normal. Another direction makes a tilted
+    # gantry's series (positions along the table while the image plane is tilted): a sheared grid
+    step: tuple[float, float, float] | None = None
 
     def normal(self) -> npt.NDArray[np.float64]:
         o = np.asarray(self.orientation, dtype=np.float64)
@@ -95,7 +99,8 @@ class Geometry:
 
     def position(self, k: int) -> npt.NDArray[np.float64]:
         """ImagePositionPatient of slice ``k``."""
-        return np.asarray(self.origin, dtype=np.float64) + self.normal() * (k * self.slice_spacing)
+        step = self.normal() if self.step is None else np.asarray(self.step, dtype=np.float64)
+        return np.asarray(self.origin, dtype=np.float64) + step * (k * self.slice_spacing)
 
 
 @dataclass(frozen=True)

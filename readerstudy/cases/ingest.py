@@ -32,7 +32,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from .dicom import ArchiveLimits, DicomIngestError, IngestOptions, Progress, prepare_upload
-from .dicom.series import HUVolume, write_nifti
+from .dicom.series import HUVolume, volume_suffix, write_nifti
 from .errors import ImportFailed
 from .models import Case, Collection, DeidentificationLog, Instance, Series
 from .secrets import deid_secret, keyed_code
@@ -64,6 +64,7 @@ def _options(primary_series: str | None) -> IngestOptions:
             max_total_ratio=settings.ARCHIVE_MAX_RATIO,
         ),
         decode_volume=False,  # decoded slice by slice while storing (import_study)
+        keep_pixels=False,  # and read again from the file for it
     )
 
 
@@ -132,13 +133,24 @@ def import_study(
     ``collection_name`` names a collection created (if missing) with the new case's rows, so a
     refused import creates none.
     """
-    prepared = prepare_upload(
-        source,
-        pseudonym_for=_patient_pseudonym,
-        secret=deid_secret(),
-        options=_options(primary_series),
-        progress=progress,
-    )
+    # The extracted files outlive preparation: each slice's pixels are read again while it is
+    # stored, so the series' pixel data is never held whole (IngestOptions.keep_pixels).
+    with tempfile.TemporaryDirectory(prefix="rs-import-") as workdir:
+        prepared = prepare_upload(
+            source,
+            pseudonym_for=_patient_pseudonym,
+            secret=deid_secret(),
+            options=_options(primary_series),
+            progress=progress,
+            workdir=Path(workdir),
+        )
+        primary, excluded = _primary_or_refusal(prepared)
+        del prepared  # the headers of every file of the upload: only the primary series is stored
+        return _store(primary, excluded, collection, collection_name, progress)
+
+
+def _primary_or_refusal(prepared) -> tuple:
+    """The primary series and the problems left out, or ImportFailed naming what failed."""
     if not prepared.ok:
         fatal = [e.as_dict() for e in prepared.fatal_errors] or [
             {"code": "no_primary_series", "message": "no usable series"}
@@ -146,10 +158,12 @@ def import_study(
         # Also list what was left out: it usually says why no series was usable.
         others = [e.as_dict() for e in prepared.errors if e not in prepared.fatal_errors]
         raise ImportFailed(fatal[0]["message"], fatal + others)
-    primary = prepared.primary
-    assert primary is not None  # prepared.ok
+    assert prepared.primary is not None  # prepared.ok
     excluded = [e.as_dict() for e in prepared.errors if e not in prepared.fatal_errors]
-    del prepared  # the headers of every file of the upload: only the primary series is stored
+    return prepared.primary, excluded
+
+
+def _store(primary, excluded, collection, collection_name, progress) -> ImportOutcome:
     source_key = hashlib.sha256(primary.study_uid.encode()).hexdigest()
     n_files = len(primary.datasets)
     report = progress or (lambda phase, done, total: None)
@@ -163,16 +177,18 @@ def import_study(
         files = []
         volume = HUVolume(primary.info)
         report(PHASE_STORING, 0, n_files)
-        for k, (ds, deid_log) in enumerate(zip(primary.datasets, primary.deid_logs)):
+        for k, deid_log in enumerate(primary.deid_logs):
+            ds = primary.full_dataset(k)  # with its pixels, read again from the file
             volume.add(k, ds)  # its HU slice (raises undecodable_pixels)
             data = _encode_uncompressed(ds)
+            del ds.PixelData  # stored and in the volume; the rows need the header only
             offset, length = _pixel_location(data)
             name = content_name("dicom", data, ".dcm")
             if not default_storage.exists(name):
                 created_files.append(name)
             stored, digest = save_content_addressed("dicom", data, ".dcm")
-            del ds.PixelData  # stored and in the volume; the rows need the header only
             files.append((ds, deid_log, stored, digest, len(data), offset, length))
+            del data
             # the last step is counted once the rows are in
             report(PHASE_STORING, min(len(files), n_files - 1), n_files)
         volume_name = _store_volume(volume, created_files)
@@ -195,16 +211,18 @@ def import_study(
 
 
 def _store_volume(volume: HUVolume, created_files: list[str]) -> str:
-    """The series' NIfTI volume, written to a temporary file and streamed to storage.
+    """The series' volume, written to a temporary file and streamed to storage.
 
-    The volume reaches SimpleITK through a raw file (the numpy array let go first), so it is
-    held once at a time.
+    NIfTI, or MetaImage for a tilted series (its sheared grid; ``cases.dicom.series``). The
+    volume reaches SimpleITK through a raw file (the numpy array let go first), so it is held
+    once at a time.
     """
+    suffix = volume_suffix(volume.info)
     with tempfile.TemporaryDirectory(prefix="rs-volume-") as tmp:
         image = volume.to_sitk(tmp)
-        path = write_nifti(image, Path(tmp) / "volume.nii.gz")
+        path = write_nifti(image, Path(tmp) / f"volume{suffix}")
         del image
-        name, _ = file_content_name("volumes", path, ".nii.gz")
+        name, _ = file_content_name("volumes", path, suffix)
         if not default_storage.exists(name):
             created_files.append(name)
         save_content_addressed_file(name, path)
@@ -252,6 +270,7 @@ def _store_rows(primary, files, volume_name, source_key, collection, collection_
         pixel_spacing_col=info.pixel_spacing[1],
         slice_spacing=info.slice_spacing,
         slice_thickness=info.slice_thickness,
+        gantry_tilt=info.gantry_tilt,
         orientation=list(info.orientation),
         origin=list(info.origin),
         volume=volume_name,

@@ -68,6 +68,11 @@ class Series(models.Model):
     pixel_spacing_col = models.FloatField()
     slice_spacing = models.FloatField()
     slice_thickness = models.FloatField(null=True, blank=True)
+    gantry_tilt = models.FloatField(
+        default=0.0,
+        help_text="degrees between the slice step and the slice normal (0: untilted); a tilted"
+        " series' volume keeps its sheared grid",
+    )
     orientation = models.JSONField(help_text="ImageOrientationPatient (6 floats)")
     origin = models.JSONField(help_text="position of the first sorted slice (x, y, z mm)")
     volume = models.CharField(max_length=300, blank=True, help_text="cached NIfTI, storage name")

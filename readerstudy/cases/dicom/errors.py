@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     MISSING_SLICES = "missing_slices"
     DUPLICATE_SLICES = "duplicate_slices"
     INCONSISTENT_GEOMETRY = "inconsistent_geometry"
+    GANTRY_TILT = "gantry_tilt"  # tilted beyond the accepted bound (the message names the angle)
     ABSURD_DIMENSIONS = "absurd_dimensions"
     UNDECODABLE_PIXELS = "undecodable_pixels"
     # upload level

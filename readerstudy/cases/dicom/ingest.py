@@ -1,6 +1,7 @@
 """One entry point for the Django service: :func:`prepare_upload`.
 
-Pipeline (nothing is written outside a temporary folder, which is removed before returning):
+Pipeline (nothing is written outside a temporary folder, which is removed before returning, or
+the caller's ``workdir``, which the caller removes):
 
 1. Sources: a zip archive (checked and extracted by :mod:`.archives` into a temporary folder
    under numbered names), a folder (walked recursively), one file, a list of paths, or a list
@@ -118,6 +119,11 @@ class IngestOptions:
     # that decodes each slice while it stores the files (series.HUVolume), holding the series
     # once instead of its pixel data and its volume side by side
     decode_volume: bool = True
+    # False (with ``workdir``): pass 2 still reads every file of the series in full (truncation
+    # is found before anything is stored) but lets its pixel data go at once;
+    # PreparedSeries.full_dataset(k) reads slice k again for a caller that stores the files one
+    # at a time, so the series' pixel data is never held whole
+    keep_pixels: bool = True
 
 
 @dataclass
@@ -129,6 +135,11 @@ class PreparedSeries:
     pseudonym: str
     deid_logs: list[DeidLog]
     volume: np.ndarray | None = None  # HU, (slices, rows, columns)
+    reload: Callable[[int], Dataset] | None = None  # set when pass 2 let the pixels go
+
+    def full_dataset(self, k: int) -> Dataset:
+        """Slice ``k`` with its pixel data: read again from its file when pass 2 let it go."""
+        return self.info.datasets[k] if self.reload is None else self.reload(k)
 
     @property
     def datasets(self) -> list[Dataset]:
@@ -277,6 +288,7 @@ def prepare_upload(
     secret: bytes,
     options: IngestOptions | None = None,
     progress: Progress | None = None,
+    workdir: Path | None = None,
 ) -> PreparedImport:
     """Validate, de-identify and assemble an upload (see module doc).
 
@@ -285,8 +297,26 @@ def prepare_upload(
     PatientID (e.g. the case code).  ``secret`` keys UIDs, date offsets, patient keys and
     hashed file labels (>= 16 bytes; keep it per site, never in the database next to the data).
     ``progress(phase, done, total)`` is told how far passes 1 and 2 are (see module doc).
+    ``workdir``: an existing folder the caller removes, used instead of a temporary one, so
+    extracted files outlive the call (needed by ``keep_pixels=False``).
     """
     opts = options or IngestOptions()
+    if not opts.keep_pixels and workdir is None:
+        raise ValueError("keep_pixels=False needs a workdir that the caller keeps")
+    if workdir is not None:
+        return _prepare(source, workdir, opts, pseudonym_for, secret, progress)
+    with tempfile.TemporaryDirectory(prefix="rs-ingest-") as tmpdir:
+        return _prepare(source, Path(tmpdir), opts, pseudonym_for, secret, progress)
+
+
+def _prepare(
+    source: Source,
+    tmp: Path,
+    opts: IngestOptions,
+    pseudonym_for: Callable[[str], str],
+    secret: bytes,
+    progress: Progress | None,
+) -> PreparedImport:
     report = progress or _no_progress
     deid = _deidentifier(secret, opts)
     errors: list[IngestError] = []
@@ -295,33 +325,32 @@ def prepare_upload(
     def pseudonym(key: str) -> str:
         return str(pseudonym_for(key))
 
-    with tempfile.TemporaryDirectory(prefix="rs-ingest-") as tmpdir:
-        try:
-            files = _collect(source, Path(tmpdir), opts, secret, errors)
-        except ArchiveError as exc:
-            return PreparedImport([], None, [], [exc.error], 0)
-        headers = _read_headers(files, deid, pseudonym, report, errors)
-        if not headers.datasets:
-            errors.append(
-                IngestError(
-                    ErrorCode.NO_SERIES, f"no usable DICOM image among {len(files)} file(s)"
-                )
-            )
-            return PreparedImport([], None, [], _finalize(errors, opts), len(files))
-        series = assemble_series(headers.datasets, opts.series_limits, headers.patient_of)
-        keys = sorted(set(headers.patient_of.values()))
-        if opts.require_single_patient and len(keys) > 1:
-            errors.append(
-                IngestError(
-                    ErrorCode.MIXED_PATIENTS,
-                    f"the upload holds images of {len(keys)} different patients",
-                )
-            )
-        primary_info = _choose(series, deid, opts, errors)
-        primary, loaded = _load_chosen(
-            series, primary_info, headers, deid, pseudonym, opts, report, errors
+    try:
+        files = _collect(source, tmp, opts, secret, errors)
+    except ArchiveError as exc:
+        return PreparedImport([], None, [], [exc.error], 0)
+    headers = _read_headers(files, deid, pseudonym, report, errors)
+    if not headers.datasets:
+        errors.append(
+            IngestError(ErrorCode.NO_SERIES, f"no usable DICOM image among {len(files)} file(s)")
         )
-        return PreparedImport(series, primary, loaded, _finalize(errors, opts), len(files), keys)
+        return PreparedImport([], None, [], _finalize(errors, opts), len(files))
+    series = assemble_series(headers.datasets, opts.series_limits, headers.patient_of)
+    keys = sorted(set(headers.patient_of.values()))
+    if opts.require_single_patient and len(keys) > 1:
+        errors.append(
+            IngestError(
+                ErrorCode.MIXED_PATIENTS,
+                f"the upload holds images of {len(keys)} different patients",
+            )
+        )
+    primary_info = _choose(series, deid, opts, errors)
+    headers.datasets.clear()
+    _release_unread_headers(series, primary_info, opts)
+    primary, loaded = _load_chosen(
+        series, primary_info, headers, deid, pseudonym, opts, report, errors
+    )
+    return PreparedImport(series, primary, loaded, _finalize(errors, opts), len(files), keys)
 
 
 def _deidentifier(secret: bytes, opts: IngestOptions) -> Deidentifier:
@@ -382,7 +411,11 @@ def _read_headers(
 def _choose(
     series: list[SeriesInfo], deid: Deidentifier, opts: IngestOptions, errors: list[IngestError]
 ) -> SeriesInfo | None:
-    """The primary series; the other series' problems are reported as excluded."""
+    """The primary series; the other series' problems are reported as excluded.
+
+    Without a primary series, a series refused for its gantry tilt is an error of the upload
+    (listed first: it says why), not only an excluded series.
+    """
     alternatives = []
     if opts.primary_series:
         alternatives.append(deid.remapper.remap(opts.primary_series))
@@ -392,13 +425,35 @@ def _choose(
         override_alternatives=alternatives,
         target_thickness_mm=opts.target_thickness_mm,
     )
+    tilted = [
+        e
+        for s in series
+        for e in s.errors
+        if primary_info is None and e.code == ErrorCode.GANTRY_TILT
+    ]
+    errors.extend(tilted)
     if perr is not None:
         errors.append(perr)
     for s in series:
         sev = Severity.ERROR if s is primary_info else Severity.EXCLUDED
         for e in s.errors:
-            errors.append(e if sev == Severity.ERROR else e.excluded())
+            if e not in tilted:
+                errors.append(e if sev == Severity.ERROR else e.excluded())
     return primary_info
+
+
+def _release_unread_headers(
+    series: list[SeriesInfo], primary_info: SeriesInfo | None, opts: IngestOptions
+) -> None:
+    """Let go of the headers of the series pass 2 will not read.
+
+    Their summary needs none of them (``n_slices`` counts labels), and an upload of many series
+    would otherwise hold every file's de-identified header through pass 2, the import's peak.
+    """
+    for s in series:
+        if s is primary_info or (opts.load == "all" and s.ok):
+            continue
+        s.datasets = []
 
 
 def _load_chosen(
@@ -476,6 +531,8 @@ def _load_series(
         for label in info.labels:
             ds = read_dicom(by_label[label].source, label=label)
             logs.append(deid.deidentify(ds, pseudonym=pseudonym(key), label=label))
+            if not opts.keep_pixels:
+                del ds.PixelData  # read in full (not truncated); read again when stored
             full.append(ds)
             counter.step()
     except DicomIngestError as exc:
@@ -486,6 +543,9 @@ def _load_series(
         )
     # same labels, same order: replace the header-only datasets by the full ones
     loaded_info = SeriesInfo(**{**info.__dict__, "datasets": full, "errors": list(info.errors)})
+    if not opts.keep_pixels:
+        reload = _reader(loaded_info, by_label, deid, pseudonym(key))
+        return PreparedSeries(loaded_info, key, pseudonym(key), logs, None, reload)
     if not opts.decode_volume:
         return PreparedSeries(loaded_info, key, pseudonym(key), logs, None)
     try:
@@ -493,3 +553,17 @@ def _load_series(
     except DicomIngestError as exc:
         return exc.error
     return PreparedSeries(loaded_info, key, pseudonym(key), logs, volume)
+
+
+def _reader(
+    info: SeriesInfo, by_label: dict[str, _File], deid: Deidentifier, pseudonym: str
+) -> Callable[[int], Dataset]:
+    """Slice k of a series read again in full and de-identified as in pass 2 (deterministic)."""
+
+    def reload(k: int) -> Dataset:
+        label = info.labels[k]
+        ds = read_dicom(by_label[label].source, label=label)
+        deid.deidentify(ds, pseudonym=pseudonym, label=label)
+        return ds
+
+    return reload

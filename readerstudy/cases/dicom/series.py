@@ -13,9 +13,24 @@ Instances are grouped by (StudyInstanceUID, SeriesInstanceUID).  For each series
   projection ``n . ImagePositionPatient``.  With ``d`` the median of the non-zero steps:
   a step below ``dup_tol`` is a duplicate (``duplicate_slices``), a step above
   ``1.5 d`` is a gap (``missing_slices``, with the estimated count), any other step off ``d``
-  by more than ``max(spacing_abs_tol_mm, spacing_rel_tol * d)`` is ``inconsistent_geometry``;
-  slice positions drifting across the plane (gantry tilt) are ``inconsistent_geometry``
-  unless ``allow_gantry_tilt``.  Slice indices in messages are 0-based, in sorted order.
+  by more than ``max(spacing_abs_tol_mm, spacing_rel_tol * d)`` is ``inconsistent_geometry``.
+  Slice indices in messages are 0-based, in sorted order.  The order never depends on file
+  names or InstanceNumber;
+* gantry tilt: the slice positions may step along a direction ``s`` other than the normal (a
+  tilted gantry steps along the table while the image plane is tilted; the grid is sheared).
+  The tilt is the angle between ``s`` and ``n``: up to ``tilt_tol_deg`` (rounding of the
+  positions) the series counts as untilted; up to ``max_gantry_tilt_deg`` (30 degrees) it is
+  accepted and recorded (``SeriesInfo.gantry_tilt``, ``SeriesInfo.step``); beyond, it is
+  ``gantry_tilt``, naming the angle.  Positions that do not lie on one line (a step that
+  changes direction) are ``inconsistent_geometry``.
+
+Volume geometry: the volume keeps the acquired grid, slice ``k`` being the ``k``-th sorted
+slice, so it matches the stored files frame by frame.  Its direction has the columns
+``(row, column, s)`` and its spacing ``(column spacing, row spacing, |step|)``: for a tilted
+series the direction is not orthogonal and carries the shear (``|step| = d / cos(tilt)``), for
+any other series it is ``(row, column, n)`` as before.  NIfTI readers built on ITK cannot hold
+a shear, so such a volume is kept as MetaImage (:func:`volume_suffix`); models resample it
+onto their own orthogonal grid.
 
 Primary series rule (``choose_primary``): among series without errors whose orientation is
 axial (the normal's largest component is the patient z axis, ``|n_z| >= 0.8``), take the one
@@ -54,6 +69,7 @@ __all__ = [
     "choose_primary",
     "group_by_series",
     "load_hu_volume",
+    "volume_suffix",
     "write_nifti",
 ]
 
@@ -71,8 +87,8 @@ class SeriesLimits:
     dup_tol_mm: float = 0.01
     orientation_tol: float = 1e-3
     pixel_spacing_rel_tol: float = 1e-3
-    allow_gantry_tilt: bool = False
-    max_tilt_deg: float = 0.5
+    tilt_tol_deg: float = 0.5  # below: untilted (rounded positions)
+    max_gantry_tilt_deg: float = 30.0  # above: refused (gantry_tilt)
 
 
 @dataclass
@@ -93,6 +109,10 @@ class SeriesInfo:
     orientation: tuple[float, ...] = ()
     normal: tuple[float, float, float] = (0.0, 0.0, 0.0)
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    # gantry tilt in degrees (0: untilted) and the unit direction from slice to slice
+    # (the normal when untilted)
+    gantry_tilt: float = 0.0
+    step: tuple[float, float, float] = (0.0, 0.0, 0.0)
     image_type: tuple[str, ...] = ()
     series_number: int | None = None
     description: str = ""
@@ -100,7 +120,7 @@ class SeriesInfo:
 
     @property
     def n_slices(self) -> int:
-        return len(self.datasets)
+        return len(self.labels)
 
     @property
     def ok(self) -> bool:
@@ -128,6 +148,7 @@ class SeriesInfo:
             "pixel_spacing": list(self.pixel_spacing),
             "slice_spacing": self.slice_spacing,
             "slice_thickness": self.slice_thickness,
+            "gantry_tilt_deg": self.gantry_tilt,
             "image_type": list(self.image_type),
             "series_number": self.series_number,
             "description": self.description,
@@ -210,7 +231,7 @@ def analyze_series(
         return info
     if not _check_steps(info, proj, lim):
         return info
-    _check_tilt(info, pos, normal, lim)
+    _check_tilt(info, proj, pos, normal, lim)
     return info
 
 
@@ -472,23 +493,46 @@ def _check_uneven(info: SeriesInfo, steps: np.ndarray, d: float, lim: SeriesLimi
         )
 
 
-def _check_tilt(info: SeriesInfo, pos: np.ndarray, normal: np.ndarray, lim: SeriesLimits) -> None:
-    """Positions must lie along the normal (no gantry tilt / shear)."""
+def _check_tilt(
+    info: SeriesInfo, proj: np.ndarray, pos: np.ndarray, normal: np.ndarray, lim: SeriesLimits
+) -> None:
+    """The step direction and gantry tilt; refused beyond ``max_gantry_tilt_deg``."""
+    info.step = info.normal
     span = pos[-1] - pos[0]
-    length = float(np.linalg.norm(span))
-    if length <= 0:
+    along = float(span @ normal)  # > 0: sorted ascending, steps checked
+    angle = float(np.degrees(np.arctan2(np.linalg.norm(span - along * normal), along)))
+    if angle <= lim.tilt_tol_deg:
         return
-    cosang = abs(float(span @ normal)) / length
-    angle = float(np.degrees(np.arccos(min(1.0, cosang))))
-    if angle > lim.max_tilt_deg and not lim.allow_gantry_tilt:
+    if angle > lim.max_gantry_tilt_deg:
+        info.errors.append(
+            _err(
+                ErrorCode.GANTRY_TILT,
+                f"gantry tilt of {angle:.1f} degrees exceeds the {lim.max_gantry_tilt_deg:g}"
+                " degree limit",
+                info.series_uid,
+                extra={"tilt_deg": round(angle, 2)},
+            )
+        )
+        return
+    # every slice must lie on the line through the first one along the step
+    shear = (span - along * normal) / along  # in-plane shift per mm along the normal
+    expected = pos[0] + np.outer(proj - proj[0], normal + shear)
+    off = np.linalg.norm(pos - expected, axis=1)
+    tol = max(lim.spacing_abs_tol_mm, lim.spacing_rel_tol * info.slice_spacing)
+    bad = [int(i) for i in np.flatnonzero(off > tol)]
+    if bad:
         info.errors.append(
             _err(
                 ErrorCode.INCONSISTENT_GEOMETRY,
-                f"slice positions are tilted {angle:.1f} degrees from the slice normal"
-                " (gantry tilt); resample before import",
+                f"slice positions do not lie on one line (slices {_fmt_idx(bad)})",
                 info.series_uid,
+                slices=tuple(bad),
             )
         )
+        return
+    unit = span / float(np.linalg.norm(span))
+    info.step = (float(unit[0]), float(unit[1]), float(unit[2]))
+    info.gantry_tilt = round(angle, 2)
 
 
 def assemble_series(
@@ -658,21 +702,32 @@ def build_sitk_image(info: SeriesInfo, volume: np.ndarray | None = None) -> sitk
     return img
 
 
+def volume_suffix(info: SeriesInfo) -> str:
+    """The volume's file suffix: NIfTI, or MetaImage for a sheared (tilted) grid."""
+    return ".mha" if info.gantry_tilt else ".nii.gz"
+
+
 def _set_geometry(img: sitk.Image, info: SeriesInfo) -> None:
+    """Origin, spacing and direction of the acquired grid (sheared when tilted; module doc)."""
     row_spacing, col_spacing = info.pixel_spacing
-    img.SetSpacing((col_spacing, row_spacing, info.slice_spacing or 1.0))
-    img.SetOrigin(info.origin)
     r = np.asarray(info.orientation[:3], float)
     c = np.asarray(info.orientation[3:], float)
     n = np.asarray(info.normal, float)
-    direction = np.column_stack([r, c, n])
+    step, dz = n, info.slice_spacing or 1.0
+    if info.gantry_tilt:
+        step = np.asarray(info.step, float)
+        dz = info.slice_spacing / float(step @ n)  # the distance between slice positions
+    img.SetSpacing((col_spacing, row_spacing, dz))
+    img.SetOrigin(info.origin)
+    direction = np.column_stack([r, c, step])
     img.SetDirection(tuple(float(x) for x in direction.ravel()))
 
 
 def write_nifti(image: sitk.Image, path: str | Path) -> Path:
-    """Write a SimpleITK image as NIfTI (``.nii`` or ``.nii.gz``); returns the path."""
+    """Write a SimpleITK image as NIfTI (``.nii``, ``.nii.gz``) or MetaImage (``.mha``,
+    compressed; it keeps a sheared direction, see :func:`volume_suffix`); returns the path."""
     import SimpleITK as sitk
 
     path = Path(path)
-    sitk.WriteImage(image, str(path), useCompression=str(path).endswith(".gz"))
+    sitk.WriteImage(image, str(path), useCompression=str(path).endswith((".gz", ".mha")))
     return path

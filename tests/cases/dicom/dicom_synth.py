@@ -51,9 +51,11 @@ def make_ct_series(
     shuffle_seed: int | None = 1,
     intercept: float = -1024.0,
     slope: float = 1.0,
+    step: tuple[float, float, float] | None = None,
 ) -> list[Dataset]:
     """A valid CT Image Storage series (one Dataset per slice, file meta included): signed
-    16-bit pixels holding :func:`slice_hu`, in random order unless ``shuffle_seed`` is None."""
+    16-bit pixels holding :func:`slice_hu`, in random order unless ``shuffle_seed`` is None.
+    ``step``: the unit direction from slice to slice (None: the normal; else a tilted gantry)."""
     uids = SeriesUIDs(
         study_uid or generate_uid(),
         series_uid or generate_uid(),
@@ -93,6 +95,7 @@ def make_ct_series(
         slice_spacing=spacing,
         orientation=tuple(float(v) for v in orientation),
         slice_thickness=slice_thickness,
+        step=step,
     )
     volume = np.stack([slice_hu(i, rows, cols) for i in range(n)])
     encoding = PixelEncoding(bits_stored=16, signed=True, intercept=intercept, slope=slope)

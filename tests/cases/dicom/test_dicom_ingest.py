@@ -135,6 +135,10 @@ def test_zip_with_extra_series_and_junk_keeps_the_primary(tmp_path):
     assert res.ok, res.fatal_errors
     assert res.primary.info.n_slices == 6
     assert len(res.series) == 3
+    # the series pass 2 did not read keep their summary but no longer hold their headers
+    left_out = [s for s in res.series if s.series_uid != res.primary.series_uid]
+    assert sorted(s.n_slices for s in left_out) == [2, 12]
+    assert all(s.datasets == [] for s in left_out)
     codes = {e.code: e for e in res.errors}
     assert set(codes) == {
         ErrorCode.ABSURD_DIMENSIONS,
@@ -239,3 +243,40 @@ def test_unsafe_archive_returns_a_fatal_error(tmp_path):
     res = prepare_upload(z, pseudonym_for=Pseudonyms(), secret=SECRET)
     assert not res.ok
     assert res.errors[0].code == ErrorCode.UNSAFE_PATH
+
+
+def test_pixels_let_go_in_pass_2_are_read_again_per_slice(tmp_path):
+    """keep_pixels=False: headers only after preparation; each slice read back equals the
+    dataset prepared with its pixels, and a zip's extracted files live in the caller's folder."""
+    series = S.make_ct_series(5)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i, ds in enumerate(series):
+            zf.writestr(f"SE1/IM{i:04d}.dcm", S.to_bytes(ds))
+    upload = tmp_path / "upload.zip"
+    upload.write_bytes(buf.getvalue())
+    whole = prepare_upload(upload, pseudonym_for=Pseudonyms(), secret=SECRET)
+    with pytest.raises(ValueError, match="workdir"):
+        prepare_upload(
+            upload,
+            pseudonym_for=Pseudonyms(),
+            secret=SECRET,
+            options=IngestOptions(keep_pixels=False),
+        )
+    work = tmp_path / "work"
+    work.mkdir()
+    lean = prepare_upload(
+        upload,
+        pseudonym_for=Pseudonyms(),
+        secret=SECRET,
+        options=IngestOptions(keep_pixels=False, decode_volume=False),
+        workdir=work,
+    )
+    assert lean.ok
+    assert all("PixelData" not in ds for ds in lean.primary.datasets)
+    assert any(work.rglob("*")), "the extracted files stay in the caller's folder"
+    for k, expected in enumerate(whole.primary.datasets):
+        again = lean.primary.full_dataset(k)
+        assert again.SOPInstanceUID == expected.SOPInstanceUID
+        assert again.PixelData == expected.PixelData
+        assert again.PatientID == expected.PatientID
