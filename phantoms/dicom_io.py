@@ -12,7 +12,7 @@ wall clock: the same case gives the same bytes.  The files are written by
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import SimpleITK as sitk
 from pydicom.dataset import Dataset
@@ -50,7 +50,17 @@ _PATIENT_KEYS = (
 )
 
 
-def series_tags(case: PhantomCase) -> dict[str, object]:
+class Described(Protocol):
+    """What the series header is made of: a synthetic patient and acquisition."""
+
+    @property
+    def patient(self) -> dict[str, Any]: ...
+
+    @property
+    def acquisition(self) -> dict[str, Any]: ...
+
+
+def series_tags(case: Described) -> dict[str, object]:
     """The descriptive attributes every slice of the case's series carries."""
     p, acq = case.patient, case.acquisition
     tags: dict[str, object] = {
@@ -92,7 +102,7 @@ def series_tags(case: PhantomCase) -> dict[str, object]:
     return tags
 
 
-def series_private(case: PhantomCase) -> PrivateBlock:
+def series_private(case: Described) -> PrivateBlock:
     """The scanner-style private block: the PatientID again, and the generator version."""
     return PrivateBlock(
         0x0009,
