@@ -167,3 +167,24 @@ def make_inference_output(case, model_version, *, shape=(4, 16, 16), methods=("g
             value_range=[float(data.min()), float(data.max())],
         )
     return output
+
+
+# --- endpoints -------------------------------------------------------------------------------
+from readerstudy.studies.models import Endpoint, EndpointKind, TruthField  # noqa: E402
+
+
+class EndpointFactory(factory.django.DjangoModelFactory):
+    """An endpoint of a draft study (pass ``study`` and, for a read endpoint, ``question``)."""
+
+    class Meta:
+        model = Endpoint
+
+    code = factory.Sequence(lambda n: f"endpoint{n}")
+    name = factory.LazyAttribute(lambda e: e.code)
+    kind = EndpointKind.BINARY
+    truth_field = TruthField.ETIOLOGY
+    labels = factory.LazyFunction(
+        lambda: [{"value": "cvst_ich", "label": "CVST-ICH"}, {"value": "sich", "label": "sICH"}]
+    )
+    is_primary = False
+    order = factory.Sequence(lambda n: n + 1)

@@ -189,8 +189,11 @@ class Report:
                     }
         for fom, res in self.mrmc.items():
             r = res.to_dict()["or_rrrc"]
+            # two conditions: their difference; three or more: the overall test and the pairs
             out.setdefault("mrmc_or_rrrc", {})[fom] = {
-                k: r[k] for k in ("diff", "ci_low", "ci_high", "p", "F", "ddf")
+                k: r[k]
+                for k in ("diff", "ci_low", "ci_high", "p", "F", "ddf", "pairwise")
+                if k in r
             }
         if self.by_endpoint:
             out["primary_endpoint"] = self.primary_endpoint

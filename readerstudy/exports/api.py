@@ -1,5 +1,5 @@
-"""Statistician API: the READS table in each format, analysis runs and their report files
-(permission-checked)."""
+"""Statistician API: the READS and SCORES tables in each format, analysis runs and their report
+files (permission-checked)."""
 
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse
@@ -17,11 +17,12 @@ from readerstudy.studies.models import ReaderStudy
 
 from . import selectors, services
 from .access import analysis_rights, export_rights
-from .formats import FORMATS, WRITERS
+from .formats import FORMATS, MRMC_FORMATS, TABLE_FORMATS, WRITERS, media
+from .model_reads import model_scores
 from .models import AnalysisRun
-from .reads import reads_table
+from .reads import REVISIONS, reads_table
 from .report_files import report_file_response
-from .serializers import AnalysisRequestSerializer, AnalysisRunSerializer
+from .serializers import AnalysisRequestSerializer, AnalysisRunSerializer, ReadsQuerySerializer
 
 
 def _rights_or_403(user, study, rule=export_rights):
@@ -31,10 +32,31 @@ def _rights_or_403(user, study, rule=export_rights):
     return rights
 
 
-class StudyReadsDownloadApi(APIView):
-    """GET /api/exports/studies/<id>/reads/<fmt>/ with fmt in csv, parquet, json, imrmc, mrmcaov."""
+def _download(data: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+
+def _revisions(request) -> str:
+    query = ReadsQuerySerializer(data=request.query_params)
+    if not query.is_valid():
+        raise StudyError(
+            "invalid_revisions",
+            f"revisions must be one of {', '.join(REVISIONS)}, "
+            f"not {request.query_params.get('revisions')!r}",
+        )
+    return query.validated_data["revisions"]
+
+
+class StudyReadsDownloadApi(APIView):
+    """GET /api/exports/studies/<id>/reads/<fmt>/ with fmt in csv, parquet, json, imrmc, mrmcaov;
+    ``?revisions=all``: every answer revision (csv, parquet, json)."""
+
+    @extend_schema(
+        parameters=[ReadsQuerySerializer],
+        responses={(200, "application/octet-stream"): bytes, 400: ProblemSerializer},
+    )
     def get(self, request, pk: int, fmt: str):
         study = get_object_or_404(ReaderStudy, pk=pk)
         rights = _rights_or_403(request.user, study)
@@ -42,22 +64,46 @@ class StudyReadsDownloadApi(APIView):
             raise StudyError(
                 "unknown_format", f"unknown format {fmt!r}; choose one of {', '.join(WRITERS)}"
             )
-        if fmt in ("imrmc", "mrmcaov") and not rights.with_truth:
+        revisions = _revisions(request)
+        if fmt in MRMC_FORMATS and revisions != "final":
+            raise StudyError(
+                "revisions_unsupported",
+                f"{fmt} files hold the final reads; revisions=all is available as "
+                f"{', '.join(TABLE_FORMATS)}",
+            )
+        if fmt in MRMC_FORMATS and not rights.with_truth:
             raise ProtocolConflict(
                 "blinded",
                 "MRMC formats need ground truth, which is withheld until the study closes",
             )
-        frame = reads_table(study, with_truth=rights.with_truth)
+        frame = reads_table(study, with_truth=rights.with_truth, revisions=revisions)
         try:
             data = WRITERS[fmt](frame)
         except ValueError as exc:
             raise StudyError("export_failed", str(exc)) from None
+        content_type, extension = media(fmt, frame)
+        suffix = "-revisions" if revisions == "all" else ""
+        return _download(data, content_type, f"{slugify(study.title)}-reads{suffix}.{extension}")
+
+
+class StudyScoresDownloadApi(APIView):
+    """GET /api/exports/studies/<id>/scores/<fmt>/ (csv, parquet, json): the model's SCORES,
+    truth under the same rules as READS."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, 400: ProblemSerializer})
+    def get(self, request, pk: int, fmt: str):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        rights = _rights_or_403(request.user, study)
+        if fmt not in TABLE_FORMATS:
+            raise StudyError(
+                "unknown_format",
+                f"unknown format {fmt!r} for scores; choose one of {', '.join(TABLE_FORMATS)}",
+            )
+        frame = model_scores(study, with_truth=rights.with_truth)
         content_type, extension = FORMATS[fmt]
-        response = HttpResponse(data, content_type=content_type)
-        response["Content-Disposition"] = (
-            f'attachment; filename="{slugify(study.title)}-reads.{extension}"'
+        return _download(
+            WRITERS[fmt](frame), content_type, f"{slugify(study.title)}-scores.{extension}"
         )
-        return response
 
 
 class AnalysisRunListApi(APIView):

@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 
 from readerstudy.core.errors import DomainError
 from readerstudy.core.jobs import JobCancelled
+from readerstudy.studies.errors import ProtocolConflict
 
 from .analysis_inputs import analysis_inputs
 from .models import AnalysisRun
@@ -64,10 +65,14 @@ def _build(run: AnalysisRun, names: list[str], steps: dict[str, float]) -> dict:
     steps["inputs_s"] = time.perf_counter() - t
     t = time.perf_counter()
     run.progress(AnalysisRun.Phase.STATISTICS)
+    options = dict(run.options.get("report", {}))
+    if inputs.primary_endpoint is not None:
+        options.setdefault("primary_endpoint", inputs.primary_endpoint)
+    _check_primary(options, inputs.reads)
     report = build_report(
         inputs.reads,
         inputs.scores,
-        options=ReportOptions(**run.options.get("report", {})),
+        options=ReportOptions(**options),
         context=inputs.context,
         skipped=inputs.skipped,
     )
@@ -76,7 +81,31 @@ def _build(run: AnalysisRun, names: list[str], steps: dict[str, float]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         _store(run, _report_paths(report, inputs, Path(tmp)), names)
     steps["files_s"] = time.perf_counter() - t
-    return report.summary()
+    summary = report.summary()
+    if report.by_endpoint:
+        summary["endpoint_sections"] = endpoint_sections(report)
+    return summary
+
+
+def endpoint_sections(report) -> list[dict]:
+    """Each endpoint's section of report.html (heading and anchor), for the analysis page."""
+    from readerstudy.analysis.render_endpoints import endpoint_parts
+
+    return [
+        {"anchor": part.anchor, "heading": part.heading}
+        for part in endpoint_parts(report)
+        if part.level == 2 and part.anchor != "endpoints"
+    ]
+
+
+def _check_primary(options: dict, reads) -> None:
+    chosen = options.get("primary_endpoint")
+    names = list(dict.fromkeys(reads["endpoint"])) if "endpoint" in reads else []
+    if chosen is not None and chosen not in names:
+        raise ProtocolConflict(
+            "unknown_endpoint",
+            f"primary endpoint {chosen!r} is not analysed; endpoints: {', '.join(names) or 'none'}",
+        )
 
 
 def _delete(names: list[str]) -> None:

@@ -48,6 +48,14 @@ class ReportOptionsSerializer(serializers.Serializer):
         return attrs
 
 
+class ReadsQuerySerializer(serializers.Serializer):
+    revisions = serializers.ChoiceField(
+        choices=["final", "all"],
+        default="final",
+        help_text="final: the locked answer of each read; all: every answer revision",
+    )
+
+
 class AnalysisRequestSerializer(serializers.Serializer):
     report = ReportOptionsSerializer(required=False)
 

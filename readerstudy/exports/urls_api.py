@@ -8,6 +8,11 @@ urlpatterns = [
         api.StudyReadsDownloadApi.as_view(),
         name="export-reads",
     ),
+    path(
+        "studies/<int:pk>/scores/<slug:fmt>/",
+        api.StudyScoresDownloadApi.as_view(),
+        name="export-scores",
+    ),
     path("studies/<int:pk>/analyses/", api.AnalysisRunListApi.as_view(), name="export-analyses"),
     path("analyses/<uuid:run_id>/", api.AnalysisRunDetailApi.as_view(), name="export-analysis"),
     path(

@@ -9,7 +9,7 @@ from readerstudy.studies.models import ReaderStudy
 
 from . import selectors, services
 from .access import analysis_rights, export_rights
-from .formats import WRITERS
+from .formats import TABLE_FORMATS, WRITERS
 from .models import AnalysisRun
 from .report_files import is_inline
 
@@ -24,7 +24,9 @@ def export_list(request):
     ]
     visible = [(s, r) for s, r in studies if r.allowed]
     return render(
-        request, "exports/export_list.html", {"studies": visible, "formats": list(WRITERS)}
+        request,
+        "exports/export_list.html",
+        {"studies": visible, "formats": list(WRITERS), "table_formats": list(TABLE_FORMATS)},
     )
 
 

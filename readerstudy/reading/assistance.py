@@ -2,8 +2,9 @@
 
 Every route that carries model output for a reader (payload, heatmap volumes, mask) goes through
 ``assistance_gate``: the caller must hold the aided assignment and the protocol must allow
-seeing its assistance (:data:`.protocol.SEE_ASSISTANCE`: started, study open, unaided
-prerequisite locked, a model configured). Anything else is answered as not found, with the same
+seeing its assistance (:data:`.protocol.SEE_ASSISTANCE`: started, study open, the previous
+read of the case locked, a model configured). What is shown is the assistance configuration of
+the assignment's condition. Anything else is answered as not found, with the same
 message whatever the reason, so nothing about the output leaks.
 
 The exposure is recorded once per read and model output; later views of the same output only
@@ -17,7 +18,7 @@ from readerstudy.ai import selectors as ai_selectors
 from readerstudy.ai.models import ModelVersion
 from readerstudy.ai.progress import series_progress
 from readerstudy.studies.errors import NotAvailable, ProtocolConflict
-from readerstudy.studies.models import Assignment
+from readerstudy.studies.models import Assignment, AssistanceConfig
 
 from . import lookups, protocol
 from .availability import read_facts
@@ -30,17 +31,27 @@ def assistance_gate(user, assignment_id: int) -> Assignment:
     assignment = lookups.aided(user.pk, assignment_id)
     if assignment is None:
         raise NOT_AVAILABLE
+    config = lookups.assistance_of(assignment)
     facts = read_facts(
-        assignment, model_configured=assignment.study.assistance.model_version_id is not None
+        assignment, model_configured=config is not None and config.model_version_id is not None
     )
     if not protocol.decide(protocol.SEE_ASSISTANCE, facts).allowed:
         raise NOT_AVAILABLE
     return assignment
 
 
+def _config(assignment: Assignment) -> AssistanceConfig:
+    """The assistance configuration of the assignment's condition (the gate has refused an
+    assignment without one)."""
+    config = lookups.assistance_of(assignment)
+    if config is None:
+        raise NOT_AVAILABLE
+    return config
+
+
 def _model(assignment: Assignment) -> ModelVersion:
-    """The study's model (the gate has refused a study without one)."""
-    version = assignment.study.assistance.model_version
+    """The condition's model (the gate has refused a condition without one)."""
+    version = _config(assignment).model_version
     if version is None:
         raise NOT_AVAILABLE
     return version
@@ -62,7 +73,7 @@ def _output_for(assignment: Assignment):
 def assistance_payload(user, assignment_id: int, *, url_for) -> dict:
     """What the aided view shows, as configured; records the exposure (provenance)."""
     assignment = assistance_gate(user, assignment_id)
-    config = assignment.study.assistance
+    config = _config(assignment)
     output = _output_for(assignment)
     version = _model(assignment)
     positive = version.positive_label
@@ -135,7 +146,7 @@ def record_exposure(assignment: Assignment, version, output, shown: dict) -> Ass
 def assistance_volume(user, assignment_id: int, kind: str, method: str | None):
     """(descriptor, bytes) of a heatmap or the mask, in the viewer's overlay format."""
     assignment = assistance_gate(user, assignment_id)
-    config = assignment.study.assistance
+    config = _config(assignment)
     output = _output_for(assignment)
     if kind == "mask":
         if not (config.show_mask_outline and output.mask):

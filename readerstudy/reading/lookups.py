@@ -3,7 +3,9 @@
 Each one selects an assignment of the reader (``r.user_id``) with the rows it is read with,
 as ``select_related`` would: the study, the session and the prerequisite (the protocol's
 facts), and for the workspace the case and its primary series. Identifiers out of an integer
-column's range match nothing, as they do in a queryset.
+column's range match nothing, as they do in a queryset. The aided lookup also carries the
+assignment's condition (its study's row of that code) with its assistance configuration and
+model: see :func:`condition_of`.
 """
 
 from django.db import connection
@@ -17,6 +19,7 @@ from readerstudy.studies.models import (
     ReaderStudy,
     ReadingSession,
     StudyCase,
+    StudyCondition,
 )
 
 from .rows import Table, Tables, bigint
@@ -36,7 +39,8 @@ LISTED = Tables(*_READ, *_CASE)  # ``my_assignments``: + the case
 WORKSPACE = Tables(*_READ, *_CASE, Table("ser", Series, "c", "primary_series"))  # + images
 AIDED = Tables(
     *_READ,
-    Table("ac", AssistanceConfig, "s", "assistance"),
+    Table("co", StudyCondition, "a", "study_condition"),
+    Table("ac", AssistanceConfig, "co", "assistance"),
     Table("mv", ModelVersion, "ac", "model_version"),
     *_CASE,
 )
@@ -54,7 +58,8 @@ _JOIN_CASE = """
 """
 _JOIN_SERIES = "LEFT JOIN cases_series ser ON ser.id = c.primary_series_id"
 _JOIN_ASSISTANCE = """
-    LEFT JOIN studies_assistanceconfig ac ON ac.study_id = s.id
+    LEFT JOIN studies_studycondition co ON co.study_id = a.study_id AND co.code = a.condition
+    LEFT JOIN studies_assistanceconfig ac ON ac.condition_id = co.id
     LEFT JOIN ai_modelversion mv ON mv.id = ac.model_version_id
 """
 
@@ -117,7 +122,22 @@ def locked(user_id: int, assignment_id: int, *, workspace=False) -> Assignment |
 
 
 def aided(user_id: int, assignment_id: int) -> Assignment | None:
-    """The reader's assignment with its study's assistance configuration and model."""
+    """The reader's assignment with its condition's assistance configuration and model."""
     if (pk := bigint(assignment_id)) is None:
         return None
     return AIDED.first(_AIDED_SQL, [pk, user_id])
+
+
+def condition_of(assignment: Assignment) -> StudyCondition | None:
+    """The condition that :func:`aided` loaded with the assignment, or None where the study
+    has no condition of its code."""
+    return getattr(assignment, "study_condition", None)
+
+
+def assistance_of(assignment: Assignment) -> AssistanceConfig | None:
+    """The assistance configuration :func:`aided` loaded with an aided assignment's condition;
+    None for an unaided read (nothing is shown)."""
+    condition = condition_of(assignment)
+    if condition is None or not condition.is_aided:
+        return None
+    return condition.assistance

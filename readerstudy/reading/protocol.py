@@ -27,7 +27,14 @@ ACTIONS = (VIEW, START, SAVE_DRAFT, SUBMIT, LOCK, SEE_ASSISTANCE)
 # Values of the assignment's state, condition and the study's status
 PENDING, IN_PROGRESS, SUBMITTED, LOCKED = "pending", "in_progress", "submitted", "locked"
 STATES = (PENDING, IN_PROGRESS, SUBMITTED, LOCKED)
-UNAIDED, AIDED = "unaided", "aided"
+UNAIDED, AIDED = "unaided", "aided"  # every condition but unaided is aided
+
+
+def is_aided(condition: str) -> bool:
+    """Whether a read of ``condition`` shows model output (every condition but unaided)."""
+    return condition != UNAIDED
+
+
 OPEN = "open"
 
 # Refusals that say the read is not available now (one API code, "not_available"); the others
@@ -99,7 +106,7 @@ IS_LOCKED = _no("locked", "this read is locked")
 NOT_STARTED = _no("not_started", "start the assignment first")
 NOT_SUBMITTED = _no("not_submitted", "submit an answer before locking it")
 PREVIOUS_SESSION = _no("previous_session_unlocked", "finish and lock the previous session first")
-PREREQUISITE = _no("prerequisite_unlocked", "lock the unaided read of this case first")
+PREREQUISITE = _no("prerequisite_unlocked", "lock the previous read of this case first")
 OUT_OF_ORDER = _no(
     "out_of_order", "cases are read in your assigned order: finish the earlier ones first"
 )
@@ -179,7 +186,7 @@ def _submit(read: Read, order: Order | None) -> Decision:
     refusal = _started(read) or _standing(read)
     if refusal is not None:
         return refusal
-    if read.condition == AIDED:
+    if is_aided(read.condition):
         if read.assistance_shown is None:
             raise ValueError("an aided answer is decided knowing whether assistance was shown")
         if not read.assistance_shown:
@@ -194,7 +201,7 @@ def _lock(read: Read, order: Order | None) -> Decision:
 
 
 def _see_assistance(read: Read, order: Order | None) -> Decision:
-    if read.condition != AIDED:
+    if not is_aided(read.condition):
         return NOT_AIDED
     if read.study_status != OPEN:
         return STUDY_NOT_OPEN

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from readerstudy.core.validators import storable_json
-from readerstudy.studies.models import Assignment, Condition, Design, ReaderStudy
+from readerstudy.studies.models import Assignment, Design, ReaderStudy
 from readerstudy.studies.selectors import question_rows
 
 
@@ -19,6 +19,7 @@ class ReaderQuestionSerializer(serializers.Serializer):
     options = serializers.JSONField()
     required = serializers.BooleanField()  # type: ignore[assignment]  # a field named like a DRF attribute
     order = serializers.IntegerField()
+    show_if = serializers.JSONField(help_text="shown only when this holds of the answers")
 
 
 class AssignmentImagesSerializer(serializers.Serializer):
@@ -39,7 +40,7 @@ class AssignmentListSerializer(serializers.Serializer):
     case_code = serializers.CharField(source="study_case.case.code")
     session = serializers.CharField(source="session.name")
     session_index = serializers.IntegerField(source="session.index")
-    condition = serializers.ChoiceField(choices=Condition.choices)
+    condition = serializers.CharField(help_text="the study's condition code ('unaided': no model)")
     position = serializers.IntegerField()
     state = serializers.ChoiceField(choices=Assignment.State.choices)
     started_at = serializers.DateTimeField(allow_null=True)

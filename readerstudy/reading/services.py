@@ -19,7 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from readerstudy.studies.errors import NotAvailable, ProtocolConflict, StudyError
-from readerstudy.studies.models import Assignment, Condition
+from readerstudy.studies.models import Assignment
 from readerstudy.studies.questions import AnswerError
 from readerstudy.studies.selectors import answer_validator
 
@@ -29,7 +29,6 @@ from .models import AnswerRevision
 from .selectors import REVISION, last_revision
 
 State = Assignment.State
-AIDED = Condition.AIDED
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ def _validate(assignment: Assignment, answers, *, complete: bool) -> None:
     try:
         answer_validator(assignment.study).validate(answers, complete=complete)
     except AnswerError as exc:
-        raise StudyError("invalid_answer", str(exc)) from None
+        raise StudyError(exc.code, str(exc)) from None
 
 
 @transaction.atomic
@@ -144,7 +143,7 @@ def _submit(user, assignment_id, answers, client_request_id, active_ms, lock) ->
                 "request_id_reused", "this client_request_id was used for a different answer"
             )
         return SubmitResult(existing, False)
-    shown = _shown(assignment) if assignment.condition == AIDED else None
+    shown = _shown(assignment) if protocol.is_aided(assignment.condition) else None
     _check(protocol.SUBMIT, assignment, assistance_shown=shown)
     _validate(assignment, answers, complete=True)
     number = max((r.number for r in rows), default=0) + 1

@@ -286,6 +286,7 @@ SPECTACULAR_SETTINGS = {
         "StudyStatusEnum": "readerstudy.studies.models.ReaderStudy.Status",
         "StudyDesignEnum": "readerstudy.studies.models.Design",
         "JobStatusEnum": "readerstudy.core.jobs.JobStatus",
+        "EndpointKindEnum": "readerstudy.studies.models.EndpointKind",
     },
 }
 

@@ -13,10 +13,12 @@ from .models import (
     Arm,
     Assignment,
     AssistanceConfig,
+    Endpoint,
     Question,
     ReaderStudy,
     ReadingSession,
     StudyCase,
+    StudyCondition,
     StudyReader,
 )
 
@@ -40,9 +42,8 @@ class ReaderStudyAdmin(admin.ModelAdmin):
     list_filter = ("status", "design")
     search_fields = ("title",)
     readonly_fields = (
-        "status", "design", "randomization_seed", "washout_days", "positive_label",
-        "negative_label", "truth_pending_allowed", "created_by", "created_at", "opened_at",
-        "closed_at",
+        "status", "design", "randomization_seed", "washout_days", "truth_pending_allowed",
+        "created_by", "created_at", "opened_at", "closed_at",
     )  # fmt: skip
 
     def has_add_permission(self, request):
@@ -66,16 +67,30 @@ class StudyReaderAdmin(DraftOnlyAdmin):
 
 @admin.register(AssistanceConfig)
 class AssistanceConfigAdmin(DraftOnlyAdmin):
-    list_display = ("study", "model_version", "operating_point")
+    list_display = ("study", "condition", "model_version", "operating_point")
+    readonly_fields = ("study", "condition")
 
     def has_add_permission(self, request):
-        return False  # every study has exactly one, made with it
+        return False  # made with its condition, in the coordinator pages
+
+
+@admin.register(StudyCondition)
+class StudyConditionAdmin(ReadOnlyAdmin):
+    list_display = ("study", "order", "code", "name")
+    list_filter = ("study",)
 
 
 @admin.register(Question)
 class QuestionAdmin(DraftOnlyAdmin):
     list_display = ("study", "order", "code", "type", "is_primary", "required")
     list_filter = ("study", "type")
+
+
+@admin.register(Endpoint)
+class EndpointAdmin(DraftOnlyAdmin):
+    list_display = ("study", "order", "code", "kind", "truth_field", "is_primary")
+    list_filter = ("kind", "truth_field")
+    raw_id_fields = ("question", "rating_question")
 
 
 @admin.register(ReadingSession)

@@ -10,20 +10,29 @@ from rest_framework.views import APIView
 from readerstudy.accounts.permissions import IsCoordinator
 from readerstudy.cases.models import Case
 
-from . import selectors, services
+from . import conditions, selectors, services
+from .condition_serializers import (
+    AssistancePatchSerializer,
+    ConditionInputSerializer,
+    StudyCreateWithConditionsSerializer,
+    condition_list,
+)
 from .errors import StudyError
 from .models import ReaderStudy
 from .serializers import (
+    MAX_ENDPOINTS,
     MAX_QUESTIONS,
-    AssistanceInputSerializer,
     AssistanceSerializer,
     CaseCodesSerializer,
+    ConditionSerializer,
+    EndpointInputSerializer,
+    EndpointSerializer,
     GrantSerializer,
     OpenSerializer,
+    PresetSerializer,
     QuestionInputSerializer,
     QuestionSerializer,
     ReaderProgressSerializer,
-    StudyCreateSerializer,
     StudySerializer,
     UsernamesSerializer,
 )
@@ -41,9 +50,9 @@ class StudyListApi(CoordinatorBaseApi):
     def get(self, request):
         return Response(StudySerializer(ReaderStudy.objects.all(), many=True).data)
 
-    @extend_schema(request=StudyCreateSerializer, responses={201: StudySerializer})
+    @extend_schema(request=StudyCreateWithConditionsSerializer, responses={201: StudySerializer})
     def post(self, request):
-        data = StudyCreateSerializer(data=request.data)
+        data = StudyCreateWithConditionsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         study = services.create_study(created_by=request.user, **data.validated_data)
         return Response(StudySerializer(study).data, status=status.HTTP_201_CREATED)
@@ -98,14 +107,58 @@ class StudyQuestionsApi(CoordinatorBaseApi):
         return Response(QuestionSerializer(questions, many=True).data)
 
 
+class StudyEndpointsApi(CoordinatorBaseApi):
+    """Replace a draft's endpoints (their questions named by code; exactly one primary)."""
+
+    @extend_schema(
+        request=EndpointInputSerializer(many=True), responses=EndpointSerializer(many=True)
+    )
+    def put(self, request, pk: int):
+        data = EndpointInputSerializer(  # type: ignore[call-arg]  # many=True takes max_length
+            data=request.data, many=True, allow_empty=False, max_length=MAX_ENDPOINTS
+        )
+        data.is_valid(raise_exception=True)
+        endpoints = services.set_endpoints(self.study(pk), data.validated_data)
+        return Response(EndpointSerializer(endpoints, many=True).data)
+
+
+class StudyPresetApi(CoordinatorBaseApi):
+    """Replace a draft's questions and endpoints with those of a preset."""
+
+    @extend_schema(request=PresetSerializer, responses=StudySerializer)
+    def post(self, request, pk: int):
+        data = PresetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        study = services.apply_preset(self.study(pk), data.validated_data["preset"])
+        return Response(StudySerializer(study).data)
+
+
 class StudyAssistanceApi(CoordinatorBaseApi):
-    @extend_schema(request=AssistanceInputSerializer, responses=AssistanceSerializer)
+    """Change the assistance settings of one aided condition of a draft (``condition``; it may
+    be left out where the study has only one)."""
+
+    @extend_schema(request=AssistancePatchSerializer, responses=AssistanceSerializer)
     def patch(self, request, pk: int):
         study = self.study(pk)
-        data = AssistanceInputSerializer(data=request.data, partial=True)
+        data = AssistancePatchSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        config = services.configure_assistance(study, **data.validated_data)
+        fields = dict(data.validated_data)
+        config = services.configure_assistance(study, fields.pop("condition", None), **fields)
         return Response(AssistanceSerializer(config).data)
+
+
+class StudyConditionsApi(CoordinatorBaseApi):
+    """Replace a draft's conditions, in their order (``unaided`` first where present); a kept
+    code keeps its assistance settings, which ``assistance`` changes."""
+
+    @extend_schema(
+        request=ConditionInputSerializer(many=True), responses=ConditionSerializer(many=True)
+    )
+    def put(self, request, pk: int):
+        data = condition_list(request.data)
+        data.is_valid(raise_exception=True)
+        rows = conditions.set_conditions(self.study(pk), data.validated_data)
+        return Response(ConditionSerializer(rows, many=True).data)
 
 
 class StudyOpenApi(CoordinatorBaseApi):

@@ -20,18 +20,26 @@ class NotAvailable(StudyError):
 
 
 class TruthMissing(StudyError):
-    """Opening refused: cases without truth for the study's endpoint (codes in ``cases``)."""
+    """Opening refused: cases without truth for the study's endpoints.
+
+    ``by_endpoint`` maps each endpoint code to its cases; ``cases`` is every case named.
+    """
 
     status = 409
     SHOWN = 50
 
-    def __init__(self, study, cases: list[str]):
-        self.cases = cases
-        shown = ", ".join(cases[: self.SHOWN])
-        more = f" and {len(cases) - self.SHOWN} more" if len(cases) > self.SHOWN else ""
+    def __init__(self, by_endpoint: dict[str, list[str]], described: dict[str, str]):
+        self.by_endpoint = by_endpoint
+        self.cases = sorted({code for codes in by_endpoint.values() for code in codes})
+        parts = []
+        for endpoint, cases in by_endpoint.items():
+            shown = ", ".join(cases[: self.SHOWN])
+            more = f" and {len(cases) - self.SHOWN} more" if len(cases) > self.SHOWN else ""
+            parts.append(
+                f"{len(cases)} case(s) have no truth for the endpoint {endpoint!r} "
+                f"({described[endpoint]}): {shown}{more}"
+            )
         super().__init__(
             "truth_missing",
-            f"{len(cases)} case(s) have no truth for the endpoint "
-            f"({study.positive_label} / {study.negative_label}): {shown}{more}. "
-            'Add their truth, or open with "truth will be added later".',
+            "; ".join(parts) + '. Add their truth, or open with "truth will be added later".',
         )

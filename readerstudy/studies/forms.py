@@ -7,6 +7,7 @@ from readerstudy.cases.models import Case
 
 from .designs import DESIGNS
 from .models import MAX_WASHOUT_DAYS, Design
+from .presets import PRESETS
 
 HEATMAP_CHOICES = [
     ("gradcampp", "Grad-CAM++"),
@@ -20,6 +21,13 @@ HEATMAP_CHOICES = [
 class StudyCreateForm(forms.Form):
     title = forms.CharField(max_length=200)
     design = forms.ChoiceField(choices=[(d, Design(d).label) for d in DESIGNS])
+    preset = forms.ChoiceField(
+        choices=[(code, f"{p.name} — {p.description}") for code, p in PRESETS.items()],
+        initial="seed000",
+        required=False,
+        label="Questions and endpoints",
+        help_text="a ready-made protocol; edit its questions and endpoints on the draft",
+    )
     washout_days = forms.IntegerField(min_value=0, max_value=MAX_WASHOUT_DAYS, initial=0)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     blind_coordinators = forms.BooleanField(
@@ -32,6 +40,9 @@ class StudyCreateForm(forms.Form):
         required=False,
         help_text="leave empty for a random seed (recorded)",
     )
+
+    def clean_preset(self) -> str:
+        return self.cleaned_data["preset"] or "seed000"
 
 
 class CaseCheckboxes(forms.CheckboxSelectMultiple):

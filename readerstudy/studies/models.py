@@ -18,13 +18,15 @@ MAX_WASHOUT_DAYS = 3650
 
 
 class Design(models.TextChoices):
-    SEQUENTIAL_PER_CASE = "sequential", "Per case: unaided read, lock, then aided read (seed 000)"
-    TWO_SESSIONS = "two_sessions", "All cases unaided, then all aided after a washout"
-    CROSSOVER = "crossover", "Crossover: half the cases aided per period, with washout"
+    SEQUENTIAL_PER_CASE = "sequential", "Per case: unaided read, lock, then aided reads (seed 000)"
+    TWO_SESSIONS = "two_sessions", "One condition per session, with washout"
+    CROSSOVER = "crossover", "Crossover: a Latin square of conditions over periods, with washout"
     UNAIDED_ONLY = "unaided_only", "Unaided only (readers vs model)"
 
 
 class Condition(models.TextChoices):
+    """The default conditions' codes; a study's conditions are its :class:`StudyCondition` rows."""
+
     UNAIDED = "unaided"
     AIDED = "aided"
 
@@ -47,8 +49,6 @@ class ReaderStudy(models.Model):
         validators=[MaxValueValidator(MAX_WASHOUT_DAYS)],
         help_text="minimum days between a reader's sessions (two-session, crossover)",
     )
-    positive_label = models.CharField(max_length=32, default="cvst_ich")
-    negative_label = models.CharField(max_length=32, default="sich")
     blind_coordinators = models.BooleanField(
         default=True,
         help_text="coordinators are blinded recorders: no reads joined to truth before closing",
@@ -77,6 +77,42 @@ class ReaderStudy(models.Model):
     @property
     def is_frozen(self) -> bool:
         return self.status != self.Status.DRAFT
+
+    @property
+    def assistance(self) -> "AssistanceConfig":
+        """The study's model settings: its first aided condition's, else (a study that shows no
+        model) the comparator model's. Every study has one (``AssistanceConfig.DoesNotExist``
+        otherwise); each condition's own are ``condition.assistance``."""
+        configs = sorted(
+            self.assistance_configs.select_related("condition", "model_version"),
+            key=lambda c: (c.condition is None, c.condition.order if c.condition else 0),
+        )
+        if not configs:
+            raise AssistanceConfig.DoesNotExist(f"study {self.pk} has no assistance settings")
+        return configs[0]
+
+
+class StudyCondition(models.Model):
+    """A reading condition of a study. ``unaided`` (reserved) shows nothing; every other
+    condition shows its :class:`AssistanceConfig`."""
+
+    study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="conditions")
+    code = models.SlugField(max_length=64, help_text="stable key in assignments and exports")
+    name = models.CharField(max_length=100)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["study_id", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="unique_condition_code")
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def is_aided(self) -> bool:
+        return self.code != Condition.UNAIDED
 
 
 class StudyCase(models.Model):
@@ -134,7 +170,7 @@ class ScheduleEntry(models.Model):
     arm = models.ForeignKey(Arm, on_delete=models.CASCADE, related_name="schedule")
     session = models.ForeignKey(ReadingSession, on_delete=models.CASCADE, related_name="+")
     case_group = models.CharField(max_length=1, blank=True, help_text="blank = all cases")
-    condition = models.CharField(max_length=16, choices=Condition.choices)
+    condition = models.CharField(max_length=64, help_text="a condition code of the study")
     step = models.PositiveSmallIntegerField(
         default=0, help_text="order of conditions within one case (sequential design)"
     )
@@ -175,7 +211,7 @@ class Assignment(models.Model):
     reader = models.ForeignKey(StudyReader, on_delete=models.CASCADE, related_name="assignments")
     study_case = models.ForeignKey(StudyCase, on_delete=models.PROTECT, related_name="assignments")
     session = models.ForeignKey(ReadingSession, on_delete=models.PROTECT, related_name="+")
-    condition = models.CharField(max_length=16, choices=Condition.choices)
+    condition = models.CharField(max_length=64, help_text="a condition code of the study")
     position = models.PositiveIntegerField(help_text="0-based place in the reader's session order")
     seed = models.BigIntegerField(help_text="seed that produced this reader's session order")
     prerequisite = models.ForeignKey(
@@ -212,6 +248,7 @@ class QuestionType(models.TextChoices):
     SINGLE_CHOICE = "single_choice", "Single choice (e.g. location)"
     CHECKLIST = "checklist", "Checklist of signs"
     FREE_TEXT = "free_text", "Free text"
+    CONFIDENCE_PER_LABEL = "confidence_per_label", "Confidence 0-100 per label"
 
 
 class Question(models.Model):
@@ -228,6 +265,12 @@ class Question(models.Model):
     is_primary = models.BooleanField(
         default=False, help_text="the decision analysed (binary) or its rating (confidence)"
     )
+    show_if = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='shown only when {"question": code, "equals": value} or '
+        '{"question": code, "present": true} holds; empty = always shown',
+    )
 
     class Meta:
         ordering = ["study_id", "order", "id"]
@@ -236,10 +279,70 @@ class Question(models.Model):
         ]
 
 
-class AssistanceConfig(models.Model):
-    """What the aided view shows."""
+class EndpointKind(models.TextChoices):
+    BINARY = "binary"
+    MULTI_LABEL = "multi_label"
+    MULTI_CLASS = "multi_class"
 
-    study = models.OneToOneField(ReaderStudy, on_delete=models.CASCADE, related_name="assistance")
+
+class TruthField(models.TextChoices):
+    """The ``cases.GroundTruth`` field an endpoint's truth is read from."""
+
+    ETIOLOGY = "etiology"
+    ICH_PRESENT = "ich_present"
+    SUBTYPES = "subtypes"
+    LOCATION = "location"
+    SLICE_LABELS = "slice_labels"
+
+
+class Endpoint(models.Model):
+    """What the study analyses: a question's answers scored against one truth field.
+
+    ``labels`` is ``[{"value", "label"}]``: for a binary endpoint the positive then the negative
+    class; for a multi-label endpoint one entry per label (``any`` = ICH present), each analysed
+    as its own binary endpoint; for a multi-class endpoint its classes.
+    """
+
+    study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="endpoints")
+    code = models.SlugField(max_length=64, help_text="endpoint name in exports and analyses")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=EndpointKind.choices)
+    truth_field = models.CharField(max_length=16, choices=TruthField.choices)
+    labels = models.JSONField(default=list)
+    question = models.ForeignKey(
+        Question, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="the question that answers it",
+    )  # fmt: skip
+    rating_question = models.ForeignKey(
+        Question, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="its confidence (0-100, or per label), optional",
+    )  # fmt: skip
+    is_primary = models.BooleanField(default=False, help_text="exactly one per study once opened")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["study_id", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="unique_endpoint_code")
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class AssistanceConfig(models.Model):
+    """What the aided view of one condition shows.
+
+    A configuration without a condition is the comparator model of a study that shows no model
+    (unaided only: readers vs the model); a study has at most one such.
+    """
+
+    study = models.ForeignKey(
+        ReaderStudy, on_delete=models.CASCADE, related_name="assistance_configs"
+    )
+    condition = models.OneToOneField(
+        StudyCondition, null=True, blank=True, on_delete=models.CASCADE, related_name="assistance"
+    )
     model_version = models.ForeignKey(
         "ai.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -254,3 +357,12 @@ class AssistanceConfig(models.Model):
     heatmap_opacity = models.FloatField(
         default=0.45, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study"],
+                condition=models.Q(condition__isnull=True),
+                name="one_comparator_config",
+            )
+        ]

@@ -7,13 +7,15 @@ import jsonschema
 from .models import QuestionType
 
 CHOICE_TYPES = {QuestionType.BINARY, QuestionType.SINGLE_CHOICE, QuestionType.CHECKLIST}
+OPTION_TYPES = CHOICE_TYPES | {QuestionType.MULTI_LABEL, QuestionType.CONFIDENCE_PER_LABEL}
 
 
 def _option_values(options: list) -> list:
     return [option["value"] for option in options]
 
 
-def schema_for_question(qtype: str, options: list) -> dict:
+def schema_for_question(qtype: str, options: list, *, complete: bool = False) -> dict:
+    """The JSON schema of one answer; ``complete``: a per-label confidence rates every label."""
     values = _option_values(options or [])
     if qtype == QuestionType.BINARY:
         return {"type": "string", "enum": values}
@@ -37,13 +39,21 @@ def schema_for_question(qtype: str, options: list) -> dict:
         }
     if qtype == QuestionType.FREE_TEXT:
         return {"type": "string", "maxLength": 5000}
+    if qtype == QuestionType.CONFIDENCE_PER_LABEL:
+        rating = {"type": "integer", "minimum": 0, "maximum": 100}
+        return {
+            "type": "object",
+            "properties": {value: rating for value in values},
+            "required": values if complete else [],
+            "additionalProperties": False,
+        }
     raise ValueError(f"unknown question type {qtype!r}")
 
 
 def validate_question_definition(qtype: str | None, options: list) -> None:
     if qtype not in QuestionType.values:
         raise ValueError(f"unknown question type {qtype!r}")
-    needs_options = qtype in CHOICE_TYPES or qtype == QuestionType.MULTI_LABEL
+    needs_options = qtype in OPTION_TYPES
     values = _option_values(options or [])
     if needs_options and not values:
         raise ValueError(f"question type {qtype!r} needs options")
@@ -53,9 +63,52 @@ def validate_question_definition(qtype: str | None, options: list) -> None:
         raise ValueError("option values must be unique")
 
 
+def validate_show_if(show_if, earlier: dict[str, dict]) -> None:
+    """Check a question's display condition against the questions listed before it.
+
+    ``{"question": code, "equals": value}`` (a binary or single-choice question, one of its
+    option values) or ``{"question": code, "present": bool}`` (a multi-label question).
+    """
+    if not show_if:
+        return
+    if not isinstance(show_if, dict) or not isinstance(show_if.get("question"), str):
+        raise ValueError('show_if needs {"question": code, "equals": value} or "present"')
+    keys = set(show_if) - {"question"}
+    if keys not in ({"equals"}, {"present"}):
+        raise ValueError('show_if takes "question" with exactly one of "equals" or "present"')
+    ref = earlier.get(show_if["question"])
+    if ref is None:
+        raise ValueError(f"show_if refers to {show_if['question']!r}, not a question before it")
+    if "present" in show_if:
+        if ref.get("type") != QuestionType.MULTI_LABEL or not isinstance(show_if["present"], bool):
+            raise ValueError('show_if "present" needs a multi-label question and true or false')
+        return
+    if ref.get("type") not in (QuestionType.BINARY, QuestionType.SINGLE_CHOICE):
+        raise ValueError('show_if "equals" needs a binary or single-choice question')
+    values = _option_values(ref.get("options") or [])
+    if show_if["equals"] not in values:
+        raise ValueError(
+            f"show_if value {show_if['equals']!r} is not an option of {show_if['question']!r}"
+            f" ({', '.join(map(str, values))})"
+        )
+
+
+def is_shown(show_if, answers: dict) -> bool:
+    """Whether a question with this display condition is shown, given the same answer set."""
+    if not show_if:
+        return True
+    given = answers.get(show_if["question"])
+    if "present" in show_if:
+        return isinstance(given, dict) and bool(given.get("present")) == show_if["present"]
+    return given is not None and given == show_if["equals"]
+
+
 def answers_schema(questions, *, require: bool) -> dict:
-    properties = {q.code: schema_for_question(q.type, q.options) for q in questions}
-    required = [q.code for q in questions if q.required] if require else []
+    """Schema of an answer set; conditional questions are never required here (see below)."""
+    properties = {
+        q.code: schema_for_question(q.type, q.options, complete=require) for q in questions
+    }
+    required = [q.code for q in questions if q.required and not q.show_if] if require else []
     return {
         "type": "object",
         "properties": properties,
@@ -68,6 +121,7 @@ def answers_schema(questions, *, require: bool) -> dict:
 class AnswerError(Exception):
     field: str
     message: str
+    code: str = "invalid_answer"
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
@@ -76,11 +130,20 @@ class AnswerError(Exception):
 def _answer_error(exc: jsonschema.ValidationError) -> AnswerError:
     field = ".".join(str(p) for p in exc.absolute_path)
     if exc.validator == "required":
-        field = exc.message.split("'")[1] if "'" in exc.message else ""
-        return AnswerError(field, "this question requires an answer")
+        missing = exc.message.split("'")[1] if "'" in exc.message else ""
+        if field:  # inside an answer: a per-label rating, a multi-label's "present"
+            return AnswerError(f"{field}.{missing}", "this part of the answer is required")
+        return AnswerError(missing, "this question requires an answer")
     if exc.validator == "additionalProperties":
         return AnswerError("", f"unknown question in answer: {exc.message}")
     return AnswerError(field, exc.message)
+
+
+def _shown_when(show_if: dict) -> str:
+    if "present" in show_if:
+        state = "present" if show_if["present"] else "absent"
+        return f"shown only when {show_if['question']!r} is answered {state}"
+    return f"shown only when {show_if['question']!r} is {show_if['equals']!r}"
 
 
 class AnswerValidator:
@@ -93,6 +156,7 @@ class AnswerValidator:
 
     def __init__(self, questions) -> None:
         questions = list(questions)
+        self._conditional = [(q.code, q.show_if, q.required) for q in questions if q.show_if]
         self._validators = {}
         for complete in (False, True):
             schema = answers_schema(questions, require=complete)
@@ -105,6 +169,15 @@ class AnswerValidator:
         error = jsonschema.exceptions.best_match(self._validators[complete].iter_errors(answers))
         if error is not None:
             raise _answer_error(error)
+        for code, show_if, required in self._conditional:
+            shown = is_shown(show_if, answers)
+            if not shown and code in answers:
+                raise AnswerError(
+                    code, f"question {code!r} is hidden by this answer set ({_shown_when(show_if)})"
+                    ": leave it unanswered", code="question_hidden",
+                )  # fmt: skip
+            if shown and required and complete and code not in answers:
+                raise AnswerError(code, "this question requires an answer")
 
 
 def validate_answers(questions, answers, *, complete: bool) -> None:

@@ -4,7 +4,8 @@ import threading
 
 from django.db.models import Count, Q
 
-from .models import Assignment, ReaderStudy
+from .endpoints import endpoint_values, truth_present
+from .models import Assignment, Endpoint, EndpointKind, ReaderStudy
 from .questions import AnswerValidator
 
 
@@ -14,33 +15,65 @@ def studies_for_coordinator():
     )
 
 
-def _endpoint_truth(study: ReaderStudy) -> Q:
-    labels = [study.positive_label, study.negative_label]
-    return Q(case__ground_truth__etiology__in=labels)
+def primary_endpoint(study: ReaderStudy) -> Endpoint | None:
+    """The endpoint a study is analysed on first (its labels: positive, then negative)."""
+    return (
+        study.endpoints.filter(is_primary=True)
+        .select_related("question", "rating_question")
+        .first()
+    )
+
+
+def _case_truths(study: ReaderStudy) -> list[tuple]:
+    return [
+        (sc, getattr(sc.case, "ground_truth", None))
+        for sc in study.study_cases.select_related(
+            "case__collection", "case__ground_truth"
+        ).order_by("case__code")
+    ]
+
+
+def missing_truth(study: ReaderStudy) -> dict[str, list[str]]:
+    """Per endpoint code (in order), the codes of the study's cases its truth does not settle."""
+    endpoints = list(study.endpoints.all())
+    cases = _case_truths(study)
+    missing = {
+        endpoint.code: [sc.case.code for sc, truth in cases if not truth_present(endpoint, truth)]
+        for endpoint in endpoints
+    }
+    return {code: codes for code, codes in missing.items() if codes}
 
 
 def cases_without_truth(study: ReaderStudy) -> list[str]:
-    """Codes of the study's cases whose truth is missing or is not one of its two labels."""
-    return list(
-        study.study_cases.exclude(_endpoint_truth(study))
-        .order_by("case__code")
-        .values_list("case__code", flat=True)
-    )
+    """Codes of the study's cases lacking truth for at least one of its endpoints."""
+    return sorted({code for codes in missing_truth(study).values() for code in codes})
+
+
+def truth_summary(endpoint: Endpoint, truth) -> str:
+    """A case's truth for an endpoint, in its label values ("" when it has none)."""
+    if not truth_present(endpoint, truth):
+        return ""
+    values = endpoint_values(endpoint, {}, truth)
+    if endpoint.kind == EndpointKind.BINARY:
+        labels = [label["value"] for label in endpoint.labels]
+        return labels[0] if values[0].truth == 1 else labels[1]
+    if endpoint.kind == EndpointKind.MULTI_LABEL:
+        return ", ".join(v.endpoint for v in values if v.truth == 1) or "none"
+    return str(values[0].truth or "n/a")
 
 
 def case_rows(study: ReaderStudy) -> list[dict]:
     """The case set as the study page lists it: code, collection, truth state, group."""
-    labels = {study.positive_label, study.negative_label}
+    endpoints = list(study.endpoints.order_by("-is_primary", "order", "id"))
     rows = []
-    for sc in study.study_cases.select_related("case__collection", "case__ground_truth"):
-        truth = getattr(sc.case, "ground_truth", None)
-        etiology = truth.etiology if truth is not None else ""
+    for sc, truth in _case_truths(study):
+        labelled = bool(endpoints) and all(truth_present(e, truth) for e in endpoints)
         rows.append(
             {
                 "code": sc.case.code,
                 "collection": sc.case.collection.name if sc.case.collection else "",
-                "labelled": etiology in labels,
-                "truth": etiology if etiology in labels else "",
+                "labelled": labelled,
+                "truth": truth_summary(endpoints[0], truth) if labelled else "",
                 "group": sc.group,
             }
         )
@@ -161,7 +194,9 @@ def answer_validator(study: ReaderStudy) -> AnswerValidator:
     return _per_frozen_study(study, "validator", lambda: AnswerValidator(study.questions.all()))
 
 
-QUESTION_FIELDS = ("code", "type", "text", "help_text", "options", "required", "order")
+QUESTION_FIELDS = (
+    "code", "type", "text", "help_text", "options", "required", "order", "show_if",
+)  # fmt: skip
 
 
 def question_rows(study: ReaderStudy) -> tuple[dict, ...]:
@@ -169,3 +204,42 @@ def question_rows(study: ReaderStudy) -> tuple[dict, ...]:
     return _per_frozen_study(
         study, "questions", lambda: tuple(study.questions.values(*QUESTION_FIELDS))
     )
+
+
+QUESTION_SPEC_FIELDS = ("code", "type", "text", "help_text", "options", "required", "is_primary")
+
+
+def question_specs(study: ReaderStudy) -> list[dict]:
+    """The study's questions in order, as ``services.set_questions`` takes them (editors)."""
+    return [
+        {**{f: getattr(q, f) for f in QUESTION_SPEC_FIELDS}, "show_if": q.show_if or {}}
+        for q in study.questions.all()
+    ]
+
+
+def endpoint_specs(study: ReaderStudy) -> list[dict]:
+    """The study's endpoints in order, as ``services.set_endpoints`` takes them (editors)."""
+    return [
+        {
+            "code": e.code,
+            "name": e.name,
+            "kind": e.kind,
+            "truth_field": e.truth_field,
+            "labels": e.labels,
+            "question": e.question.code if e.question else None,
+            "rating_question": e.rating_question.code if e.rating_question else None,
+            "is_primary": e.is_primary,
+        }
+        for e in study.endpoints.select_related("question", "rating_question")
+    ]
+
+
+def maps_shown(study: ReaderStudy) -> dict:
+    """Per model version the study's conditions show (the comparator model of a study that
+    shows none included), the union of the heatmap methods they show: what to run the model for.
+    """
+    shown: dict = {}
+    for config in study.assistance_configs.select_related("model_version").order_by("id"):
+        if config.model_version is not None:
+            shown.setdefault(config.model_version, set()).update(config.heatmaps)
+    return {version: sorted(methods) for version, methods in shown.items()}

@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inference.explain import EXPLAINERS
@@ -6,7 +7,18 @@ from readerstudy.ai.models import ModelVersion
 from readerstudy.cases.models import Case
 
 from .designs import DESIGNS
-from .models import MAX_WASHOUT_DAYS, AssistanceConfig, Question, QuestionType, ReaderStudy
+from .models import (
+    MAX_WASHOUT_DAYS,
+    AssistanceConfig,
+    Endpoint,
+    EndpointKind,
+    Question,
+    QuestionType,
+    ReaderStudy,
+    StudyCondition,
+    TruthField,
+)
+from .presets import PRESETS
 from .questions import validate_question_definition
 
 # Bounds of one request: generous for a study, small enough that one request stays cheap.
@@ -14,6 +26,7 @@ MAX_CASES_PER_REQUEST = 5000
 MAX_READERS_PER_REQUEST = 500
 MAX_QUESTIONS = 100
 MAX_OPTIONS = 100
+MAX_ENDPOINTS = 20
 
 
 def _max_length(model, field: str) -> int:
@@ -35,6 +48,11 @@ class StudyCreateSerializer(serializers.Serializer):
     blind_coordinators = serializers.BooleanField(default=True)
     randomization_seed = serializers.IntegerField(
         min_value=0, max_value=2**62, required=False, allow_null=True, default=None
+    )
+    preset = serializers.ChoiceField(
+        choices=list(PRESETS),
+        default="seed000",
+        help_text="the questions and endpoints to start from",
     )
 
 
@@ -98,6 +116,11 @@ class QuestionInputSerializer(serializers.Serializer):
     options = serializers.ListField(child=OptionSerializer(), max_length=MAX_OPTIONS, default=list)
     required = serializers.BooleanField(default=True)  # type: ignore[assignment]
     is_primary = serializers.BooleanField(default=False)
+    show_if = serializers.JSONField(
+        default=dict,
+        help_text='shown only when {"question": code, "equals": value} or '
+        '{"question": code, "present": true}; a question before it',
+    )
 
     class Meta:
         list_serializer_class = QuestionListSerializer
@@ -108,6 +131,25 @@ class QuestionInputSerializer(serializers.Serializer):
         except ValueError as exc:
             raise serializers.ValidationError({"options": [str(exc)]}) from None
         return attrs
+
+
+class EndpointInputSerializer(serializers.Serializer):
+    """One endpoint of the list a coordinator sends; questions are named by code."""
+
+    code = serializers.SlugField(max_length=_max_length(Endpoint, "code"))
+    name = serializers.CharField(max_length=_max_length(Endpoint, "name"), required=False)
+    kind = serializers.ChoiceField(choices=EndpointKind.choices)
+    truth_field = serializers.ChoiceField(choices=TruthField.choices)
+    labels = serializers.ListField(child=OptionSerializer(), min_length=1, max_length=MAX_OPTIONS)
+    question = serializers.SlugField(max_length=_max_length(Question, "code"))
+    rating_question = serializers.SlugField(
+        max_length=_max_length(Question, "code"), required=False, allow_null=True, default=None
+    )
+    is_primary = serializers.BooleanField(default=False)
+
+
+class PresetSerializer(serializers.Serializer):
+    preset = serializers.ChoiceField(choices=list(PRESETS))
 
 
 class AssistanceInputSerializer(serializers.Serializer):
@@ -138,7 +180,26 @@ class AssistanceInputSerializer(serializers.Serializer):
 class QuestionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Question
-        fields = ["code", "type", "text", "help_text", "options", "required", "order", "is_primary"]
+        fields = [
+            "code", "type", "text", "help_text", "options", "required", "order", "is_primary",
+            "show_if",
+        ]  # fmt: skip
+
+
+class EndpointSerializer(serializers.ModelSerializer):
+    question: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    rating_question: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+
+    class Meta:
+        model = Endpoint
+        fields = [
+            "code", "name", "kind", "truth_field", "labels", "question", "rating_question",
+            "is_primary", "order",
+        ]  # fmt: skip
 
 
 class AssistanceSerializer(serializers.ModelSerializer):
@@ -150,13 +211,32 @@ class AssistanceSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class ConditionSerializer(serializers.ModelSerializer):
+    """A condition in its order; ``assistance`` is null for ``unaided`` (nothing is shown)."""
+
+    assistance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StudyCondition
+        fields = ["code", "name", "order", "assistance"]
+
+    @extend_schema_field(AssistanceSerializer(allow_null=True))
+    def get_assistance(self, obj) -> dict | None:
+        config = getattr(obj, "assistance", None) if obj.is_aided else None
+        return None if config is None else AssistanceSerializer(config).data
+
+
 class StudySerializer(serializers.ModelSerializer):
     sessions = serializers.SerializerMethodField()
     arms = serializers.SerializerMethodField()
     cases = serializers.SerializerMethodField()
     readers = serializers.SerializerMethodField()
     questions = QuestionSerializer(many=True, read_only=True)
-    assistance = AssistanceSerializer(read_only=True)
+    endpoints = EndpointSerializer(many=True, read_only=True)
+    conditions = ConditionSerializer(many=True, read_only=True)
+    assistance = AssistanceSerializer(
+        read_only=True, allow_null=True, help_text="the first aided condition's (see conditions)"
+    )
 
     class Meta:
         model = ReaderStudy
@@ -165,7 +245,7 @@ class StudySerializer(serializers.ModelSerializer):
             "washout_days", "blind_coordinators", "statistician_access", "truth_pending_allowed",
             "created_at",
             "opened_at", "closed_at", "sessions", "arms", "cases", "readers", "questions",
-            "assistance",
+            "endpoints", "conditions", "assistance",
         ]  # fmt: skip
 
     def get_sessions(self, obj) -> list:

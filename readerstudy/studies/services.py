@@ -1,5 +1,6 @@
 """Write paths of the study design: create, configure (draft only), open, close."""
 
+import copy
 import secrets
 
 from django.db import transaction
@@ -8,24 +9,24 @@ from django.utils import timezone
 from readerstudy.accounts.models import Role
 from readerstudy.cases.models import Case
 
-from .designs import DESIGNS
+from .conditions import configure_assistance, create_conditions
+from .designs import DESIGNS, design_spec
+from .endpoint_rules import check_endpoints
 from .errors import ProtocolConflict, StudyError, TruthMissing
 from .models import (
     MAX_WASHOUT_DAYS,
-    Arm,
     Assignment,
-    AssistanceConfig,
-    Condition,
+    Endpoint,
     Question,
     ReaderStudy,
-    ReadingSession,
     ScheduleEntry,
     StudyCase,
     StudyReader,
 )
-from .questions import seed000_questions, validate_question_definition
+from .presets import PRESETS
+from .questions import validate_question_definition, validate_show_if
 from .randomization import balanced_split, derive_seed, seeded_order
-from .selectors import cases_without_truth
+from .selectors import missing_truth
 
 
 def _require_draft(study: ReaderStudy) -> None:
@@ -44,22 +45,29 @@ def create_study(
     randomization_seed: int | None = None,
     washout_days: int = 0,
     description: str = "",
+    preset: str = "seed000",
     questions: list[dict] | None = None,
-    positive_label: str = "cvst_ich",
-    negative_label: str = "sich",
+    endpoints: list[dict] | None = None,
     blind_coordinators: bool = True,
+    conditions: list[dict] | None = None,
 ) -> ReaderStudy:
+    """A draft of a design, with the questions and endpoints of ``preset`` unless given, and
+    its conditions ({code, name, assistance}; default: unaided and aided, an unaided-only
+    study: unaided) with their sessions, arms and schedule."""
     if design not in DESIGNS:
         raise StudyError(
             "unknown_design", f"unknown design {design!r}; choose one of {', '.join(DESIGNS)}"
         )
     if not title.strip():
         raise StudyError("title_required", "a study needs a title")
+    if preset not in PRESETS:
+        raise StudyError(
+            "unknown_preset", f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}"
+        )
     if not 0 <= washout_days <= MAX_WASHOUT_DAYS:
         raise StudyError(
             "bad_washout", f"washout days must be from 0 to {MAX_WASHOUT_DAYS} (ten years)"
         )
-    spec = DESIGNS[design]
     study = ReaderStudy.objects.create(
         title=title.strip(),
         description=description,
@@ -68,51 +76,40 @@ def create_study(
         if randomization_seed is None
         else randomization_seed,
         washout_days=washout_days,
-        positive_label=positive_label,
-        negative_label=negative_label,
         blind_coordinators=blind_coordinators,
         created_by=created_by,
     )
-    sessions = {
-        s.index: ReadingSession.objects.create(
-            study=study,
-            index=s.index,
-            name=s.name,
-            washout_days=washout_days if s.after_washout else 0,
-        )
-        for s in spec.sessions
-    }
-    arms = {name: Arm.objects.create(study=study, name=name) for name in spec.arms}
-    ScheduleEntry.objects.bulk_create(
-        ScheduleEntry(
-            arm=arms[e.arm],
-            session=sessions[e.session],
-            case_group=e.case_group,
-            condition=e.condition,
-            step=e.step,
-        )
-        for e in spec.schedule
-    )
-    set_questions(study, questions or seed000_questions(positive_label, negative_label))
-    AssistanceConfig.objects.create(
-        study=study, heatmaps=["gradcampp", "ig", "shap", "occlusion"] if spec.has_aided else []
-    )
+    create_conditions(study, conditions)
+    chosen = PRESETS[preset]
+    set_questions(study, questions or copy.deepcopy(chosen.questions))
+    if endpoints is None and questions is None:
+        endpoints = copy.deepcopy(chosen.endpoints)
+    if endpoints:
+        set_endpoints(study, endpoints)
     return study
 
 
 @transaction.atomic
 def set_questions(study: ReaderStudy, questions: list[dict]) -> list[Question]:
+    """Replace the draft's questions; endpoints keep pointing at the questions of their codes."""
     _require_draft(study)
     codes = [q.get("code") for q in questions]
     if len(set(codes)) != len(codes):
         raise StudyError("duplicate_question", "question codes must be unique")
+    links = [
+        (e, e.question and e.question.code, e.rating_question and e.rating_question.code)
+        for e in study.endpoints.select_related("question", "rating_question")
+    ]
     study.questions.all().delete()
     created = []
+    earlier: dict[str, dict] = {}
     for order, spec in enumerate(questions):
         try:
             validate_question_definition(spec.get("type"), spec.get("options", []))
+            validate_show_if(spec.get("show_if"), earlier)
         except ValueError as exc:
             raise StudyError("bad_question", f"question {spec.get('code')!r}: {exc}") from None
+        earlier[spec["code"]] = spec
         created.append(
             Question.objects.create(
                 study=study,
@@ -124,9 +121,44 @@ def set_questions(study: ReaderStudy, questions: list[dict]) -> list[Question]:
                 required=spec.get("required", True),
                 order=order,
                 is_primary=spec.get("is_primary", False),
+                show_if=spec.get("show_if") or {},
             )
         )
+    _relink_endpoints(links, {q.code: q for q in created})
     return created
+
+
+def _relink_endpoints(links, by_code: dict[str, Question]) -> None:
+    for endpoint, question, rating in links:
+        endpoint.question = by_code.get(question) if question else None
+        endpoint.rating_question = by_code.get(rating) if rating else None
+    Endpoint.objects.bulk_update([e for e, _, _ in links], ["question", "rating_question"])
+
+
+@transaction.atomic
+def set_endpoints(study: ReaderStudy, endpoints: list[dict]) -> list[Endpoint]:
+    """Replace the draft's endpoints (specs name their questions by code; see endpoint_rules)."""
+    _require_draft(study)
+    cleaned = check_endpoints(endpoints, {q.code: q for q in study.questions.all()})
+    study.endpoints.all().delete()
+    return Endpoint.objects.bulk_create(
+        Endpoint(study=study, order=order, **spec) for order, spec in enumerate(cleaned)
+    )
+
+
+@transaction.atomic
+def apply_preset(study: ReaderStudy, code: str) -> ReaderStudy:
+    """Replace the draft's questions and endpoints with those of a preset."""
+    _require_draft(study)
+    preset = PRESETS.get(code)
+    if preset is None:
+        raise StudyError(
+            "unknown_preset", f"unknown preset {code!r}; choose one of {', '.join(PRESETS)}"
+        )
+    study.endpoints.all().delete()
+    set_questions(study, copy.deepcopy(preset.questions))
+    set_endpoints(study, copy.deepcopy(preset.endpoints))
+    return study
 
 
 @transaction.atomic
@@ -197,30 +229,17 @@ def delete_draft(study: ReaderStudy) -> None:
     study.delete()
 
 
-@transaction.atomic
-def configure_assistance(study: ReaderStudy, **fields) -> AssistanceConfig:
-    _require_draft(study)
-    config = study.assistance
-    allowed = {
-        "model_version", "show_probability", "show_decision", "operating_point", "heatmaps",
-        "show_mask_outline", "show_model_version", "heatmap_opacity",
-    }  # fmt: skip
-    unknown = set(fields) - allowed
-    if unknown:
-        raise StudyError("bad_assistance", f"unknown assistance settings: {sorted(unknown)}")
-    for key, value in fields.items():
-        setattr(config, key, value)
-    if config.model_version is not None:
-        points = config.model_version.operating_points
-        if config.operating_point not in points:
-            raise StudyError(
-                "bad_operating_point",
-                f"model {config.model_version} has no operating point {config.operating_point!r}"
-                f" (it has {', '.join(sorted(points))})",
-            )
-    config.full_clean()
-    config.save()
-    return config
+__all__ = ["configure_assistance"]  # the assistance settings of one condition (.conditions)
+
+
+def _unconfigured(study: ReaderStudy, codes: list[str]) -> list[str]:
+    """The study's aided conditions that name no model version."""
+    configured = dict(
+        study.assistance_configs.filter(condition__code__in=codes).values_list(
+            "condition__code", "model_version_id"
+        )
+    )
+    return [c for c in codes if configured.get(c) is None]
 
 
 @transaction.atomic
@@ -233,27 +252,33 @@ def open_study(study: ReaderStudy, *, truth_pending_allowed: bool) -> ReaderStud
     """
     study = ReaderStudy.objects.select_for_update().get(pk=study.pk)
     _require_draft(study)
-    spec = DESIGNS[study.design]
+    spec = design_spec(study.design, list(study.conditions.values_list("code", flat=True)))
     study_cases = list(study.study_cases.select_related("case"))
     readers = list(study.readers.select_related("user"))
     if not study_cases:
         raise StudyError("no_cases", "add at least one case before opening the study")
     if not readers:
         raise StudyError("no_readers", "enroll at least one reader before opening the study")
-    if not study.questions.filter(is_primary=True, type="binary").exists():
-        raise StudyError("no_primary_question", "the study needs a primary binary question")
-    if spec.has_aided and study.assistance.model_version is None:
-        raise StudyError("no_model", "choose the model version whose outputs the aided reads show")
+    _check_endpoints_for_opening(study)
+    unconfigured = _unconfigured(study, list(spec.aided_conditions))
+    if unconfigured:
+        raise StudyError(
+            "no_model",
+            f"choose the model version whose outputs the aided reads show (condition "
+            f"{', '.join(unconfigured)})",
+        )
     if not truth_pending_allowed:
-        missing = cases_without_truth(study)
+        missing = missing_truth(study)
         if missing:
-            raise TruthMissing(study, missing)
+            described = {e.code: _describe(e) for e in study.endpoints.all()}
+            raise TruthMissing(missing, described)
 
     root = study.randomization_seed
     if spec.crossover_groups:
         groups = balanced_split(
-            derive_seed(root, "case-groups"), [sc.case.code for sc in study_cases]
-        )
+            derive_seed(root, "case-groups"), [sc.case.code for sc in study_cases],
+            spec.case_groups,
+        )  # fmt: skip
         for sc in study_cases:
             sc.group = groups[sc.case.code]
         StudyCase.objects.bulk_update(study_cases, ["group"])
@@ -279,12 +304,36 @@ def open_study(study: ReaderStudy, *, truth_pending_allowed: bool) -> ReaderStud
     return study
 
 
+def _describe(endpoint: Endpoint) -> str:
+    return f"{endpoint.truth_field}: {' / '.join(label['value'] for label in endpoint.labels)}"
+
+
+def _check_endpoints_for_opening(study: ReaderStudy) -> None:
+    """Every endpoint answered by a question that still fits it; exactly one primary."""
+    endpoints = list(study.endpoints.select_related("question", "rating_question"))
+    unanswered = [e.code for e in endpoints if e.question is None]
+    if unanswered:
+        raise StudyError(
+            "endpoint_question", f"endpoint(s) without a question: {', '.join(unanswered)}"
+        )
+    check_endpoints(
+        [
+            {
+                "code": e.code, "kind": e.kind, "truth_field": e.truth_field, "labels": e.labels,
+                "question": e.question and e.question.code, "is_primary": e.is_primary,
+                "rating_question": e.rating_question.code if e.rating_question else None,
+            }
+            for e in endpoints
+        ],
+        {q.code: q for q in study.questions.all()},
+    )  # fmt: skip
+
+
 def _generate_assignments(study, reader, study_cases, schedule, spec) -> None:
     by_code = {sc.case.code: sc for sc in study_cases}
     entries = [e for e in schedule if e.arm_id == reader.arm_id]
     sessions = sorted({e.session for e in entries}, key=lambda s: s.index)
-    unaided_of: dict[int, Assignment] = {}
-    pending_aided: list[Assignment] = []
+    reads: list[Assignment] = []
     for session in sessions:
         seed = derive_seed(reader.order_seed, "session", session.index)
         order = seeded_order(seed, list(by_code))
@@ -303,16 +352,25 @@ def _generate_assignments(study, reader, study_cases, schedule, spec) -> None:
                 )  # fmt: skip
         for position, row in enumerate(rows):
             row.position = position
-        created = Assignment.objects.bulk_create(rows)
-        for row in created:
-            if row.condition == Condition.UNAIDED:
-                unaided_of[row.study_case_id] = row
-            else:
-                pending_aided.append(row)
-    if spec.aided_needs_unaided_lock:
-        for row in pending_aided:
-            row.prerequisite = unaided_of.get(row.study_case_id)
-        Assignment.objects.bulk_update(pending_aided, ["prerequisite"])
+        reads.extend(Assignment.objects.bulk_create(rows))
+    if spec.chained:
+        _chain(reads, spec.conditions)
+
+
+def _chain(reads: list[Assignment], conditions: tuple[str, ...]) -> None:
+    """Each read of a case waits for the lock of the same case's read in the previous
+    condition of the study's order (unaided, then each aided condition in turn)."""
+    rank = {code: i for i, code in enumerate(conditions)}
+    by_case: dict[int, list[Assignment]] = {}
+    for row in reads:
+        by_case.setdefault(row.study_case_id, []).append(row)
+    chained = []
+    for rows in by_case.values():
+        rows.sort(key=lambda r: rank[r.condition])
+        for before, row in zip(rows, rows[1:], strict=False):
+            row.prerequisite = before
+            chained.append(row)
+    Assignment.objects.bulk_update(chained, ["prerequisite"])
 
 
 @transaction.atomic

@@ -8,9 +8,11 @@ from readerstudy.accounts.decorators import coordinator_required
 from readerstudy.cases.models import Collection
 
 from . import selectors, services
+from .condition_views import conditions_context
 from .errors import StudyError
 from .forms import AssistanceForm, CasePickForm, OpenStudyForm, ReaderPickForm, StudyCreateForm
 from .models import ReaderStudy
+from .presets import PRESETS
 
 
 def _guarded(action):
@@ -45,6 +47,7 @@ def study_list(request):
 def _draft_forms(study) -> dict:
     config = study.assistance
     return {
+        **conditions_context(study),
         "case_form": CasePickForm(
             initial={"cases": [sc.case_id for sc in study.study_cases.all()]}
         ),
@@ -53,6 +56,7 @@ def _draft_forms(study) -> dict:
             initial={"readers": [r.user_id for r in study.readers.all()]}
         ),
         "open_form": OpenStudyForm(),
+        "presets": list(PRESETS.items()),
         "assistance_form": AssistanceForm(
             initial={
                 "model_version": config.model_version_id,
@@ -79,6 +83,7 @@ def study_detail(request, pk: int):
         "inference": selectors.inference_progress(study),
         "jobs": jobs,
         "case_rows": case_rows,
+        "primary_endpoint": selectors.primary_endpoint(study),
         "unlabelled": [row["code"] for row in case_rows if not row["labelled"]],
         "arms": study.arms.prefetch_related("schedule__session"),
     }
@@ -105,13 +110,16 @@ def study_delete(request, pk: int):
 def _launch_inference(request, study):
     from readerstudy.ai.services import request_for_cases
 
-    version = study.assistance.model_version
-    if version is None:
+    shown = selectors.maps_shown(study)
+    if not shown:
         raise StudyError("no_model", "choose the model version in the assistance settings first")
     cases = [sc.case for sc in study.study_cases.select_related("case")]
-    # Only the explanations this study shows: occlusion and SHAP cost most of a job's time.
-    params = {"explain": sorted(set(study.assistance.heatmaps))}
-    jobs = request_for_cases(cases, version, user=request.user, params=params)
+    jobs = []
+    # Only the explanations the study's conditions show: occlusion and SHAP cost most of a
+    # job's time.
+    for version, methods in shown.items():
+        params = {"explain": methods}
+        jobs += request_for_cases(cases, version, user=request.user, params=params)
     messages.info(request, f"{len(jobs)} inference jobs requested (existing results are reused).")
 
 

@@ -104,8 +104,10 @@ def test_coordinator_builds_corrects_and_opens_a_study(live_server, page, artifa
     assert set(study.study_cases.values_list("case_id", flat=True)) == {labelled.pk, unlabelled.pk}
     page.check("#reader-form label:has-text('dr.lind') input")
     page.click("text=Save reader selection")
-    page.select_option("#id_model_version", str(model.pk))
-    page.click("text=Save assistance")
+    page.click("#condition-aided summary")  # the aided condition's assistance settings
+    page.select_option("#id_c-aided-model_version", str(model.pk))
+    page.click("text=Save Aided")
+    assert "Condition “Aided” saved." in page.locator(".messages").inner_text()
     page.select_option("#case-collection-filter", "North")
     assert page.locator(f'#case-form input[value="{unlabelled.pk}"]').is_hidden()
     page.select_option("#case-collection-filter", "")

@@ -30,6 +30,7 @@ OPERATIONS = {
     ("GET", "/api/exports/studies/{id}/analyses/", "exports_studies_analyses_list"),
     ("POST", "/api/exports/studies/{id}/analyses/", "exports_studies_analyses_create"),
     ("GET", "/api/exports/studies/{id}/reads/{fmt}/", "exports_studies_reads_retrieve"),
+    ("GET", "/api/exports/studies/{id}/scores/{fmt}/", "exports_studies_scores_retrieve"),
     ("GET", "/api/ops/worker-probes/", "ops_worker_probes_list"),
     ("POST", "/api/ops/worker-probes/", "ops_worker_probes_create"),
     ("GET", "/api/ops/worker-probes/{id}/", "ops_worker_probes_retrieve"),
@@ -63,6 +64,9 @@ OPERATIONS = {
     ("POST", "/api/studies/{id}/open/", "studies_open_create"),
     ("GET", "/api/studies/{id}/progress/", "studies_progress_retrieve"),
     ("PUT", "/api/studies/{id}/questions/", "studies_questions_update"),
+    ("PUT", "/api/studies/{id}/conditions/", "studies_conditions_update"),
+    ("PUT", "/api/studies/{id}/endpoints/", "studies_endpoints_update"),
+    ("POST", "/api/studies/{id}/preset/", "studies_preset_create"),
     ("POST", "/api/studies/{id}/readers/", "studies_readers_create"),
 }
 

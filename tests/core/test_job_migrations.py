@@ -8,13 +8,13 @@ from readerstudy.ai.models import InferenceJob
 from readerstudy.cases.models import ImportJob
 from readerstudy.core.models import WorkerProbe
 from readerstudy.exports.models import AnalysisRun
-from readerstudy.studies.models import ReaderStudy
 
 BEFORE = [
     ("cases", "0005_import_job_created_case"),
     ("ai", "0001_initial"),
     ("core", "0001_initial"),
     ("exports", "0001_initial"),
+    ("studies", "0005_endpoints"),  # the study conditions need a later ai migration
 ]
 
 
@@ -56,8 +56,9 @@ def _old_rows(apps) -> dict:
     probes = apps.get_model("core", "WorkerProbe").objects
     ids["probe_done"] = probes.create(status="done", completions=1, attempts=2).pk
     ids["probe_queued"] = probes.create().pk
-    # studies is not migrated back: its table is today's
-    study = ReaderStudy.objects.create(title="s", design="crossover", randomization_seed=1)
+    study = apps.get_model("studies", "ReaderStudy").objects.create(
+        title="s", design="crossover", randomization_seed=1
+    )
     runs = apps.get_model("exports", "AnalysisRun").objects
     ids["run_failed"] = runs.create(study_id=study.pk, status="failed", error="no truth").pk
     ids["run_succeeded"] = runs.create(study_id=study.pk, status="succeeded", files=["a/b.csv"]).pk

@@ -44,3 +44,11 @@ def finished_study():
                 r, a.pk, answer, client_request_id=f"{a.pk}", active_ms=1000 + a.position, lock=True
             )
     return study, readers, cases
+
+
+@pytest.fixture
+def multi_endpoint_study():
+    """Three readers read 6 cases for three endpoints (etiology, ICH subtypes, location)."""
+    from tests.exports.multi_endpoint import build
+
+    return build()

@@ -116,11 +116,13 @@ def _coordinator_builds_the_study(page, url, zips, labels, artifacts) -> tuple[i
         page.check(f"#reader-form label:has-text('{name}') input")
     page.click("text=Save reader selection")
     model = ModelVersion.objects.get(model_id="cvst_ich_demo")
-    page.select_option("#id_model_version", str(model.pk))
+    page.click("#condition-aided summary")  # the aided condition's assistance settings
+    page.select_option("#id_c-aided-model_version", str(model.pk))
     for method in ("ig", "shap", "occlusion", "cbam"):
-        page.uncheck(f'input[name="heatmaps"][value="{method}"]')
-    page.check('input[name="heatmaps"][value="gradcampp"]')
-    page.click("text=Save assistance")
+        page.uncheck(f'input[name="c-aided-heatmaps"][value="{method}"]')
+    page.check('input[name="c-aided-heatmaps"][value="gradcampp"]')
+    page.click("text=Save Aided")
+    assert "Condition “Aided” saved." in page.locator(".messages").inner_text()
     # 3. Every box beside its own label.
     assert page.evaluate(MISALIGNED_BOXES) == []
     page.screenshot(path=str(artifacts / "journey-02-draft.png"), full_page=True)

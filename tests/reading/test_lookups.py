@@ -16,7 +16,7 @@ from readerstudy.reading import lookups, selectors, services
 from readerstudy.reading.models import AnswerRevision
 from readerstudy.reading.rows import Table, Tables
 from readerstudy.studies import services as study_services
-from readerstudy.studies.models import Assignment, Design, ReaderStudy
+from readerstudy.studies.models import Assignment, Design, ReaderStudy, StudyCondition
 from tests.factories import (
     ModelVersionFactory,
     ReaderFactory,
@@ -158,20 +158,28 @@ def test_the_locked_lookup_outside_a_transaction_is_an_error_as_select_for_updat
         assert lookups.locked(1, 1) is None
 
 
-def test_the_aided_lookup_carries_the_assistance_configuration(studies):
+def test_the_aided_lookup_carries_the_condition_and_its_assistance(studies):
     _, readers = studies
     user = readers[0]
-    relations = ("study.assistance", "study.assistance.model_version", *LISTED)
+    aided = 0
     for assignment in Assignment.objects.filter(reader__user=user):
         expected = Assignment.objects.select_related(
-            "study__assistance__model_version", "session", "prerequisite", "study_case__case"
+            "study", "session", "prerequisite", "study_case__case"
         ).get(pk=assignment.pk)
-        _same(lookups.aided(user.pk, assignment.pk), expected, *relations)
+        got = lookups.aided(user.pk, assignment.pk)
+        _same(got, expected, *LISTED)
+        condition = StudyCondition.objects.select_related("assistance__model_version").get(
+            study=assignment.study, code=assignment.condition
+        )
+        _same(lookups.condition_of(got), condition)
+        if condition.is_aided:
+            aided += 1
+            _same(lookups.assistance_of(got), condition.assistance, "model_version")
+            assert lookups.assistance_of(got).heatmaps == ["gradcampp"]  # JSON decoded
+        else:
+            assert lookups.assistance_of(got) is None  # unaided: nothing is shown
         assert lookups.aided(readers[1].pk, assignment.pk) is None
-    heatmaps = {a.study.assistance.heatmaps[:1] == ["gradcampp"] for a in [
-        lookups.aided(user.pk, a.pk) for a in Assignment.objects.filter(reader__user=user)
-    ]}  # fmt: skip
-    assert heatmaps == {True, False}  # JSON decoded: one study shows a heatmap, one none
+    assert aided == 3
 
 
 def test_identifiers_out_of_range_match_nothing_without_a_query(studies):

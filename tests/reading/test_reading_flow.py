@@ -26,7 +26,7 @@ def test_full_sequential_case_unaided_lock_then_aided(make_study):
     study, (reader, _) = make_study(Design.SEQUENTIAL_PER_CASE, n_cases=2)
     unaided = _first(study, reader)
     aided = Assignment.objects.get(prerequisite=unaided)
-    with pytest.raises(ProtocolConflict, match="lock the unaided read"):
+    with pytest.raises(ProtocolConflict, match="lock the previous read"):
         services.start(reader, aided.pk)
     services.start(reader, unaided.pk)
     services.save_draft(reader, unaided.pk, {"diagnosis": "sich"}, active_ms=1000)

@@ -121,6 +121,21 @@
     return [label, input];
   }
 
+  function labelRating(q, option) {
+    const label = document.createElement('label');
+    label.className = 'rs-rating';
+    label.textContent = `${option.label || option.value} (0–100)`;
+    const input = document.createElement('input');
+    input.type = 'number';
+    input.min = '0';
+    input.max = '100';
+    input.step = '1';
+    input.dataset.question = q.code;
+    input.dataset.label = option.value;
+    label.appendChild(input);
+    return label;
+  }
+
   function renderForm(questions) {
     ui.form.replaceChildren();
     questions.forEach((q) => {
@@ -134,6 +149,8 @@
           ...q.options.map((o) => choice('checkbox', `${q.code}.subtypes`, o.value, o.label))];
       } else if (q.type === 'confidence_100') {
         nodes = numberInput(q, 0, 100);
+      } else if (q.type === 'confidence_per_label') {
+        nodes = q.options.map((o) => labelRating(q, o));
       } else if (q.type === 'scale_5') {
         nodes = [1, 2, 3, 4, 5].map((v) => choice('radio', q.code, String(v), String(v)));
       } else {
@@ -145,30 +162,55 @@
       }
       ui.form.appendChild(field(q, nodes));
     });
+    readForm(); // hide the questions whose condition does not hold yet
   }
 
+  // One question's answer as the form holds it (undefined: not answered).
+  function readAnswer(q) {
+    const f = ui.form;
+    if (q.type === 'binary' || q.type === 'single_choice') {
+      const el = f.querySelector(`input[name="${q.code}"]:checked`);
+      return el ? el.value : undefined;
+    } else if (q.type === 'scale_5') {
+      const el = f.querySelector(`input[name="${q.code}"]:checked`);
+      return el ? Number(el.value) : undefined;
+    } else if (q.type === 'checklist') {
+      return [...f.querySelectorAll(`input[name="${q.code}"]:checked`)].map((e) => e.value);
+    } else if (q.type === 'multi_label') {
+      const present = f.querySelector(`input[name="${q.code}.present"]`).checked;
+      return { present, subtypes: [...f.querySelectorAll(`input[name="${q.code}.subtypes"]:checked`)].map((e) => e.value) };
+    } else if (q.type === 'confidence_100') {
+      const el = f.querySelector(`input[type=number][name="${q.code}"]`);
+      return el.value !== '' ? Math.round(Number(el.value)) : undefined;
+    } else if (q.type === 'confidence_per_label') {
+      const rated = {};
+      f.querySelectorAll(`input[type=number][data-question="${q.code}"]`).forEach((el) => {
+        if (el.value !== '') rated[el.dataset.label] = Math.round(Number(el.value));
+      });
+      return Object.keys(rated).length ? rated : undefined;
+    }
+    const el = f.querySelector(`[name="${q.code}"]`);
+    return el.value.trim() ? el.value : undefined;
+  }
+
+  // A question with ``show_if`` is asked only while its condition on an earlier answer holds
+  // (the server refuses an answer to a hidden question and does not require it).
+  function isShown(showIf, answers) {
+    if (!showIf || !showIf.question) return true;
+    const given = answers[showIf.question];
+    if ('present' in showIf) return Boolean(given && typeof given === 'object' && Boolean(given.present) === showIf.present);
+    return given !== undefined && given === showIf.equals;
+  }
+
+  // The answers of the questions shown, hiding (and not sending) the others.
   function readForm() {
     const answers = {};
     state.questions.forEach((q) => {
-      const f = ui.form;
-      if (q.type === 'binary' || q.type === 'single_choice') {
-        const el = f.querySelector(`input[name="${q.code}"]:checked`);
-        if (el) answers[q.code] = el.value;
-      } else if (q.type === 'scale_5') {
-        const el = f.querySelector(`input[name="${q.code}"]:checked`);
-        if (el) answers[q.code] = Number(el.value);
-      } else if (q.type === 'checklist') {
-        answers[q.code] = [...f.querySelectorAll(`input[name="${q.code}"]:checked`)].map((e) => e.value);
-      } else if (q.type === 'multi_label') {
-        const present = f.querySelector(`input[name="${q.code}.present"]`).checked;
-        answers[q.code] = { present, subtypes: [...f.querySelectorAll(`input[name="${q.code}.subtypes"]:checked`)].map((e) => e.value) };
-      } else if (q.type === 'confidence_100') {
-        const el = f.querySelector(`input[type=number][name="${q.code}"]`);
-        if (el.value !== '') answers[q.code] = Math.round(Number(el.value));
-      } else {
-        const el = f.querySelector(`[name="${q.code}"]`);
-        if (el.value.trim()) answers[q.code] = el.value;
-      }
+      const shown = isShown(q.show_if, answers);
+      const fs = ui.form.querySelector(`fieldset[data-code="${q.code}"]`);
+      if (fs) fs.hidden = !shown;
+      const value = shown ? readAnswer(q) : undefined;
+      if (value !== undefined) answers[q.code] = value;
     });
     return answers;
   }
@@ -182,6 +224,11 @@
       } else if (q.type === 'multi_label') {
         ui.form.querySelector(`input[name="${code}.present"]`).checked = Boolean(value.present);
         (value.subtypes || []).forEach((v) => { const el = ui.form.querySelector(`input[name="${code}.subtypes"][value="${v}"]`); if (el) el.checked = true; });
+      } else if (q.type === 'confidence_per_label') {
+        Object.entries(value || {}).forEach(([label, rating]) => {
+          const el = [...ui.form.querySelectorAll(`input[data-question="${code}"]`)].find((x) => x.dataset.label === label);
+          if (el) el.value = String(rating);
+        });
       } else if (q.type === 'confidence_100') {
         const fs = ui.form.querySelector(`fieldset[data-code="${code}"]`);
         fs.querySelectorAll('input').forEach((el) => { el.value = String(value); el.classList.remove('unset'); el.removeAttribute('aria-valuetext'); });
@@ -194,7 +241,7 @@
     });
   }
 
-  function markDirty() { state.dirty = true; state.requestId = null; }
+  function markDirty() { state.dirty = true; state.requestId = null; readForm(); }
   ui.form.addEventListener('input', markDirty);
   ui.form.addEventListener('change', markDirty);
 
@@ -213,9 +260,12 @@
 
   // --- viewer and assistance overlays ---
   function showViewer(images, condition) {
-    // Keep the loaded series when the aided read follows the unaided read of the same case;
-    // an unaided read always starts from a fresh viewer (no overlay can survive into it).
-    if (state.viewer && state.seriesUID === images.series_instance_uid && condition === 'aided') return;
+    // Keep the loaded series when an aided read follows the unaided read of the same case;
+    // any other read starts from a fresh viewer (no overlay survives into an unaided read, nor
+    // one condition's overlays into another's).
+    const follows = state.viewerCondition === 'unaided' && condition !== 'unaided';
+    state.viewerCondition = condition;
+    if (state.viewer && state.seriesUID === images.series_instance_uid && follows) return;
     if (state.viewer) state.viewer.destroy();
     ui.toolbar.replaceChildren();
     state.viewer = window.ReaderstudyViewer.mount(ui.viewer, {
@@ -386,16 +436,17 @@
     state.requestId = null;
     state.dirty = false;
     ui.caseTitle.textContent = `Case ${detail.case_code}`;
-    ui.phase.textContent = detail.condition === 'aided' ? 'Aided read: waiting for the model output' : 'Unaided read: no model output is shown';
-    ui.phase.classList.toggle('aided', detail.condition === 'aided');
+    const aided = detail.condition !== 'unaided';
+    ui.phase.textContent = aided ? 'Aided read: waiting for the model output' : 'Unaided read: no model output is shown';
+    ui.phase.classList.toggle('aided', aided);
     renderForm(detail.questions);
-    if (detail.prefill) fillForm(detail.prefill);
+    if (detail.prefill) { fillForm(detail.prefill); readForm(); }
     if (detail.images) showViewer(detail.images, detail.condition);
     ui.submit.textContent = 'Submit and lock';
     state.autosaveTimer = setInterval(autosave, 5000);
     updateProgress();
     // The server accepts an aided answer only once the model output was shown: wait for it.
-    if (detail.condition === 'aided' && !(await waitForAssistance(detail.id))) return;
+    if (aided && !(await waitForAssistance(detail.id))) return;
     ui.submit.disabled = false;
   }
 
@@ -425,7 +476,8 @@
   async function submit() {
     if (!state.assignment) return;
     const answers = readForm();
-    const missing = state.questions.filter((q) => q.required && !(q.code in answers));
+    const hidden = (q) => ui.form.querySelector(`fieldset[data-code="${q.code}"]`).hidden;
+    const missing = state.questions.filter((q) => q.required && !(q.code in answers) && !hidden(q));
     if (missing.length) {
       setStatus(`Please answer: ${missing.map((q) => q.text).join('; ')}`, true);
       const first = ui.form.querySelector(`fieldset[data-code="${missing[0].code}"] input, fieldset[data-code="${missing[0].code}"] textarea`);

@@ -1,0 +1,133 @@
+"""The study's model in the exports: its pseudo-reader rows of READS and the SCORES table.
+
+Both come from the latest output per case of the study's model version. An analysis endpoint
+gets the model only where the output has a probability for its label (looked up by label value:
+a binary endpoint's positive label, a multi-label endpoint's own label); multi-class endpoints
+get none. The model's 0/1 call is read from the output's decision at the study's operating point.
+"""
+
+from collections.abc import Iterator
+
+import pandas as pd
+
+from readerstudy.ai.models import InferenceOutput, ModelVersion
+from readerstudy.ai.selectors import latest_output
+from readerstudy.studies.endpoints import endpoint_values
+from readerstudy.studies.models import Endpoint, ReaderStudy, StudyCase
+
+from .study_endpoints import has_endpoint_column, score_label, study_endpoints, truths_by_case
+
+SCORE_COLUMNS = ["case", "endpoint", "truth", "score"]
+
+
+def study_model(study: ReaderStudy) -> tuple[ModelVersion | None, str]:
+    """The study's model version and operating point (``(None, "")`` when it shows none)."""
+    config = study.assistance
+    if config is None or config.model_version is None:
+        return None, ""
+    return config.model_version, config.operating_point
+
+
+def _outputs(
+    study: ReaderStudy, version: ModelVersion
+) -> Iterator[tuple[StudyCase, InferenceOutput]]:
+    for sc in study.study_cases.select_related("case__primary_series"):
+        output = latest_output(series=sc.case.primary_series, model_version=version)
+        if output is not None:
+            yield sc, output
+
+
+def model_call(output: InferenceOutput, operating_point: str, label: str, version) -> int | None:
+    """The model's call on ``label``: a decision naming one label (the model's own positive
+    label's call), a list of the labels called positive, or ``{label: bool}``; None if none."""
+    call = (output.decisions or {}).get(operating_point)
+    if isinstance(call, str):
+        return int(call == label) if label == version.positive_label else None
+    if isinstance(call, list | tuple):
+        return int(label in call)
+    if isinstance(call, dict) and call.get(label) is not None:
+        return int(bool(call[label]))
+    return None
+
+
+def _probability(output: InferenceOutput, label: str | None) -> float | None:
+    value = (output.probabilities or {}).get(label) if label else None
+    return None if value is None else float(value)
+
+
+def _model_call_of(output, operating_point: str, label: str | None, version) -> tuple:
+    """(call, probability) of the model on ``label``; (None, None) without both."""
+    p = _probability(output, label)
+    if p is None or label is None:
+        return None, None
+    call = model_call(output, operating_point, label, version)
+    return (None, None) if call is None else (call, p)
+
+
+def model_rows(
+    study: ReaderStudy, endpoints: list[Endpoint], truths: dict, *, with_truth: bool
+) -> list[dict]:
+    """READS rows of the model (condition ``model``): one per case and analysis endpoint."""
+    version, operating_point = study_model(study)
+    if version is None:
+        return []
+    rows: list[dict] = []
+    for sc, output in _outputs(study, version):
+        truth = truths.get(sc.case_id) if with_truth else None
+        for endpoint in endpoints:
+            for value in endpoint_values(endpoint, {}, truth):
+                label = score_label(endpoint, value.endpoint)
+                decision, p = _model_call_of(output, operating_point, label, version)
+                if decision is None:
+                    continue
+                rows.append(
+                    {
+                        "reader": f"model:{version.model_id}",
+                        "case": sc.case.code,
+                        "condition": "model",
+                        "endpoint": value.endpoint,
+                        "truth": value.truth,
+                        "decision": decision,
+                        "rating": round(100 * p, 4),
+                        "model_version": str(version),
+                        "answers": {},
+                    }
+                )
+    return rows
+
+
+def model_scores(study: ReaderStudy, *, with_truth: bool) -> pd.DataFrame:
+    """SCORES (case, [endpoint], truth, score): the model's probability per case and binary
+    analysis endpoint, at full precision. ``endpoint`` as in READS; ``truth`` NA where a case
+    has none for the endpoint, and the column is left out without truth access."""
+    endpoints = study_endpoints(study)
+    columns = list(SCORE_COLUMNS)
+    if not has_endpoint_column(endpoints):
+        columns.remove("endpoint")
+    if not with_truth:
+        columns.remove("truth")
+    version, _ = study_model(study)
+    rows = []
+    if version is not None:
+        truths = truths_by_case(study) if with_truth else {}
+        for sc, output in _outputs(study, version):
+            rows += _score_rows(sc, output, endpoints, truths.get(sc.case_id))
+    frame = pd.DataFrame(rows, columns=SCORE_COLUMNS).astype({"truth": "Int64", "score": float})
+    return frame[columns]
+
+
+def _score_rows(sc: StudyCase, output, endpoints: list[Endpoint], truth) -> list[dict]:
+    rows = []
+    for endpoint in endpoints:
+        for value in endpoint_values(endpoint, {}, truth):
+            p = _probability(output, score_label(endpoint, value.endpoint))
+            if p is not None:
+                rows.append(
+                    {
+                        "case": sc.case.code,
+                        "endpoint": value.endpoint,
+                        "truth": value.truth,
+                        "score": p,
+                    }
+                )
+    return rows
