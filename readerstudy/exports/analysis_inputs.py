@@ -177,12 +177,27 @@ def _typed(reads: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _in_condition_order(reads: pd.DataFrame, study: ReaderStudy) -> pd.DataFrame:
+    """Rows grouped by the study's condition order (stable within a condition).
+
+    The analysis reports conditions, and orients every difference, in the order they first
+    appear in the table; the export's reading order would make that depend on which condition a
+    crossover reader happened to read first. Conditions the study does not list (``model``) go
+    last.
+    """
+    codes = list(study.conditions.order_by("order").values_list("code", flat=True))
+    rank = reads["condition"].map({code: i for i, code in enumerate(codes)})
+    order = rank.fillna(len(codes)).to_numpy()
+    return reads.iloc[order.argsort(kind="stable")]
+
+
 def analysis_inputs(study: ReaderStudy) -> AnalysisInputs:
     endpoints = study_endpoints(study)
     table = reads_table(study, with_truth=True)
     reads = table[ANALYSIS_COLUMNS + (["endpoint"] if "endpoint" in table else [])]
     skipped: dict[str, str] = {}
     reads = _typed(_fill_decisions(_drop_without_truth(reads, study, endpoints, skipped), skipped))
+    reads = _in_condition_order(reads, study)
     if reads["rating"].isna().all():
         reads = reads.drop(columns=["rating"])
     scores = _scores(study, set(reads["case"]), skipped)

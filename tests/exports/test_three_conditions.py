@@ -83,3 +83,17 @@ def test_run_analysis_analyses_every_condition_against_unaided(three_condition_s
         report = json.loads(handle.read())
     assert set(CONDITIONS) <= set(run.summary["conditions"]), run.summary
     assert report["meta"]["conditions"] == run.summary["conditions"], list(report)
+
+
+def test_run_analysis_reports_conditions_in_the_study_order(three_condition_study):
+    """Not in reading order: the study's condition order orients every reported difference."""
+    from readerstudy.exports.analysis_inputs import analysis_inputs
+
+    study = three_condition_study
+    table = reads_table(study, with_truth=True, include_model=False)
+    assert list(dict.fromkeys(table["condition"])) == CONDITIONS  # read in this order
+    study.conditions.filter(code="maps").update(order=1)
+    study.conditions.filter(code="probability").update(order=2)
+    reads = analysis_inputs(study).reads
+    assert list(dict.fromkeys(reads["condition"])) == ["unaided", "maps", "probability", "model"]
+    assert len(reads) == len(reads_table(study, with_truth=True))
