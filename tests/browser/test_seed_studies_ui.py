@@ -394,3 +394,189 @@ def test_a_three_condition_crossover_is_built_read_and_analysed(
     for condition in ("aided", "probability_only"):
         estimate = contrasts[f"{condition} - unaided"]["estimate"]
         assert estimate == pytest.approx(accuracy[condition] - accuracy["unaided"], abs=1e-6)
+
+
+# --- seed 003: ICH yes / no and, when yes, the haematoma's location ---------------------------
+LOCATIONS = ["deep", "lobar", "subtentorial"]
+# What the reader answers on the n-th phantom (import order, not case code): ICH present and,
+# when present, a location. Phantoms of seed 4: IPH deep, IPH deep, IPH subtentorial, a normal
+# head, IPH lobar (every ICH case has a location, so every case has truth for both endpoints).
+SEED003_ANSWERS = [
+    ("yes", "deep"),  # right, right
+    ("yes", "subtentorial"),  # ICH right, location wrong
+    ("no", None),  # missed: no location answered (the class "unanswered")
+    ("yes", "lobar"),  # false positive; the normal head has no location (outside the endpoint)
+    ("yes", "lobar"),  # right, right
+]
+
+
+def test_a_seed_003_study_is_built_read_exported_and_analysed(live_server, page, browser, tmp_path):
+    from phantoms.subtype_dataset import generate_subtype_dataset
+
+    shots = Path("/tmp/shots/e3")
+    shots.mkdir(parents=True, exist_ok=True)
+    out = tmp_path / "ph"
+    generate_subtype_dataset(out, 5, 4, normal_fraction=0.2, matrix=64)
+    call_command("import_cases", str(out), "--labels", str(out / "labels.csv"), "--no-progress")
+    cases = list(Case.objects.order_by("pk"))  # the phantoms' order
+    assert len(cases) == 5
+    index = {c.code: i for i, c in enumerate(cases)}
+    truth = {
+        c.code: (int(bool(c.ground_truth.ich_present)), c.ground_truth.location or "")
+        for c in cases
+    }
+    assert [truth[c.code] for c in cases] == [
+        (1, "deep"),
+        (1, "deep"),
+        (1, "subtentorial"),
+        (0, ""),
+        (1, "lobar"),
+    ]
+    reader = ReaderFactory()
+    coordinator = CoordinatorFactory()
+
+    # The coordinator: a study from preset seed 003, unaided only, five cases, one reader.
+    _login(page, live_server, coordinator)
+    page.click("nav >> text=Studies")
+    page.select_option("#id_preset", "seed003")
+    page.fill("#id_title", "Location study")
+    page.select_option("#id_design", "unaided_only")
+    with page.expect_navigation():
+        page.click("text=Create study")
+    study = ReaderStudy.objects.get(title="Location study")
+    codes = page.locator("#question-list tbody tr").evaluate_all(
+        "rs => rs.map(r => r.dataset.code)"
+    )
+    assert codes == ["ich", "location"]
+    for case in cases:
+        page.check(f'#case-form input[value="{case.pk}"]')
+    with page.expect_navigation():
+        page.click("text=Save case selection")
+    page.check(f"#reader-form label:has-text('{reader.username}') input")
+    with page.expect_navigation():
+        page.click("text=Save reader selection")
+    with page.expect_navigation():
+        page.click("#open-study button[type=submit]")
+    assert page.locator("#study-status").inner_text() == "open"
+    assert study.study_cases.count() == 5 and study.assignments.count() == 5
+
+    # The reader: ICH yes / no; the location is asked only after "yes".
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    reading = context.new_page()
+    _login(reading, live_server, reader)
+    reading.goto(f"{live_server.url}/read/{study.pk}/")
+    location = reading.locator('fieldset[data-code="location"]')
+    clicked: dict[str, tuple[str, str | None]] = {}
+    previous, shot = None, False
+    while True:
+        handle = reading.wait_for_function(
+            """(prev) => {
+                 if (document.querySelector('#rs-case').innerText.includes('All reads are done'))
+                   return {done: true};
+                 const ws = window.readerstudyWorkspace, a = ws && ws.assignment;
+                 const ready = a && a.id !== prev && !document.getElementById('rs-submit').disabled
+                   && document.querySelector('input[name="ich"]');
+                 return ready ? {id: a.id, code: a.case_code} : null;
+               }""",
+            arg=previous,
+            timeout=60000,
+        )
+        read = handle.json_value()
+        if read.get("done"):
+            break
+        code = read["code"]
+        present, where = SEED003_ANSWERS[index[code]]
+        assert location.is_hidden()  # nothing answered yet
+        reading.locator('input[name="ich"][value="yes"]').check()
+        location.wait_for(state="visible", timeout=30000)
+        assert (
+            location.locator('input[name="location"]').evaluate_all("es => es.map(e => e.value)")
+            == LOCATIONS
+        )
+        if present == "no":
+            reading.locator('input[name="ich"][value="no"]').check()
+            location.wait_for(state="hidden", timeout=30000)
+        else:
+            reading.locator(f'input[name="location"][value="{where}"]').check()
+            if not shot:
+                reading.evaluate(
+                    "() => { const h = document.getElementById('rs-help'); if (h) h.open = false; }"
+                )
+                reading.screenshot(path=str(shots / "seed003-reader-location.png"))
+                shot = True
+        reading.click("#rs-submit")
+        clicked[code] = (present, where)
+        previous = read["id"]
+    assert shot and set(clicked) == set(truth)
+    reading.wait_for_function(
+        "() => document.getElementById('rs-progress').textContent === '5 / 5 reads locked'",
+        timeout=30000,
+    )
+    context.close()
+
+    # Closed: READS with truth, one row per reader x case x endpoint.
+    page.goto(f"{live_server.url}/studies/{study.pk}/")
+    with page.expect_navigation():
+        page.click("text=Close study")
+    assert page.locator("#study-status").inner_text() == "closed"
+    page.goto(f"{live_server.url}/exports/")
+    row = page.locator("tr", has_text="Location study")
+    assert "blinded" not in row.inner_text()
+    with page.expect_download() as download:
+        row.locator("a", has_text="csv").first.click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert len(rows) == 5 * 2
+    assert {(r["reader"], r["case"], r["endpoint"]) for r in rows} == {
+        (reader.username, code, e) for code in truth for e in ("ich", "location")
+    }
+    for r in rows:
+        present, where = clicked[r["case"]]
+        ich, loc = truth[r["case"]]
+        assert r["condition"] == "unaided"
+        # a hidden location is not sent
+        assert json.loads(r["answers"]) == {
+            "ich": present,
+            **({"location": where} if where else {}),
+        }
+        if r["endpoint"] == "ich":
+            assert r["decision"] == str(int(present == "yes")), r
+            assert r["truth"] == str(ich), r
+        else:
+            assert r["decision"] == (where or ""), r
+            assert r["truth"] == loc, r
+
+    # Run analysis on the exports page: a binary ICH section and a multi-class location one.
+    with page.expect_navigation():
+        row.locator("text=Run analysis").click()
+    page.wait_for_selector("text=Open the report", timeout=300000)
+    run = AnalysisRun.objects.get(study=study)
+    assert run.status == AnalysisRun.Status.SUCCEEDED, run.error
+    href = page.locator("a", has_text="report.json").get_attribute("href")
+    response = page.request.get(f"{live_server.url}{href}")
+    assert response.ok
+    report = json.loads(response.body())
+    assert set(report["endpoints"]) == {"ich", "location"}
+    ich = report["endpoints"]["ich"]
+    assert ich["kind"] == "binary" and ich["n_reads"] == 5
+    counts = {"tp": 0, "fn": 0, "fp": 0, "tn": 0}
+    for code, (present, _) in clicked.items():
+        said = present == "yes"
+        counts[("t" if said == bool(truth[code][0]) else "f") + ("p" if said else "n")] += 1
+    assert counts == {"tp": 3, "fn": 1, "fp": 1, "tn": 0}
+    (mine,) = ich["per_reader"]
+    assert {k: mine[k] for k in counts} == counts
+
+    # Location: only the cases with a location in their truth (IPH); a missed bleed's read
+    # has no location and counts as the class "unanswered".
+    section = report["endpoints"]["location"]
+    assert section["kind"] != "binary"
+    confusion = section["confusion"]["unaided"]
+    labels = confusion["labels"]
+    assert set(LOCATIONS) <= set(labels) and "unanswered" in labels
+    expected = [[0] * len(labels) for _ in labels]
+    for code, (_, where) in clicked.items():
+        if truth[code][1]:
+            expected[labels.index(truth[code][1])][labels.index(where or "unanswered")] += 1
+    assert confusion["matrix"] == expected
+    assert confusion["n"] == 4
+    assert "endpoints.location.cases_outside" in report["skipped"]
