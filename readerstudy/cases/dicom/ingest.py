@@ -58,6 +58,7 @@ from .errors import (
 from .series import (
     SeriesInfo,
     SeriesLimits,
+    SliceHeader,
     assemble_series,
     build_sitk_image,
     choose_primary,
@@ -173,7 +174,7 @@ class PreparedSeries:
 
 @dataclass
 class PreparedImport:
-    series: list[SeriesInfo]  # every series found (headers, de-identified); see .summary()
+    series: list[SeriesInfo]  # every series found (no datasets: see _Headers); see .summary()
     primary: PreparedSeries | None
     loaded: list[PreparedSeries]  # primary first, then others when options.load == "all"
     errors: list[IngestError]  # every problem, with severity
@@ -330,12 +331,13 @@ def _prepare(
     except ArchiveError as exc:
         return PreparedImport([], None, [], [exc.error], 0)
     headers = _read_headers(files, deid, pseudonym, report, errors)
-    if not headers.datasets:
+    if not headers.records:
         errors.append(
             IngestError(ErrorCode.NO_SERIES, f"no usable DICOM image among {len(files)} file(s)")
         )
         return PreparedImport([], None, [], _finalize(errors, opts), len(files))
-    series = assemble_series(headers.datasets, opts.series_limits, headers.patient_of)
+    series = assemble_series(headers.records, opts.series_limits, headers.patient_of)
+    headers.records.clear()
     keys = sorted(set(headers.patient_of.values()))
     if opts.require_single_patient and len(keys) > 1:
         errors.append(
@@ -345,8 +347,6 @@ def _prepare(
             )
         )
     primary_info = _choose(series, deid, opts, errors)
-    headers.datasets.clear()
-    _release_unread_headers(series, primary_info, opts)
     primary, loaded = _load_chosen(
         series, primary_info, headers, deid, pseudonym, opts, report, errors
     )
@@ -368,9 +368,14 @@ def _deidentifier(secret: bytes, opts: IngestOptions) -> Deidentifier:
 
 @dataclass
 class _Headers:
-    """Pass 1's result: the de-identified headers of the usable files, by label."""
+    """Pass 1's result: what series assembly reads of each usable file's de-identified header.
 
-    datasets: list[tuple[str, Dataset]] = field(default_factory=list)
+    A :class:`~.series.SliceHeader` per file, not its Dataset: an upload of many series would
+    otherwise hold every file's header until the series are assembled, and the allocator keeps
+    that heap under the volume built later.  Pass 2 reads the chosen series' files again.
+    """
+
+    records: list[tuple[str, SliceHeader]] = field(default_factory=list)
     by_label: dict[str, _File] = field(default_factory=dict)
     patient_of: dict[str, str] = field(default_factory=dict)  # label -> opaque patient key
 
@@ -392,6 +397,8 @@ def _read_headers(
             ds = read_dicom(f.source, label=f.label, stop_before_pixels=True)
             key = deid.patient_key(ds)
             deid.deidentify(ds, pseudonym=pseudonym(key), label=f.label)
+            record = SliceHeader.of(ds)
+            del ds
         except QuarantineError as exc:
             errors.append(exc.error.excluded())
             continue
@@ -401,7 +408,7 @@ def _read_headers(
             fatal = exc.code in _FATAL_FILE_CODES
             errors.append(exc.error if fatal else exc.error.excluded())
             continue
-        headers.datasets.append((f.label, ds))
+        headers.records.append((f.label, record))
         headers.by_label[f.label] = f
         headers.patient_of[f.label] = key
     report(PHASE_VALIDATING, len(files), len(files))
@@ -440,20 +447,6 @@ def _choose(
             if e not in tilted:
                 errors.append(e if sev == Severity.ERROR else e.excluded())
     return primary_info
-
-
-def _release_unread_headers(
-    series: list[SeriesInfo], primary_info: SeriesInfo | None, opts: IngestOptions
-) -> None:
-    """Let go of the headers of the series pass 2 will not read.
-
-    Their summary needs none of them (``n_slices`` counts labels), and an upload of many series
-    would otherwise hold every file's de-identified header through pass 2, the import's peak.
-    """
-    for s in series:
-        if s is primary_info or (opts.load == "all" and s.ok):
-            continue
-        s.datasets = []
 
 
 def _load_chosen(

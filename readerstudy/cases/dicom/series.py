@@ -1,6 +1,7 @@
 """Series assembly, validation, primary-series choice and volume building.
 
-Input: (label, Dataset) pairs, one per instance (headers suffice until pixels are needed).
+Input: (label, Dataset) pairs, one per instance (headers suffice until pixels are needed), or
+(label, :class:`SliceHeader`) pairs: the few header values the checks below read.
 Instances are grouped by (StudyInstanceUID, SeriesInstanceUID).  For each series:
 
 * every instance must be CT Image Storage with Modality CT (``wrong_modality``,
@@ -61,8 +62,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CT_IMAGE_STORAGE",
     "HUVolume",
+    "Header",
     "SeriesInfo",
     "SeriesLimits",
+    "SliceHeader",
     "analyze_series",
     "assemble_series",
     "build_sitk_image",
@@ -172,16 +175,78 @@ def _vec(v: Any, n: int) -> np.ndarray | None:
     return arr if arr.shape == (n,) and np.all(np.isfinite(arr)) else None
 
 
-def group_by_series(
-    items: Iterable[tuple[str, Dataset]],
-) -> dict[tuple[str, str], list[tuple[str, Dataset]]]:
-    groups: dict[tuple[str, str], list[tuple[str, Dataset]]] = defaultdict(list)
-    for label, ds in items:
-        key = (
-            str(ds.get("StudyInstanceUID", "") or ""),
-            str(ds.get("SeriesInstanceUID", "") or ""),
+def _floats(v: Any, n: int) -> tuple[float, ...] | None:
+    arr = _vec(v or (), n)
+    return None if arr is None else tuple(float(x) for x in arr)
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    return str(ds.get(keyword, "") or "")
+
+
+@dataclass(frozen=True, slots=True)
+class SliceHeader:
+    """What grouping, validation and the primary choice read of one instance's header.
+
+    A few hundred bytes instead of the whole Dataset: pass 1 of an upload keeps one per file
+    (:func:`SliceHeader.of`), so a many-series upload does not hold every file's header.
+    A geometry value that is missing or malformed is None.
+    """
+
+    study_uid: str
+    series_uid: str
+    modality: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    frame_uid: str
+    number_of_frames: int
+    rows: float | None
+    columns: float | None
+    pixel_spacing: tuple[float, ...] | None  # 2 values
+    orientation: tuple[float, ...] | None  # 6 values
+    position: tuple[float, ...] | None  # 3 values
+    image_type: tuple[str, ...]
+    series_number: int | None
+    description: str
+    slice_thickness: float | None
+
+    @classmethod
+    def of(cls, ds: Dataset) -> SliceHeader:
+        return cls(
+            study_uid=_text(ds, "StudyInstanceUID"),
+            series_uid=_text(ds, "SeriesInstanceUID"),
+            modality=_text(ds, "Modality"),
+            sop_class_uid=_text(ds, "SOPClassUID"),
+            sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
+            frame_uid=_text(ds, "FrameOfReferenceUID"),
+            number_of_frames=int(_f(ds.get("NumberOfFrames", 1)) or 1),
+            rows=_f(ds.get("Rows", None)),
+            columns=_f(ds.get("Columns", None)),
+            pixel_spacing=_floats(ds.get("PixelSpacing", None), 2),
+            orientation=_floats(ds.get("ImageOrientationPatient", None), 6),
+            position=_floats(ds.get("ImagePositionPatient", None), 3),
+            image_type=tuple(str(v) for v in (ds.get("ImageType", None) or ())),
+            series_number=int(_f(ds.get("SeriesNumber", None)) or 0) or None,
+            description=_text(ds, "SeriesDescription"),
+            slice_thickness=_f(ds.get("SliceThickness", None)),
         )
-        groups[key].append((label, ds))
+
+
+# an instance's header: the Dataset (headers suffice) or what pass 1 kept of it
+Header = Dataset | SliceHeader
+
+
+def _header(h: Header) -> SliceHeader:
+    return h if isinstance(h, SliceHeader) else SliceHeader.of(h)
+
+
+def group_by_series(
+    items: Iterable[tuple[str, Header]],
+) -> dict[tuple[str, str], list[tuple[str, Header]]]:
+    groups: dict[tuple[str, str], list[tuple[str, Header]]] = defaultdict(list)
+    for label, ds in items:
+        h = _header(ds)
+        groups[(h.study_uid, h.series_uid)].append((label, ds))
     return dict(groups)
 
 
@@ -208,16 +273,22 @@ class _Geometry:
 def analyze_series(
     study_uid: str,
     series_uid: str,
-    items: list[tuple[str, Dataset]],
+    items: list[tuple[str, Header]],
     limits: SeriesLimits | None = None,
     patient_keys: dict[str, str] | None = None,
 ) -> SeriesInfo:
-    """Sort one series along its normal and validate its headers (see module doc)."""
+    """Sort one series along its normal and validate its headers (see module doc).
+
+    ``SeriesInfo.datasets`` holds the given Datasets in slice order; given SliceHeaders
+    (pass 1 of an upload), it is empty.
+    """
     lim = limits or SeriesLimits()
-    info = SeriesInfo(study_uid, series_uid, [lb for lb, _ in items], [d for _, d in items])
-    _describe(info, items[0][1])
-    _check_identity(info, items, patient_keys)
-    geometry = _read_geometry(info, items)
+    datasets = [d for _, d in items if isinstance(d, Dataset)]
+    info = SeriesInfo(study_uid, series_uid, [lb for lb, _ in items], datasets)
+    headers = [(lb, _header(d)) for lb, d in items]
+    _describe(info, headers[0][1])
+    _check_identity(info, headers, patient_keys)
+    geometry = _read_geometry(info, headers)
     if geometry is None:
         return info
     _check_plane(info, geometry, lim)
@@ -225,8 +296,8 @@ def analyze_series(
     normal = _slice_normal(info, geometry.orientation[0])
     if normal is None:
         return info
-    proj, pos = _sort_along(info, items, geometry.positions, normal)
-    _check_duplicate_instances(info)
+    proj, pos, order = _sort_along(info, items, geometry.positions, normal)
+    _check_duplicate_instances(info, [headers[k][1].sop_instance_uid for k in order])
     if len(items) < 2:
         return info
     if not _check_steps(info, proj, lim):
@@ -235,26 +306,26 @@ def analyze_series(
     return info
 
 
-def _describe(info: SeriesInfo, first: Dataset) -> None:
+def _describe(info: SeriesInfo, first: SliceHeader) -> None:
     """Copy the descriptive headers of the series' first instance."""
-    info.modality = str(first.get("Modality", "") or "")
-    info.frame_uid = str(first.get("FrameOfReferenceUID", "") or "")
-    info.image_type = tuple(str(v) for v in (first.get("ImageType", None) or ()))
-    info.series_number = int(_f(first.get("SeriesNumber", None)) or 0) or None
-    info.description = str(first.get("SeriesDescription", "") or "")
-    info.slice_thickness = _f(first.get("SliceThickness", None))
+    info.modality = first.modality
+    info.frame_uid = first.frame_uid
+    info.image_type = first.image_type
+    info.series_number = first.series_number
+    info.description = first.description
+    info.slice_thickness = first.slice_thickness
 
 
 def _check_identity(
-    info: SeriesInfo, items: list[tuple[str, Dataset]], patient_keys: dict[str, str] | None
+    info: SeriesInfo, items: list[tuple[str, SliceHeader]], patient_keys: dict[str, str] | None
 ) -> None:
     """Modality, SOP class, frame of reference and patient: one of each, and CT."""
     errs, sid = info.errors, info.series_uid
 
     def distinct(keyword: str) -> set[str]:
-        return {str(d.get(keyword, "") or "") for _, d in items}
+        return {str(getattr(h, keyword)) for _, h in items}
 
-    if len(distinct("Modality")) > 1:
+    if len(distinct("modality")) > 1:
         errs.append(
             _err(ErrorCode.MIXED_SERIES, f"series mixes modalities ({len(items)} files)", sid)
         )
@@ -266,7 +337,7 @@ def _check_identity(
                 sid,
             )
         )
-    sops = distinct("SOPClassUID")
+    sops = distinct("sop_class_uid")
     if len(sops) > 1:
         errs.append(_err(ErrorCode.MIXED_SERIES, "series mixes SOP classes", sid))
     elif sops != {CT_IMAGE_STORAGE}:
@@ -277,33 +348,30 @@ def _check_identity(
                 sid,
             )
         )
-    if len(distinct("FrameOfReferenceUID")) > 1:
+    if len(distinct("frame_uid")) > 1:
         errs.append(_err(ErrorCode.MIXED_SERIES, "series mixes frames of reference", sid))
     if patient_keys is not None and len({patient_keys.get(lb, "") for lb, _ in items}) > 1:
         errs.append(_err(ErrorCode.MIXED_SERIES, "series mixes patients", sid))
-    if any(int(_f(d.get("NumberOfFrames", 1)) or 1) > 1 for _, d in items):
+    if any(h.number_of_frames > 1 for _, h in items):
         errs.append(
             _err(ErrorCode.UNSUPPORTED_SOP_CLASS, "multi-frame images are not supported", sid)
         )
 
 
-def _read_geometry(info: SeriesInfo, items: list[tuple[str, Dataset]]) -> _Geometry | None:
+def _read_geometry(info: SeriesInfo, items: list[tuple[str, SliceHeader]]) -> _Geometry | None:
     """The geometry headers of every slice; None (and an error) when a file lacks one."""
     geometry = _Geometry([], [], np.empty((0, 2)), np.empty((0, 6)), [])
     spacing, orientation, missing = [], [], []
-    for i, (label, d) in enumerate(items):
-        r, c = _f(d.get("Rows", None)), _f(d.get("Columns", None))
-        ps = _vec(d.get("PixelSpacing", None) or (), 2)
-        iop = _vec(d.get("ImageOrientationPatient", None) or (), 6)
-        ipp = _vec(d.get("ImagePositionPatient", None) or (), 3)
+    for i, (label, h) in enumerate(items):
+        r, c, ps, iop, ipp = h.rows, h.columns, h.pixel_spacing, h.orientation, h.position
         if r is None or c is None or ps is None or iop is None or ipp is None:
             missing.append(label)
             continue
         geometry.rows.append(int(r))
         geometry.columns.append(int(c))
-        spacing.append(ps)
-        orientation.append(iop)
-        geometry.positions.append((i, ipp))
+        spacing.append(np.array(ps, float))
+        orientation.append(np.array(iop, float))
+        geometry.positions.append((i, np.array(ipp, float)))
     if missing:
         info.errors.append(
             _err(
@@ -384,23 +452,26 @@ def _slice_normal(info: SeriesInfo, iop: np.ndarray) -> np.ndarray | None:
 
 def _sort_along(
     info: SeriesInfo,
-    items: list[tuple[str, Dataset]],
+    items: list[tuple[str, Header]],
     positions: list[tuple[int, np.ndarray]],
     normal: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sort the slices by ``normal . ImagePositionPatient``; returns (projections, positions)."""
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Sort the slices by ``normal . ImagePositionPatient``.
+
+    Returns (projections, positions, the upload index of each sorted slice).
+    """
     proj = np.array([float(p @ normal) for _, p in positions])
     order = np.argsort(proj, kind="stable")
-    info.datasets = [items[positions[k][0]][1] for k in order]
-    info.labels = [items[positions[k][0]][0] for k in order]
+    index = [positions[k][0] for k in order]
+    info.datasets = [d for d in (items[i][1] for i in index) if isinstance(d, Dataset)]
+    info.labels = [items[i][0] for i in index]
     pos = np.array([positions[k][1] for k in order])
     info.origin = (float(pos[0][0]), float(pos[0][1]), float(pos[0][2]))
-    return proj[order], pos
+    return proj[order], pos, index
 
 
-def _check_duplicate_instances(info: SeriesInfo) -> None:
-    """The same SOPInstanceUID twice."""
-    uids = [str(d.get("SOPInstanceUID", "")) for d in info.datasets]
+def _check_duplicate_instances(info: SeriesInfo, uids: list[str]) -> None:
+    """The same SOPInstanceUID twice (``uids`` in slice order)."""
     if len(set(uids)) == len(uids):
         return
     seen: dict[str, int] = {}
@@ -536,7 +607,7 @@ def _check_tilt(
 
 
 def assemble_series(
-    items: Iterable[tuple[str, Dataset]],
+    items: Iterable[tuple[str, Header]],
     limits: SeriesLimits | None = None,
     patient_keys: dict[str, str] | None = None,
 ) -> list[SeriesInfo]:

@@ -280,3 +280,32 @@ def test_pixels_let_go_in_pass_2_are_read_again_per_slice(tmp_path):
         assert again.SOPInstanceUID == expected.SOPInstanceUID
         assert again.PixelData == expected.PixelData
         assert again.PatientID == expected.PatientID
+
+
+def test_pass_one_keeps_a_slim_record_per_file_not_its_dataset(tmp_path):
+    """Pass 1 keeps only what series assembly reads of each header (the 1 GB upload's peak)."""
+    from readerstudy.cases.dicom import ingest as ingest_mod
+    from readerstudy.cases.dicom.series import SliceHeader
+
+    study = generate_uid()
+    thick = S.make_ct_series(6, spacing=5.0, study_uid=study)
+    thin = S.make_ct_series(12, spacing=1.0, study_uid=study)
+    files = _write(thick, tmp_path / "SE1") + _write(thin, tmp_path / "SE2")
+    opts = IngestOptions()
+    deid = ingest_mod._deidentifier(SECRET, opts)
+    to_read = [ingest_mod._File(p.name, p) for p in files]
+    headers = ingest_mod._read_headers(to_read, deid, lambda key: "CASE", lambda *a: None, [])
+    assert len(headers.records) == 18
+    assert all(type(rec) is SliceHeader for _, rec in headers.records)
+    assert not hasattr(headers, "datasets")
+    assert not any(isinstance(rec, pydicom.Dataset) for _, rec in headers.records)
+
+    res = prepare_upload(tmp_path, pseudonym_for=Pseudonyms(), secret=SECRET)
+    assert res.ok, res.fatal_errors
+    assert res.primary.info.n_slices == 6
+    # no series found in pass 1 holds a dataset; only the series read in pass 2 does
+    assert all(s.datasets == [] for s in res.series)
+    assert len(res.primary.datasets) == 6
+    thin_info = next(s for s in res.series if s.n_slices == 12)
+    assert thin_info.ok and thin_info.slice_spacing == pytest.approx(1.0)
+    assert thin_info.series_uid != str(thin[0].SeriesInstanceUID)  # de-identified

@@ -287,3 +287,39 @@ def test_jpeg_baseline_series_decodes_through_the_pixel_handlers():
     vol = load_hu_volume(info)
     for k, (_, hu) in enumerate(sorted(want, key=lambda t: t[0])):
         assert np.abs(vol[k] - hu).max() <= 6  # lossy JPEG, slope 2
+
+
+def _broken_series():
+    base = S.make_ct_series(6)
+    missing = S.make_ct_series(6)
+    del missing[2].ImagePositionPatient
+    dup = S.make_ct_series(6)
+    dup[3].SOPInstanceUID = dup[1].SOPInstanceUID
+    mixed = S.make_ct_series(6)
+    mixed[0].Modality = "MR"
+    gap = S.make_ct_series(8)
+    gap = gap[:3] + gap[5:]
+    single_image_type = S.make_ct_series(4, image_type=("DERIVED",))
+    single_image_type[0].ImageType = "DERIVED"
+    tilted = S.make_ct_series(6, step=(0.0, 0.26, 0.966))
+    return [base, missing, dup, mixed, gap, single_image_type, tilted]
+
+
+@pytest.mark.parametrize("k", range(7))
+def test_slice_headers_give_the_same_series_as_the_datasets(k):
+    from readerstudy.cases.dicom.series import SliceHeader
+
+    datasets = _broken_series()[k]
+    items = [(f"f{i}", ds) for i, ds in enumerate(datasets)]
+    from_datasets = assemble_series(items)
+    from_records = assemble_series([(lb, SliceHeader.of(ds)) for lb, ds in items])
+    assert [s.summary() for s in from_records] == [s.summary() for s in from_datasets]
+    for a, b in zip(from_records, from_datasets, strict=True):
+        assert a.labels == b.labels
+        assert (a.origin, a.normal, a.step, a.orientation) == (
+            b.origin,
+            b.normal,
+            b.step,
+            b.orientation,
+        )
+        assert a.datasets == [] and len(b.datasets) == len(b.labels)
