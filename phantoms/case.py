@@ -54,18 +54,25 @@ class PhantomCase:
         """Patient z (mm) of slice ``k``, rounded as written to ImagePositionPatient."""
         return round(self.origin[2] + k * self.spacing[2], 4)
 
-    def _image(self, array: np.ndarray) -> sitk.Image:
-        img = sitk.GetImageFromArray(array)
-        img.SetSpacing(self.spacing)
-        img.SetOrigin(self.origin)
-        img.SetDirection(self.direction)
-        return img
-
     def to_sitk(self) -> sitk.Image:
-        return self._image(self.volume_hu)
+        return grid_image(self.volume_hu, self.spacing, self.origin, self.direction)
 
     def mask_sitk(self) -> sitk.Image:
-        return self._image(self.mask)
+        return grid_image(self.mask, self.spacing, self.origin, self.direction)
+
+
+def grid_image(
+    array: np.ndarray,
+    spacing: tuple[float, ...],
+    origin: tuple[float, ...],
+    direction: tuple[float, ...],
+) -> sitk.Image:
+    """A (slices, rows, columns) array as a SimpleITK image on a phantom's grid."""
+    img = sitk.GetImageFromArray(array)
+    img.SetSpacing(spacing)
+    img.SetOrigin(origin)
+    img.SetDirection(direction)
+    return img
 
 
 def _geometry(rng: np.random.Generator, head: HeadModel, thin: bool, matrix: int) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import numpy.typing as npt
 import SimpleITK as sitk
 
 from .anatomy import TISSUE, HeadModel, sample_head
-from .case import _NOISE_GAIN, HU_MAX, HU_MIN, _smooth_noise, _window
+from .case import _NOISE_GAIN, HU_MAX, HU_MIN, _smooth_noise, _window, grid_image
 from .patient import sample_acquisition, sample_patient
 from .seeding import rng_for
 from .subtypes import CODES, PAINT_ORDER, SUBTYPES, Hemorrhage, sample_hemorrhage, window_fields
@@ -103,18 +103,11 @@ class SubtypeCase:
             for k in range(self.n_slices)
         ]
 
-    def _image(self, array: Array) -> sitk.Image:
-        img = sitk.GetImageFromArray(array)
-        img.SetSpacing(self.spacing)
-        img.SetOrigin(self.origin)
-        img.SetDirection(self.direction)
-        return img
-
     def to_sitk(self) -> sitk.Image:
-        return self._image(self.volume_hu)
+        return grid_image(self.volume_hu, self.spacing, self.origin, self.direction)
 
     def label_map_sitk(self) -> sitk.Image:
-        return self._image(self.label_map)
+        return grid_image(self.label_map, self.spacing, self.origin, self.direction)
 
 
 def _slice_grid(
