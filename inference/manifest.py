@@ -59,7 +59,7 @@ def _field(error: ValidationError) -> str:
 
 
 def validate_manifest(data: dict[str, Any], source: str = "manifest") -> dict[str, Any]:
-    """Validate against the JSON Schema plus cross-field rules; returns ``data``."""
+    """Validate against the JSON Schema plus the cross-field rules; returns ``data``."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema())
@@ -68,25 +68,149 @@ def validate_manifest(data: dict[str, Any], source: str = "manifest") -> dict[st
         lines = [f"field '{_field(e)}': {e.message}" for e in errors[:10]]
         more = f" (+{len(errors) - 10} more)" if len(errors) > 10 else ""
         raise ManifestError(f"{source} is invalid: " + "; ".join(lines) + more)
-    if data["positive_label"] not in data["labels"]:
+    problems = cross_field_problems(data)
+    if problems:
         raise ManifestError(
-            f"{source} is invalid: field 'positive_label': {data['positive_label']!r} "
-            f"is not one of labels {data['labels']}"
+            f"{source} is invalid: " + "; ".join(f"field '{f}': {m}" for f, m in problems)
+        )
+    return data
+
+
+def _duplicates(items: list[str]) -> list[str]:
+    return sorted({x for x in items if items.count(x) > 1})
+
+
+Problems = list[tuple[str, str]]
+
+
+def cross_field_problems(data: dict[str, Any]) -> Problems:
+    """``(field, message)`` for every rule the JSON Schema cannot express."""
+    return [
+        *_label_and_head_problems(data),
+        *_scoring_problems(data),
+        *_output_problems(data),
+    ]
+
+
+def _label_and_head_problems(data: dict[str, Any]) -> Problems:
+    """Unique names; every head's labels exist; every label in exactly one head."""
+    problems: Problems = []
+    names = [lbl["name"] for lbl in data["labels"]]
+    if dup := _duplicates(names):
+        problems.append(("labels", f"duplicate label names {dup}"))
+    if dup := _duplicates([h["name"] for h in data["heads"]]):
+        problems.append(("heads", f"duplicate head names {dup}"))
+    owner: dict[str, list[str]] = {n: [] for n in names}
+    for i, head in enumerate(data["heads"]):
+        for lbl in head["labels"]:
+            if lbl in owner:
+                owner[lbl].append(head["name"])
+            else:
+                problems.append((f"heads.{i}.labels", f"{lbl!r} is not one of labels {names}"))
+        if "positive" in head and head["positive"] not in head["labels"]:
+            problems.append(
+                (f"heads.{i}.positive", f"{head['positive']!r} is not one of {head['labels']}")
+            )
+    for lbl, heads in owner.items():
+        if len(heads) != 1:
+            where = f"in heads {heads}" if heads else "in no head"
+            problems.append(
+                ("heads", f"label {lbl!r} must belong to exactly one head, it is {where}")
+            )
+    return problems
+
+
+def _scoring_problems(data: dict[str, Any]) -> Problems:
+    """The headline label, cascades and per-label thresholds refer to scored labels."""
+    problems: Problems = []
+    scored = decision_labels(data)
+    if data["positive_label"] not in scored:
+        problems.append(
+            (
+                "positive_label",
+                f"{data['positive_label']!r} is not a binary head's positive label or a "
+                f"multi-label label ({scored})",
+            )
+        )
+    for i, head in enumerate(data["heads"]):
+        src = head.get("cascade_from")
+        if src is not None and src not in scored:
+            problems.append(
+                (f"heads.{i}.cascade_from", f"{src!r} is not a scored label ({scored})")
+            )
+        elif src is not None and src in head["labels"]:
+            problems.append((f"heads.{i}.cascade_from", f"{src!r} is a label of this head"))
+    for op, spec in data["operating_points"].items():
+        if "thresholds" not in spec or set(spec["thresholds"]) == set(scored):
+            continue
+        missing = sorted(set(scored) - set(spec["thresholds"]))
+        extra = sorted(set(spec["thresholds"]) - set(scored))
+        problems.append(
+            (
+                f"operating_points.{op}.thresholds",
+                f"must name every binary and multi-label label {scored}"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; not scored by a threshold {extra}" if extra else ""),
+            )
         )
     if data["default_operating_point"] not in data["operating_points"]:
-        raise ManifestError(
-            f"{source} is invalid: field 'default_operating_point': "
-            f"{data['default_operating_point']!r} is not a key of operating_points"
+        problems.append(
+            (
+                "default_operating_point",
+                f"{data['default_operating_point']!r} is not a key of operating_points",
+            )
         )
+    return problems
+
+
+def _output_problems(data: dict[str, Any]) -> Problems:
+    """Heatmaps have explainers, explainers name labels, slice outputs match slice heads,
+    weights roles are unique."""
+    problems: Problems = []
+    names = [lbl["name"] for lbl in data["labels"]]
     for name in data["output"]["heatmaps"]:
         if name not in data["explainers"]:
-            raise ManifestError(
-                f"{source} is invalid: field 'output.heatmaps': {name!r} has no entry in explainers"
+            problems.append(("output.heatmaps", f"{name!r} has no entry in explainers"))
+    for method, spec in data["explainers"].items():
+        unknown = [lbl for lbl in spec.get("labels", "all") if lbl not in names]
+        if spec.get("labels", "all") != "all" and unknown:
+            problems.append((f"explainers.{method}.labels", f"{unknown} are not labels {names}"))
+    slice_heads = [h["name"] for h in data["heads"] if h.get("slice_level", False)]
+    if bool(data["output"].get("slice_probabilities", False)) != bool(slice_heads):
+        problems.append(
+            (
+                "output.slice_probabilities",
+                "must be true exactly when a head is slice_level (slice-level heads: "
+                f"{slice_heads})",
             )
-    roles = [w["role"] for w in data["weights"]]
-    if len(set(roles)) != len(roles):
-        raise ManifestError(f"{source} is invalid: field 'weights': duplicate roles {roles}")
-    return data
+        )
+    if dup := _duplicates([w["role"] for w in data["weights"]]):
+        problems.append(("weights", f"duplicate roles {dup}"))
+    return problems
+
+
+def decision_labels(manifest: dict[str, Any]) -> list[str]:
+    """Labels that get a probability and a threshold: binary heads' positive labels and
+    every multi-label label, in head order."""
+    out: list[str] = []
+    for head in manifest["heads"]:
+        if head["kind"] == "binary":
+            out.append(head["positive"])
+        elif head["kind"] == "multi_label":
+            out.extend(head["labels"])
+    return out
+
+
+def label_thresholds(manifest: dict[str, Any], op: str) -> dict[str, float]:
+    """``{label: threshold}`` of operating point ``op`` for every decision label."""
+    spec = manifest["operating_points"][op]
+    if "thresholds" in spec:
+        return {k: float(v) for k, v in spec["thresholds"].items()}
+    return {lbl: float(spec["threshold"]) for lbl in decision_labels(manifest)}
+
+
+def display_names(manifest: dict[str, Any]) -> dict[str, str]:
+    return {lbl["name"]: lbl["display"] for lbl in manifest["labels"]}
 
 
 def load_manifest(path: str | Path) -> dict[str, Any]:

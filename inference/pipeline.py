@@ -8,11 +8,8 @@ random explainer (SHAP) draws from a local generator seeded by ``options.seed``.
 
 from __future__ import annotations
 
-import contextlib
-import platform
+import dataclasses
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,93 +17,28 @@ import numpy as np
 import torch
 
 from . import preprocess as pp
-from .explain import EXPLAINERS
+from .device import autocast, device_info, resolve_device
 from .explain.common import Attribution
 from .geometry import input_image, to_grid
 from .manifest import ManifestIdentity, ModelLoadError, load_manifest, verify_weights
 from .networks import ARCHITECTURES
 from .networks.classifier import CBAMClassifier, build_classifier, build_segmenter
 from .networks.unet import UNet3D
+from .plugin import PredictOptions, decide, library_versions, load_state, torch_settings
 from .preprocess import BBox
 from .results import Heatmap, Prediction
 
-
-@dataclass
-class PredictOptions:
-    """``explain``: methods to run (subset of ``EXPLAINERS``); ``explainer_params``: per-method
-    overrides of the manifest defaults; ``threads``: torch intra-op threads for this call."""
-
-    explain: tuple[str, ...] = ()
-    explainer_params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    seed: int = 0
-    threads: int | None = None
-    deterministic: bool = True
-
-    @classmethod
-    def coerce(cls, value: object) -> PredictOptions:
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, dict):
-            data = dict(value)
-            if isinstance(data.get("explain"), str):
-                data["explain"] = [m for m in data["explain"].split(",") if m]
-            data["explain"] = tuple(data.get("explain", ()))
-            return cls(**data)
-        raise TypeError("options must be None, a dict or PredictOptions")
+__all__ = ["CVSTICHPipeline", "PredictOptions", "library_versions", "load_state", "torch_settings"]
 
 
-@contextlib.contextmanager
-def torch_settings(threads: int | None, deterministic: bool, seed: int) -> Iterator[None]:
-    prev = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-        torch.get_num_threads(),
-    )
-    try:
-        torch.use_deterministic_algorithms(deterministic, warn_only=True)
-        if threads:
-            torch.set_num_threads(int(threads))
-        torch.manual_seed(seed)
-        yield
-    finally:
-        torch.use_deterministic_algorithms(prev[0], warn_only=prev[1])
-        torch.set_num_threads(prev[2])
-
-
-def library_versions() -> dict[str, str]:
-    import captum
-    import monai
-    import safetensors
-    import SimpleITK as sitk
-
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "monai": monai.__version__,
-        "captum": captum.__version__,
-        "SimpleITK": sitk.Version.VersionString(),
-        "safetensors": safetensors.__version__,
-    }
-
-
-def load_state(path: Path) -> dict[str, torch.Tensor]:
-    """Weights from safetensors only (no pickle; ``torch.load`` is never used)."""
-    from safetensors.torch import load_file
-
-    try:
-        return load_file(str(path), device="cpu")
-    except Exception as exc:  # safetensors raises its own error types
-        raise ModelLoadError(f"cannot read safetensors file {path}: {exc}") from exc
-
-
-def segment_volume(net: UNet3D, ct: np.ndarray, cfg: pp.PreprocessConfig) -> np.ndarray:
+def segment_volume(
+    net: UNet3D, ct: np.ndarray, cfg: pp.PreprocessConfig, device: str = "cpu"
+) -> np.ndarray:
     """Hematoma probability on the model grid: the whole grid in one pass, or MONAI sliding
-    windows (``cfg.seg_window``, overlap 0.25, Gaussian blending) as in the seed's code."""
-    x = torch.from_numpy(np.ascontiguousarray(ct, dtype=np.float32))[None, None]
-    with torch.inference_mode():
+    windows (``cfg.seg_window``, overlap 0.25, Gaussian blending) as in the seed's code.
+    Mixed precision on CUDA (``device.autocast``)."""
+    x = torch.from_numpy(np.ascontiguousarray(ct, dtype=np.float32))[None, None].to(device)
+    with torch.inference_mode(), autocast(device):
         if cfg.seg_window and tuple(cfg.seg_window) != tuple(ct.shape):
             from monai.inferers import sliding_window_inference
 
@@ -116,7 +48,7 @@ def segment_volume(net: UNet3D, ct: np.ndarray, cfg: pp.PreprocessConfig) -> np.
             )
         else:
             logits = net(x)
-        return torch.sigmoid(logits)[0, 0].numpy()
+        return torch.sigmoid(logits.float())[0, 0].cpu().numpy()
 
 
 class CVSTICHPipeline(ManifestIdentity):
@@ -134,13 +66,15 @@ class CVSTICHPipeline(ManifestIdentity):
         self.classifier = classifier.eval()
         self.weights_sha256 = weights_sha256 or {}
         self.cfg = pp.PreprocessConfig.from_dict(manifest["preprocessing"])
-        self.labels = tuple(manifest["labels"])
+        self.labels = tuple(lbl["name"] for lbl in manifest["labels"])
         self.positive = manifest["positive_label"]
         self.negative = next(lbl for lbl in self.labels if lbl != self.positive)
-        self.thresholds = {
-            k: float(v["threshold"]) for k, v in manifest["operating_points"].items()
+        self.thresholds: dict[str, float | dict[str, float]] = {
+            k: v["thresholds"] if "thresholds" in v else float(v["threshold"])
+            for k, v in manifest["operating_points"].items()
         }
         self.default_op = manifest["default_operating_point"]
+        self.device = "cpu"
 
     @classmethod
     def from_bundle(cls, bundle_dir: str | Path) -> CVSTICHPipeline:
@@ -150,8 +84,8 @@ class CVSTICHPipeline(ManifestIdentity):
         if arch["name"] not in ARCHITECTURES:
             raise ModelLoadError(f"architecture {arch['name']!r} is not allow-listed")
         paths = verify_weights(bundle_dir, manifest)
-        segmenter = build_segmenter(arch["segmentation"])
-        classifier = build_classifier(arch["classifier"])
+        segmenter = build_segmenter(arch["networks"]["segmentation"])
+        classifier = build_classifier(arch["networks"]["classifier"])
         nets: dict[str, torch.nn.Module] = {"segmentation": segmenter, "classifier": classifier}
         for role, net in nets.items():
             if role not in paths:
@@ -160,22 +94,31 @@ class CVSTICHPipeline(ManifestIdentity):
                 net.load_state_dict(load_state(paths[role]), strict=True)
             except RuntimeError as exc:
                 raise ModelLoadError(
-                    f"weights {paths[role].name} do not fit architecture.{role}: {exc}"
+                    f"weights {paths[role].name} do not fit architecture.networks.{role}: {exc}"
                 ) from exc
         sha = {w["role"]: w["sha256"] for w in manifest["weights"]}
         return cls(manifest, segmenter, classifier, sha)
 
     # -- stages -----------------------------------------------------------------------------
+    def to(self, device: str) -> CVSTICHPipeline:
+        """Move both networks to ``device`` (a resolved name, see ``device.resolve_device``)."""
+        if device != self.device:
+            self.segmenter.to(device)
+            self.classifier.to(device)
+            self.device = device
+        return self
+
     def segment(self, ct: np.ndarray) -> np.ndarray:
-        return segment_volume(self.segmenter, ct, self.cfg)
+        return segment_volume(self.segmenter, ct, self.cfg, self.device)
 
     def classify(self, patch: torch.Tensor) -> float:
-        """Logit of P(CVST-ICH) for a (1, 2, z, y, x) patch."""
-        with torch.inference_mode():
-            return float(self.classifier(patch)[0])
+        """Logit of P(CVST-ICH) for a (1, 2, z, y, x) patch (mixed precision on CUDA)."""
+        with torch.inference_mode(), autocast(self.device):
+            return float(self.classifier(patch.to(self.device))[0].float())
 
-    def decide(self, p: float) -> dict[str, str]:
-        return {op: self.positive if p >= t else self.negative for op, t in self.thresholds.items()}
+    def decide(self, p: float) -> dict[str, dict[str, int]]:
+        """``{operating point: {positive label: 0 or 1}}`` (``plugin.decide``)."""
+        return decide(self._manifest, {self.positive: p})
 
     def explainer_params(self, method: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
         defaults = self._manifest["explainers"].get(method, {}).get("defaults", {})
@@ -213,7 +156,12 @@ class CVSTICHPipeline(ManifestIdentity):
             from .explain.cbam import cbam_attention
 
             return cbam_attention(self.classifier, x, **params)
-        raise ValueError(f"unknown explainer {method!r}; available: {EXPLAINERS}")
+        raise ValueError(f"unknown explainer {method!r}; available: {self.explainers}")
+
+    @property
+    def explainers(self) -> list[str]:
+        """The manifest's explainers (what ``options.explain`` may name)."""
+        return list(self._manifest["explainers"])
 
     # -- the public call --------------------------------------------------------------------
     def predict(
@@ -230,9 +178,13 @@ class CVSTICHPipeline(ManifestIdentity):
         provenance. ``options``: :class:`PredictOptions` or a dict.
         """
         opts = PredictOptions.coerce(options)
-        unknown = [m for m in opts.explain if m not in EXPLAINERS]
+        unknown = [m for m in opts.explain if m not in self.explainers]
         if unknown:
-            raise ValueError(f"unknown explainer(s) {unknown}; available: {list(EXPLAINERS)}")
+            raise ValueError(
+                f"model {self.id} has no explainer(s) {unknown}; its explainers: {self.explainers}"
+            )
+        opts = dataclasses.replace(opts, device=resolve_device(opts.device))
+        self.to(opts.device)
         timings: dict[str, float] = {}
         warnings: list[str] = []
         t_all = time.perf_counter()
@@ -252,7 +204,7 @@ class CVSTICHPipeline(ManifestIdentity):
             if bbox is None:
                 warnings.append("no hematoma segmented: ROI patch centred on the head")
             patch_grid = prep.grid.subgrid(start, self.cfg.patch_shape)
-            x = torch.from_numpy(patch)[None]
+            x = torch.from_numpy(patch)[None].to(self.device)
             logit = self.classify(x)
             p = float(1.0 / (1.0 + np.exp(-logit)))
             decisions = self.decide(p)
@@ -265,7 +217,7 @@ class CVSTICHPipeline(ManifestIdentity):
             timings["mask_to_input_grid"] = time.perf_counter() - t
 
             heatmaps: dict[str, Heatmap] = {}
-            target_sign = 1 if decisions[self.default_op] == self.positive else -1
+            target_sign = 1 if decisions[self.default_op][self.positive] else -1
             bbox_patch = None
             if bbox is not None:
                 bbox_patch = (np.asarray(bbox[0]) - start, np.asarray(bbox[1]) - start)
@@ -274,8 +226,9 @@ class CVSTICHPipeline(ManifestIdentity):
                 params = self.explainer_params(method, opts.explainer_params.get(method))
                 attr = self.explain(x, method, params, target_sign, bbox_patch, opts.seed)
                 arr = to_grid(attr.array, patch_grid, prep.input_grid, "linear", 0.0)
-                heatmaps[method] = Heatmap(
+                heatmap = Heatmap(
                     method=method,
+                    label=self.positive,
                     array=arr.astype(np.float16),
                     signed=attr.signed,
                     params=attr.params,
@@ -283,6 +236,7 @@ class CVSTICHPipeline(ManifestIdentity):
                     seconds=attr.seconds,
                     extras=attr.extras,
                 )
+                heatmaps[heatmap.key] = heatmap
                 timings[f"explain_{method}"] = time.perf_counter() - t
             threads = torch.get_num_threads()
         timings["total"] = time.perf_counter() - t_all
@@ -310,10 +264,11 @@ class CVSTICHPipeline(ManifestIdentity):
             "libraries": library_versions(),
             "timings_s": {k: round(v, 4) for k, v in timings.items()},
             "explainer_passes": {
-                k: {**h.passes, "seconds": round(h.seconds, 3)} for k, h in heatmaps.items()
+                h.method: {**h.passes, "seconds": round(h.seconds, 3)} for h in heatmaps.values()
             },
             "logit": logit,
             "torch_threads": threads,
+            **device_info(self.device),
             "deterministic": opts.deterministic,
             "seed": opts.seed,
             "preprocessing": self.cfg.to_dict(),
@@ -326,6 +281,7 @@ class CVSTICHPipeline(ManifestIdentity):
         return Prediction(
             model_id=self.id,
             model_version=self.version,
+            positive_label=self.positive,
             probabilities={self.positive: p},
             decisions=decisions,
             thresholds=dict(self.thresholds),

@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     from .results import Prediction
 
 GROUP = "readerstudy.models"
-BUILTIN = {"cvst_ich_demo": "inference.builtin:cvst_ich_demo"}
+BUILTIN = {
+    "cvst_ich_demo": "inference.builtin:cvst_ich_demo",
+    "ich_subtypes_cnn_bigru": "inference.zoo.cnn_bigru.plugin:load",
+    "ich_subtypes_cnn_rnn3d": "inference.zoo.cnn_rnn3d.plugin:load",
+    "ich_location_dtvit": "inference.zoo.dtvit.plugin:load",
+}
 DEFAULT_MODEL = "cvst_ich_demo"
 
 
@@ -80,26 +85,43 @@ def list_models() -> list[dict[str, Any]]:
     out = []
     for model_id, target in sorted(discover().items()):
         try:
-            m = get_model(model_id).manifest()
-            out.append(
-                {
-                    "id": m["id"],
-                    "version": m["version"],
-                    "name": m["name"],
-                    "entry_point": target,
-                    "labels": m["labels"],
-                    "positive_label": m["positive_label"],
-                    "probability": m["probability"],
-                    "operating_points": {
-                        k: v["threshold"] for k, v in m["operating_points"].items()
-                    },
-                    "default_operating_point": m["default_operating_point"],
-                    "explainers": {k: v["cost"] for k, v in m["explainers"].items()},
-                    "synthetic_training": m["training"]["synthetic"],
-                }
-            )
+            out.append(summary(get_model(model_id).manifest(), target))
         except Exception as exc:  # report, do not crash the listing
             out.append(
                 {"id": model_id, "entry_point": target, "error": f"{type(exc).__name__}: {exc}"}
             )
     return out
+
+
+def operating_point_thresholds(manifest: dict[str, Any]) -> dict[str, float | dict[str, float]]:
+    """``{operating point: threshold}``, or ``{label: threshold}`` where it is per label."""
+    return {
+        k: dict(v["thresholds"]) if "thresholds" in v else float(v["threshold"])
+        for k, v in manifest["operating_points"].items()
+    }
+
+
+def summary(m: dict[str, Any], target: str) -> dict[str, Any]:
+    """What ``list-models`` shows of one manifest."""
+    return {
+        "id": m["id"],
+        "version": m["version"],
+        "name": m["name"],
+        "entry_point": target,
+        "architecture": m["architecture"]["name"],
+        "labels": [dict(lbl) for lbl in m["labels"]],
+        "heads": [{"slice_level": False, **h} for h in m["heads"]],
+        "slice_level": any(h.get("slice_level", False) for h in m["heads"]),
+        "positive_label": m["positive_label"],
+        "probability": m["probability"],
+        "operating_points": operating_point_thresholds(m),
+        "default_operating_point": m["default_operating_point"],
+        "explainers": {k: v["cost"] for k, v in m["explainers"].items()},
+        "outputs": {
+            "mask": m["output"]["mask"],
+            "slice_probabilities": m["output"].get("slice_probabilities", False),
+            "heatmaps": list(m["output"]["heatmaps"]),
+        },
+        "device": m.get("requirements", {}).get("device", "cpu"),
+        "synthetic_training": m["training"]["synthetic"],
+    }

@@ -1,4 +1,18 @@
-"""Plain result types returned by ``predict`` (numpy + dataclasses; no torch)."""
+"""Plain result types returned by ``predict`` (numpy + dataclasses; no torch).
+
+One result type serves every model plug-in. A model has one or more *heads*:
+
+* ``binary``: one probability, of the head's positive label (``{"cvst_ich": p}``);
+* ``multi_label``: one independent probability per label (``{"any": p, "iph": p, ...}``);
+* ``multi_class``: a distribution over classes, nested under the head's name
+  (``{"location": {"deep": p, "lobar": p, "subtentorial": p}}``).
+
+``probabilities`` merges the heads; ``decisions`` holds, per operating point, a 0/1 number
+for every binary and multi-label label and a one-hot of the most probable class for every
+multi-class head. ``slice_probabilities`` (slice-level heads only) holds one probability per
+slice of the input grid in index order, which is the series' geometric order (slices
+sorted by ImagePositionPatient projected on the slice normal, ascending).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +26,17 @@ from .geometry import Grid
 if TYPE_CHECKING:
     import SimpleITK as sitk
 
+#: a label's probability, or a multi-class head's distribution {class: p}
+Probability = float | dict[str, float]
+
 
 @dataclass
 class Heatmap:
-    """One explanation on the input (DICOM) grid.
+    """One explanation of one label (or class) on the input (DICOM) grid.
 
     ``array`` is float16 (z, y, x): [0, 1] for unsigned maps, [-1, 1] for signed ones
-    (positive = towards CVST-ICH); ``params["scale"]`` is the raw value mapped to 1.
-    ``passes`` counts volumes pushed through the classifier (forward / backward).
+    (positive = towards ``label``); ``params["scale"]`` is the raw value mapped to 1.
+    ``passes`` counts volumes pushed through the network (forward / backward).
     """
 
     method: str
@@ -29,10 +46,17 @@ class Heatmap:
     passes: dict[str, int]
     seconds: float
     extras: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        """``<method>_<label>``: the key in ``Prediction.heatmaps`` and the file stem suffix."""
+        return f"{self.method}_{self.label}" if self.label else self.method
 
     def summary(self) -> dict[str, Any]:
         return {
             "method": self.method,
+            "label": self.label,
             "signed": self.signed,
             "dtype": str(self.array.dtype),
             "params": self.params,
@@ -48,35 +72,45 @@ class Prediction:
 
     model_id: str
     model_version: str
-    probabilities: dict[str, float]  # {"cvst_ich": P(CVST-ICH)}
-    decisions: dict[str, str]  # operating point -> label
-    thresholds: dict[str, float]
-    mask: np.ndarray  # uint8 (z, y, x) hematoma mask on the input grid
-    heatmaps: dict[str, Heatmap]
+    probabilities: dict[str, Probability]
+    decisions: dict[str, dict[str, int]]  # operating point -> {label: 0 or 1}
+    thresholds: dict[str, float | dict[str, float]]  # operating point -> one or per label
+    heatmaps: dict[str, Heatmap]  # keyed by Heatmap.key
     grid: Grid
-    roi: dict[str, Any]
     provenance: dict[str, Any]
+    positive_label: str  # the headline label (the manifest's positive_label)
+    mask: np.ndarray | None = None  # uint8 (z, y, x) lesion mask, when the model segments
+    roi: dict[str, Any] = field(default_factory=dict)
+    slice_probabilities: dict[str, list[float]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def positive_label(self) -> str:
-        return next(iter(self.probabilities))
+    def heatmap(self, method: str, label: str | None = None) -> Heatmap:
+        """The ``method`` map of ``label`` (default: the positive label)."""
+        return self.heatmaps[f"{method}_{label or self.positive_label}"]
+
+    def headline_probability(self) -> float:
+        value = self.probabilities[self.positive_label]
+        if isinstance(value, dict):
+            raise TypeError(f"{self.positive_label!r} is a multi-class head, not a label")
+        return float(value)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-serialisable summary (arrays excluded)."""
         g = self.grid.geometry
         return {
             "model": {"id": self.model_id, "version": self.model_version},
+            "positive_label": self.positive_label,
             "probabilities": self.probabilities,
             "decisions": self.decisions,
             "thresholds": self.thresholds,
+            "slice_probabilities": self.slice_probabilities,
             "grid": {
                 "shape_zyx": list(self.grid.shape),
                 "spacing": list(g.spacing),
                 "origin": list(g.origin),
                 "direction": list(g.direction),
             },
-            "mask_voxels": int(np.count_nonzero(self.mask)),
+            "mask_voxels": None if self.mask is None else int(np.count_nonzero(self.mask)),
             "roi": self.roi,
             "heatmaps": {k: h.summary() for k, h in self.heatmaps.items()},
             "provenance": self.provenance,
@@ -84,8 +118,10 @@ class Prediction:
         }
 
     def mask_image(self) -> sitk.Image:
+        if self.mask is None:
+            raise ValueError(f"model {self.model_id} returns no mask")
         return self.grid.image(self.mask.astype(np.uint8))
 
-    def heatmap_image(self, method: str) -> sitk.Image:
+    def heatmap_image(self, key: str) -> sitk.Image:
         """The heatmap as a float32 SimpleITK image (NIfTI has no float16 in most viewers)."""
-        return self.grid.image(self.heatmaps[method].array.astype(np.float32))
+        return self.grid.image(self.heatmaps[key].array.astype(np.float32))

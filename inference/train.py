@@ -24,6 +24,7 @@ afford, so the rate is raised (documented in the manifest).
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import time
@@ -38,7 +39,7 @@ from torch import nn
 
 from . import metrics
 from . import preprocess as pp
-from .manifest import sha256_file, validate_manifest
+from .manifest import label_thresholds, sha256_file, validate_manifest
 from .networks.classifier import CBAMClassifier
 from .networks.unet import ConvBlock, UNet3D, UNetConfig
 
@@ -91,8 +92,8 @@ EXPLAINER_DEFAULTS: dict[str, dict[str, Any]] = {
     "gradcampp": {
         "cost": "fast",
         "signed": False,
-        "defaults": {"layer": "encoder.blocks.2"},
-        "description": "Grad-CAM++ of the predicted class at encoder block 3",
+        "defaults": {"layer": "encoder.blocks.0"},
+        "description": "Grad-CAM++ (element-wise weighting) of the predicted class at encoder block 1",
     },
     "ig": {
         "cost": "moderate",
@@ -362,6 +363,20 @@ def _save_weights(module: nn.Module, path: Path) -> dict[str, Any]:
     }
 
 
+LABELS = [
+    {
+        "name": "cvst_ich",
+        "display": "CVST-ICH",
+        "description": "intracerebral haemorrhage secondary to cerebral venous sinus thrombosis",
+    },
+    {
+        "name": "sich",
+        "display": "sICH",
+        "description": "spontaneous (primary) intracerebral haemorrhage",
+    },
+]
+
+
 def build_manifest(
     model_id: str,
     version: str,
@@ -376,7 +391,7 @@ def build_manifest(
 ) -> dict[str, Any]:
     n_params = training.pop("_params")
     return {
-        "schema_version": "1.0",
+        "schema_version": "2.0",
         "id": model_id,
         "version": version,
         "name": "CVST-ICH vs sICH, seed-000 architecture (demo weights, synthetic data)"
@@ -396,11 +411,19 @@ def build_manifest(
         "architecture": {
             "name": "cvst_unet_cbam_v1",
             "variant": variant_name,
-            "segmentation": seg_cfg.to_dict(),
-            "classifier": cls_cfg.to_dict(),
             "parameters": n_params,
+            "networks": {"segmentation": seg_cfg.to_dict(), "classifier": cls_cfg.to_dict()},
         },
-        "labels": ["cvst_ich", "sich"],
+        "labels": LABELS,
+        "heads": [
+            {
+                "name": "cvst_ich",
+                "kind": "binary",
+                "labels": ["cvst_ich", "sich"],
+                "positive": "cvst_ich",
+                "slice_level": False,
+            }
+        ],
         "positive_label": "cvst_ich",
         "probability": "P(cvst_ich): sigmoid of the classifier logit; label 1 = CVST-ICH",
         "operating_points": ops,
@@ -426,6 +449,7 @@ def build_manifest(
         "output": {
             "probabilities": True,
             "mask": True,
+            "slice_probabilities": False,
             "heatmaps": list(EXPLAINER_DEFAULTS),
             "grid": "input series grid",
         },
@@ -453,7 +477,8 @@ def evaluate_bundle(bundle_dir: Path, cases: list[Case], threads: int | None) ->
     rows: list[dict[str, Any]] = []
     for c in cases:
         pred = pipe.predict(c.image, options={"threads": threads})
-        p = pred.probabilities["cvst_ich"]
+        p = pred.headline_probability()
+        assert pred.mask is not None  # the seed-000 model segments
         d = metrics.dice(pred.mask, c.mask_input)
         probs.append(p)
         dices.append(d)
@@ -463,7 +488,10 @@ def evaluate_bundle(bundle_dir: Path, cases: list[Case], threads: int | None) ->
     y = [c.truth for c in cases]
     auc = metrics.roc_auc(y, probs)
     ci = metrics.bootstrap_auc_ci(y, probs)
-    at_ops = {op: metrics.confusion(y, probs, t) for op, t in pipe.thresholds.items()}
+    at_ops = {
+        op: metrics.confusion(y, probs, label_thresholds(pipe.manifest(), op)["cvst_ich"])
+        for op in pipe.thresholds
+    }
     return {
         "auc": round(auc, 4),
         "auc_95ci_bootstrap": [round(v, 4) for v in ci],
@@ -702,3 +730,21 @@ def _test_metrics(test: dict[str, Any]) -> dict[str, Any]:
 def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
     validate_manifest(json.loads(json.dumps(manifest)))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def run_cli(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``train`` sub-command's entry for ``cvst_ich_demo`` (``inference.trainers``)."""
+    return run(
+        args.out,
+        n_cases=200 if args.n_cases is None else args.n_cases,
+        seed=args.seed,
+        variant=getattr(args, "variant", "demo"),
+        epochs_seg=getattr(args, "epochs_seg", None),
+        epochs_cls=args.epochs,
+        lr=getattr(args, "lr", None),
+        matrix=getattr(args, "matrix", 128),
+        setting=getattr(args, "setting", "5mm"),
+        threads=args.threads,
+        model_id=args.model_id,
+        version=args.version,
+    )

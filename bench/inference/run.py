@@ -4,6 +4,12 @@ Usage (from the repository root; about 5-10 minutes on 2 cores):
 
     .venv/bin/python bench/inference/run.py [--variants demo,seed] [--threads 2]
         [--matrix 512] [--out bench/inference/last_run.json]
+    .venv/bin/python bench/inference/run.py --model all [--model ID ...] [--device auto]
+        [--repeats 2] [--max-calls 60] [--out bench/inference/last_run_models.json]
+
+``--model`` (repeatable, or ``all`` = every registered model) switches to the per-model
+bench of ``per_model.py`` (production ``predict`` with Grad-CAM for every label vs MONAI's
+``GradCAM`` used naively); without it the seed-000 explainer bench below runs.
 
 For each network variant - ``demo`` (the shipped weights) and ``seed`` (the seed's size: 32
 initial kernels, LayerNorm, sliding-window segmentation; random weights, which do not change
@@ -43,6 +49,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see inference/__main__.py
 
@@ -71,7 +78,7 @@ def build(variant: str) -> CVSTICHPipeline:
         return CVSTICHPipeline.from_bundle(DEMO_DIR)
     manifest = json.loads((DEMO_DIR / "manifest.json").read_text())
     net = VARIANTS["seed"]["net"]
-    arch = manifest["architecture"]
+    arch = manifest["architecture"]["networks"]
     arch["segmentation"] = {**arch["segmentation"], **net}
     arch["classifier"] = {**arch["classifier"], **net}
     manifest["preprocessing"]["seg_window"] = list(VARIANTS["seed"]["seg_window"])
@@ -124,7 +131,7 @@ def fast_explainers(pipe, x, bbox_patch, patch_grid, input_grid):
     return rows
 
 
-def naive_explainers(model, x, background, ig_steps_timed: int):
+def naive_explainers(model, x, background, ig_steps_timed: int, layer: str):
     from captum.attr import GradientShap, IntegratedGradients
     from monai.data.utils import dense_patch_slices
     from monai.inferers.utils import _get_scan_interval
@@ -132,10 +139,10 @@ def naive_explainers(model, x, background, ig_steps_timed: int):
 
     for p in model.parameters():
         p.requires_grad_(True)
-    rows = {}
+    rows: dict[str, Any] = {}
 
     wrapped = _Counted(model, as_2d=True)
-    cam = GradCAMpp(nn_module=wrapped, target_layers="model.encoder.blocks.2")
+    cam = GradCAMpp(nn_module=wrapped, target_layers=f"model.{layer}")
     _, sec = timed(lambda: cam(x))
     rows["gradcampp"] = {
         "seconds": round(sec, 2),
@@ -188,6 +195,7 @@ def naive_explainers(model, x, background, ig_steps_timed: int):
     n_windows = len(dense_patch_slices(size, mask, interval))
     box = [0, 15, 0, 39, 0, 39]  # a corner region: a few batches of windows
     counted = occ.nn_module
+    assert isinstance(counted, _Counted)
     counted.forward_passes = 0
     _, sec = timed(lambda: occ(x, b_box=box))
     per = sec / max(counted.forward_passes, 1)
@@ -233,13 +241,15 @@ def run_variant(variant: str, case) -> dict:
         "mask_to_dicom_grid": round(t_mask, 2),
     }
     log(f"{variant}: stages {stages}")
+    assert bbox is not None  # cut around the phantom's ground truth, never empty
     bbox_patch = (np.asarray(bbox[0]) - start, np.asarray(bbox[1]) - start)
     patch_grid = prep.grid.subgrid(start, cfg.patch_shape)
     fast = fast_explainers(pipe, x, bbox_patch, patch_grid, prep.input_grid)
     from inference.explain.shap import build_background
 
     background = build_background(patch[0], ("black", "blur"))
-    naive = naive_explainers(pipe.classifier, x, background, 2 if variant == "seed" else 4)
+    layer = pipe.explainer_params("gradcampp", None)["layer"]
+    naive = naive_explainers(pipe.classifier, x, background, 2 if variant == "seed" else 4, layer)
     fast_total = sum(r["seconds"] for r in fast.values())
     naive_total = sum(r["seconds"] for r in naive.values() if r) + fast["cbam"]["seconds"]
     return {
@@ -297,7 +307,13 @@ def main(argv=None):
     ap.add_argument("--variants", default="demo,seed")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--matrix", type=int, default=512, help="phantom in-plane matrix")
-    ap.add_argument("--out", default=str(Path(__file__).with_name("last_run.json")))
+    ap.add_argument("--out", default=None, help="JSON output (default: last_run*.json here)")
+    ap.add_argument("--model", action="append", default=[], help="model id (repeatable) or 'all'")
+    ap.add_argument("--device", default="auto", help="auto | cpu | cuda[:N], passed to predict")
+    ap.add_argument("--repeats", type=int, default=2, help="timed predict calls per model")
+    ap.add_argument(
+        "--max-calls", type=int, default=60, help="naive GradCAM calls timed before extrapolating"
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -305,6 +321,9 @@ def main(argv=None):
 
     case = make_case(777, "cvst_ich", matrix=args.matrix)
     log(f"case: {case.volume_hu.shape} voxels, spacing {case.spacing}")
+    if args.model:
+        return run_models(args, case)
+    args.out = args.out or str(Path(__file__).with_name("last_run.json"))
     results = [run_variant(v, case) for v in args.variants.split(",")]
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
@@ -338,6 +357,87 @@ def main(argv=None):
             f"{s['speedup']}x faster than naive (goal >= 20x): {'met' if ok else 'NOT met'}"
         )
     return 0
+
+
+def run_models(args, case) -> int:
+    from per_model import run_model  # this directory is on sys.path when run as a script
+
+    from inference.registry import list_models
+
+    known = [m["id"] for m in list_models()]
+    wanted = known if "all" in args.model else args.model
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        raise SystemExit(f"unknown model id(s) {unknown}; registered: {known}")
+    image = case.to_sitk()
+    rows = []
+    for model_id in wanted:
+        try:
+            rows.append(
+                run_model(model_id, image, args.threads, args.device, args.repeats, args.max_calls)
+            )
+        except Exception as exc:  # one model that cannot load must not stop the others
+            log(f"{model_id}: not benchmarked: {type(exc).__name__}: {exc}")
+            rows.append({"model": model_id, "error": f"{type(exc).__name__}: {exc}"})
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "threads": args.threads,
+        "device": args.device,
+        "cpu": platform.processor() or platform.machine(),
+        "load_average_1_5_15": [round(v, 2) for v in os.getloadavg()],
+        "libraries": library_versions(),
+        "case": {
+            "seed": 777,
+            "label": "cvst_ich",
+            "shape_zyx": list(case.volume_hu.shape),
+            "spacing": list(case.spacing),
+        },
+    }
+    out = Path(args.out or Path(__file__).with_name("last_run_models.json"))
+    out.write_text(json.dumps({"meta": meta, "results": rows}, indent=2, default=str))
+    print()
+    print(models_table(rows))
+    print(f"\nwritten {out}; load average at the end {meta['load_average_1_5_15']}")
+    for r in rows:
+        if r["model"] in GOALS and "production" in r:
+            key, limit, text = GOALS[r["model"]]
+            got = r["production"][key]
+            verdict = "met" if got <= limit else "NOT met"
+            print(f"{r['model']}: {got} {text} (goal <= {limit}): {verdict}")
+    return 0
+
+
+# the goals, on 2 CPU cores with Grad-CAM for all labels
+GOALS = {
+    "ich_subtypes_cnn_bigru": ("ms_per_slice", 90.0, "ms per slice"),  # seed 004
+    "ich_subtypes_cnn_rnn3d": ("case_s", 30.0, "s per scan"),  # seed 002
+}
+
+
+def models_table(rows: list[dict]) -> str:
+    lines = [
+        "| model | slices | production s/case | ms/slice | naive (MONAI GradCAM) s/case "
+        "| ms/slice | production / naive |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['model']} | not run: {r['error']} | | | | | |")
+            continue
+        p, n = r["production"], r["naive"]
+        if n is None:
+            naive = f"- ({r['naive_note']}) | - | -"
+        else:
+            mark = "~" if n["extrapolated"] else ""
+            naive = (
+                f"{mark}{n['case_s']} | {mark}{n['ms_per_slice']} | "
+                f"{r['ratio_production_over_naive']}"
+            )
+        lines.append(
+            f"| {r['model']} ({', '.join(r['explain'])}) | {r['n_slices']} | {p['case_s']} | "
+            f"{p['ms_per_slice']} | {naive} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 
@@ -88,6 +89,18 @@ def normalise(arr: np.ndarray, signed: bool) -> tuple[np.ndarray, float]:
     if not np.isfinite(scale) or scale <= 0:
         return np.zeros_like(arr), 0.0
     return (arr / scale).astype(np.float32), scale
+
+
+def upsample_to_patch(cam: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """A coarse (1, 1, d, h, w) layer map -> the patch's ``shape`` (trilinear).
+
+    Voxel-centre convention (``align_corners=False``): coarse cell ``i`` of a layer ``f``
+    times smaller covers patch voxels ``f*i .. f*i + f - 1`` (max-pooling by 2 per level),
+    so its centre lands on patch coordinate ``f*i + (f - 1) / 2``, where the pooled voxels'
+    centre is. ``align_corners=True`` would stretch the map towards the corners instead."""
+    if tuple(cam.shape[2:]) == tuple(shape):
+        return cam
+    return F.interpolate(cam, size=tuple(shape), mode="trilinear", align_corners=False)
 
 
 def split_input(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

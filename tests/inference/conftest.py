@@ -59,7 +59,7 @@ def write_tiny_bundle(path: Path, features: int = 2) -> Path:
     from inference.networks.classifier import build_classifier, build_segmenter
 
     manifest = json.loads((DEMO_DIR / "manifest.json").read_text())
-    arch = manifest["architecture"]
+    arch = manifest["architecture"]["networks"]
     torch.manual_seed(0)
     weights = []
     for role, builder in (("segmentation", build_segmenter), ("classifier", build_classifier)):

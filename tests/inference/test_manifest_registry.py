@@ -35,7 +35,18 @@ def test_shipped_manifest_is_valid_and_explicit_about_polarity():
     from inference.builtin import DEMO_DIR
 
     m = load_manifest(DEMO_DIR)
-    assert m["positive_label"] == "cvst_ich" and m["labels"] == ["cvst_ich", "sich"]
+    assert m["schema_version"] == "2.0"
+    assert m["positive_label"] == "cvst_ich"
+    assert [lbl["name"] for lbl in m["labels"]] == ["cvst_ich", "sich"]
+    assert m["heads"] == [
+        {
+            "name": "cvst_ich",
+            "kind": "binary",
+            "labels": ["cvst_ich", "sich"],
+            "positive": "cvst_ich",
+            "slice_level": False,
+        }
+    ]
     assert m["probability"].startswith("P(cvst_ich)")
     assert set(m["operating_points"]) == {"high_sensitivity", "high_specificity"}
     assert m["training"]["synthetic"] is True
@@ -147,15 +158,25 @@ def test_validate_manifest_accepts_the_shipped_one_only_once_fixed():
         validate_manifest(data)
 
 
-def test_package_import_is_light():
-    """The web tier imports the registry/manifest without pulling torch."""
-    code = (
-        "import sys, inference, inference.registry, inference.manifest, inference.bundle;"
-        "inference.list_models();"
-        "print('torch' in sys.modules)"
-    )
+def _imports_torch(code: str) -> bool:
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+        [sys.executable, "-c", code + "; print('torch' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
     )
-    assert out.stdout.strip() == "False"
+    return out.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_package_import_is_light():
+    """The web tier imports the registry/manifest/plug-in base and lists the built-in demo
+    model without pulling torch."""
+    code = (
+        "import sys, inference, inference.registry, inference.manifest, inference.bundle,"
+        " inference.plugin, inference.device, inference.trainers;"
+        "inference.registry.discover();"
+        "inference.registry.summary(inference.get_model('cvst_ich_demo').manifest(), 'x')"
+    )
+    assert not _imports_torch(code)

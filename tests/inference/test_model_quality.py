@@ -24,7 +24,7 @@ def held_out(demo_model):
                 case.truth,
                 pred.probabilities["cvst_ich"],
                 dice(pred.mask, case.mask),
-                pred.decisions["high_sensitivity"] == case.label,
+                pred.decisions["high_sensitivity"]["cvst_ich"] == case.truth,
             )
         )
     return rows

@@ -34,13 +34,13 @@ def test_outputs_on_the_input_grid(full_prediction, cvst_case):
     ref = cvst_case.to_sitk()
     assert pred.mask.shape == cvst_case.volume_hu.shape and pred.mask.dtype == np.uint8
     mask_img = pred.mask_image()
-    for img in [mask_img] + [pred.heatmap_image(m) for m in ALL]:
+    for img in [mask_img] + [pred.heatmap_image(f"{m}_cvst_ich") for m in ALL]:
         assert img.GetSize() == ref.GetSize()
         assert np.allclose(img.GetOrigin(), ref.GetOrigin())
         assert np.allclose(img.GetSpacing(), ref.GetSpacing())
         assert np.allclose(img.GetDirection(), ref.GetDirection())
     for m in ALL:
-        h = pred.heatmaps[m]
+        h = pred.heatmap(m)
         assert h.array.dtype == np.float16 and h.array.shape == cvst_case.volume_hu.shape
 
 
@@ -50,7 +50,7 @@ def test_probabilities_decisions_provenance(full_prediction, demo_model):
     assert list(pred.probabilities) == ["cvst_ich"] and 0.0 <= p <= 1.0
     thresholds = demo_model.manifest()["operating_points"]
     for op, cfg in thresholds.items():
-        assert pred.decisions[op] == ("cvst_ich" if p >= cfg["threshold"] else "sich")
+        assert pred.decisions[op] == {"cvst_ich": int(p >= cfg["threshold"])}
     prov = pred.provenance
     assert prov["model"] == {"id": "cvst_ich_demo", "version": demo_model.version}
     assert set(prov["weights_sha256"]) == {"segmentation", "classifier"}
@@ -58,6 +58,7 @@ def test_probabilities_decisions_provenance(full_prediction, demo_model):
     for stage in ("preprocess", "segmentation", "classification", "explain_ig", "total"):
         assert prov["timings_s"][stage] >= 0
     assert prov["input"]["meta"] == {"SliceThickness": "5"}
+    assert prov["device"] == "cpu" and prov["autocast"] is None  # "auto" on a CPU machine
     ig = prov["explainer_passes"]["ig"]
     assert ig["backward"] == 8 and ig["forward"] == 8 + 2  # steps + input/baseline (delta)
     assert prov["explainer_passes"]["shap"]["backward"] == 6
@@ -80,18 +81,18 @@ def test_mask_matches_truth(demo_model, sich_case):
 
 def test_signed_maps_keep_sign_and_unsigned_maps_are_bounded(full_prediction):
     for m in ("ig", "shap", "occlusion"):
-        a = full_prediction.heatmaps[m].array.astype(np.float32)
-        assert full_prediction.heatmaps[m].signed
+        a = full_prediction.heatmap(m).array.astype(np.float32)
+        assert full_prediction.heatmap(m).signed
         assert a.min() < 0 < a.max() and np.abs(a).max() <= 1.0 + 1e-3
     for m in ("gradcampp", "cbam"):
-        a = full_prediction.heatmaps[m].array.astype(np.float32)
-        assert not full_prediction.heatmaps[m].signed
+        a = full_prediction.heatmap(m).array.astype(np.float32)
+        assert not full_prediction.heatmap(m).signed
         assert a.min() >= 0 and a.max() <= 1.0 + 1e-3
 
 
 @pytest.mark.parametrize("method", ["gradcampp", "ig", "shap", "occlusion", "cbam"])
 def test_heatmaps_not_constant(full_prediction, method):
-    a = full_prediction.heatmaps[method].array.astype(np.float32)
+    a = full_prediction.heatmap(method).array.astype(np.float32)
     assert np.count_nonzero(a) > 100 and a.std() > 1e-3
 
 
@@ -107,14 +108,14 @@ def test_attribution_mass_concentrates_near_hematoma(full_prediction, cvst_case,
     CBAM map (attention, not attribution; only checked for being non-constant)."""
     pred = full_prediction
     support = patch_support(pred)
-    mass, vol = enrichment(pred.heatmaps[method].array, support, cvst_case.mask, cvst_case.spacing)
+    mass, vol = enrichment(pred.heatmap(method).array, support, cvst_case.mask, cvst_case.spacing)
     assert vol < 0.5  # the test is informative only if the box is a minority of the patch
     assert mass / vol >= 2.0, (mass, vol)
 
 
 def test_ig_completeness(full_prediction):
     """Gauss-Legendre IG with 8 steps: sum of attributions ~ logit(x) - logit(black)."""
-    d = full_prediction.heatmaps["ig"].extras
+    d = full_prediction.heatmap("ig").extras
     gap = d["attribution_sum"] - d["convergence_delta"]  # = f(x) - f(baseline)
     assert abs(d["convergence_delta"]) <= 0.1 * abs(gap) + 0.05
 
@@ -160,8 +161,11 @@ def test_non_axial_input_grid(demo_model, cvst_case):
 
 
 def test_unknown_explainer_rejected(demo_model, cvst_case):
-    with pytest.raises(ValueError, match="unknown explainer"):
+    with pytest.raises(ValueError, match=r"no explainer\(s\) \['lime'\]; its explainers"):
         demo_model.predict(cvst_case.to_sitk(), options={"explain": ["lime"]})
+    # a known explainer of other models is not one of this model's
+    with pytest.raises(ValueError, match=r"no explainer\(s\) \['attention'\]"):
+        demo_model.predict(cvst_case.to_sitk(), options={"explain": ["attention"]})
 
 
 def test_empty_head_warns_instead_of_crashing(demo_model):
