@@ -150,7 +150,7 @@ def make_inference_output(case, model_version, *, shape=(4, 16, 16), methods=("g
     output = InferenceOutput.objects.create(
         job=job,
         probabilities={"cvst_ich": 0.8125},
-        decisions={"high_sensitivity": "cvst_ich", "high_specificity": "cvst_ich"},
+        decisions={"high_sensitivity": {"cvst_ich": 1}, "high_specificity": {"cvst_ich": 1}},
         mask=store(mask),
         provenance={"model": model_version.model_id},
     )
@@ -160,6 +160,7 @@ def make_inference_output(case, model_version, *, shape=(4, 16, 16), methods=("g
         Heatmap.objects.create(
             output=output,
             method=method,
+            label=model_version.positive_label,
             signed=signed,
             file=store(data if signed else np.abs(data)),
             params={},

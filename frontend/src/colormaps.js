@@ -24,6 +24,8 @@ export const METHOD_LABELS = {
   shap: 'SHAP',
   occlusion: 'Occlusion',
   cbam: 'CBAM attention',
+  gradcam: 'Grad-CAM',
+  attention: 'Attention rollout',
 };
 
 function lerpAnchors(anchors, t) {
@@ -108,9 +110,15 @@ export function paintColorbar(canvas, desc) {
   ctx.putImageData(img, 0, 0);
 }
 
+/** The values at the bar's ends: the payload's scale (`scale.range`) when given, else the data range. */
+function barRange(desc) {
+  const r = desc.scale && Array.isArray(desc.scale.range) ? desc.scale.range.map(Number) : null;
+  return r && r.length === 2 && r.every(Number.isFinite) && r[0] !== r[1] ? r : desc.range;
+}
+
 /** Tick labels for the colour bar: [{pos: 0..1, text}] (numbers at the ends, 0 for signed). */
 export function colorbarLabels(desc) {
-  const [lo, hi] = desc.range;
+  const [lo, hi] = barRange(desc);
   const fmt = (x) => (Math.abs(x) >= 100 || x === 0 ? String(Math.round(x)) : Number(x.toPrecision(2)).toString());
   if (desc.signed) {
     const m = Math.max(Math.abs(lo), Math.abs(hi));
@@ -124,4 +132,23 @@ export function colorbarLabels(desc) {
     { pos: 0, text: fmt(lo) },
     { pos: 1, text: fmt(hi) },
   ];
+}
+
+export const SCALE_LABELS = { case: 'per-case scale', global: 'fixed scale (all cases)' };
+
+/**
+ * The words of a colour bar: `title` (method, and the label when the descriptor
+ * names one), `direction` ({low, high} or null: what each end means; signed maps
+ * default to SIGNED_LABELS, the seed-000 model's, when the descriptor gives no
+ * `colorbar`), and `scale` (per-case or fixed, when the descriptor gives one).
+ */
+export function colorbarText(desc) {
+  const method = METHOD_LABELS[desc.method] || desc.method;
+  const title = `${method}${desc.display ? ` \u00b7 ${desc.display}` : ''}${desc.signed ? ' (signed)' : ''}`;
+  const cb = desc.colorbar && typeof desc.colorbar === 'object' ? desc.colorbar : null;
+  let direction = null;
+  if (cb && (cb.high || cb.low)) direction = { low: String(cb.low || ''), high: String(cb.high || '') };
+  else if (desc.signed) direction = { low: SIGNED_LABELS.negative, high: SIGNED_LABELS.positive };
+  const mode = desc.scale && desc.scale.mode;
+  return { title, direction, scale: mode ? SCALE_LABELS[mode] || String(mode) : null, note: (desc.scale && desc.scale.note) || null };
 }

@@ -5,7 +5,10 @@
 // itself (SeriesFetch), in parallel with that import. Calls made on the handle
 // before the core is there are queued and replayed in order.
 import { buildColorbar } from './colorbar.js';
-import { METHOD_LABELS, SIGNED_LABELS } from './colormaps.js';
+import { colorbarText, METHOD_LABELS, SCALE_LABELS, SIGNED_LABELS } from './colormaps.js';
+import { displayNames, formatPercent, labelColor, PALETTE, probabilityRows } from './labels.js';
+import { buildSliceStrip } from './strip.js';
+import { mapStrip } from './stripdata.js';
 import { METHODS, normaliseOverlay } from './overlaydata.js';
 import { buildToolbar } from './toolbar.js';
 import { DEFAULT_PRESET, PRESET_ORDER, PRESETS, resolvePreset, voiRangeFor } from './presets.js';
@@ -248,6 +251,12 @@ function mount(element, options = {}) {
       later('setMaskOutline', [mask]);
     },
     getOverlays: () => (real ? real.getOverlays() : { overlays: {}, mask: null }),
+    setSideBySide(options) {
+      if (real) return real.setSideBySide(options);
+      if (options && options.truthMask) normaliseOverlay(options.truthMask, null, { mask: true });
+      return later('setSideBySide', [options]);
+    },
+    getSideBySide: () => (real ? real.getSideBySide() : { on: false, panels: [], slices: [] }),
     getState() {
       if (real) return real.getState();
       return {
@@ -265,6 +274,7 @@ function mount(element, options = {}) {
         timings: { firstImageMs: null, allLoadedMs: null, metadataMs: null },
         overlays: {},
         mask: null,
+        sideBySide: { on: false, panels: [], slices: [] },
       };
     },
     on(type, fn) {
@@ -420,6 +430,15 @@ const ReaderstudyViewer = Object.freeze({
   mount,
   buildToolbar,
   buildColorbar,
+  buildSliceStrip,
+  colorbarText,
+  probabilityRows,
+  displayNames,
+  formatPercent,
+  labelColor,
+  mapStrip,
+  PALETTE,
+  SCALE_LABELS,
   sortInstances,
   PRESETS,
   PRESET_ORDER,

@@ -15,9 +15,19 @@ export { METHODS, maskSegments, normaliseOverlay } from './overlaydata.js';
 export { buildColorbar } from './colorbar.js';
 
 export class OverlayLayer {
-  constructor(host, colorbarHost) {
+  /**
+   * `options.source`: another layer whose heatmaps and mask this one draws too
+   * (a side-by-side panel mirroring the main viewport's maps); `options.color`:
+   * the mask outline's default colour.
+   */
+  constructor(host, colorbarHost, options = {}) {
     this.host = host;
     this.colorbarHost = colorbarHost;
+    this.source = options.source || null;
+    this.maskColor = options.color || '#ffe100';
+    this.suppressed = false; // draws nothing (the side-by-side "original" panel)
+    this.mirrors = new Set();
+    if (this.source) this.source.mirrors.add(this);
     this.canvas = document.createElement('canvas');
     this.canvas.className = 'rsv-overlay-canvas';
     this.canvas.setAttribute('aria-hidden', 'true');
@@ -42,8 +52,7 @@ export class OverlayLayer {
     const key = String(name);
     if (overlay == null) {
       const had = this.overlays.delete(key);
-      this._colorbars();
-      this.draw();
+      this._changed();
       return had;
     }
     const { descriptor, data } = normaliseOverlay(overlay, this.frames);
@@ -60,45 +69,43 @@ export class OverlayLayer {
       frameCanvas: null,
       frameIndex: -1,
     });
-    this._colorbars();
-    this.draw();
+    this._changed();
     return true;
   }
 
   setOpacity(name, opacity) {
     const o = this._get(name);
     o.opacity = clamp01(Number(opacity));
-    this.draw();
+    this._changed();
   }
 
   setVisible(name, visible) {
     const o = this._get(name);
     o.visible = Boolean(visible);
-    this._colorbars();
-    this.draw();
+    this._changed();
   }
 
   setMask(mask) {
     if (mask == null) {
       this.mask = null;
-      this.draw();
+      this._changed();
       return;
     }
     const { descriptor, data } = normaliseOverlay(mask, this.frames, { mask: true });
     this.mask = {
       descriptor,
       data,
-      color: mask.color || '#ffe100',
+      color: mask.color || this.maskColor,
       visible: mask.visible ?? true,
       segments: new Map(),
     };
-    this.draw();
+    this._changed();
   }
 
   setMaskVisible(visible) {
     if (this.mask) {
       this.mask.visible = Boolean(visible);
-      this.draw();
+      this._changed();
     }
   }
 
@@ -122,12 +129,36 @@ export class OverlayLayer {
   state() {
     const out = {};
     for (const [name, o] of this.overlays) {
-      out[name] = { method: o.descriptor.method, signed: o.descriptor.signed, visible: o.visible, opacity: o.opacity };
+      out[name] = {
+        method: o.descriptor.method,
+        signed: o.descriptor.signed,
+        visible: o.visible,
+        opacity: o.opacity,
+        ...(o.descriptor.label ? { label: o.descriptor.label } : {}),
+        ...(o.descriptor.display ? { display: o.descriptor.display } : {}),
+      };
     }
     return {
       overlays: out,
       mask: this.mask ? { visible: this.mask.visible, color: this.mask.color } : null,
     };
+  }
+
+  /** Redraw this layer and its mirrors after a change of maps or mask. */
+  _changed() {
+    for (const l of [this, ...this.mirrors]) {
+      l._colorbars();
+      l.draw();
+    }
+  }
+
+  /** Heatmaps drawn here (the source's for a mirror) and the mask drawn here. */
+  _maps() {
+    return (this.source || this).overlays;
+  }
+
+  _mask() {
+    return this.mask || (this.source ? this.source.mask : null);
   }
 
   _get(name) {
@@ -204,8 +235,10 @@ export class OverlayLayer {
   }
 
   hasVisible() {
-    for (const o of this.overlays.values()) if (o.visible && o.opacity > 0) return true;
-    return Boolean(this.mask && this.mask.visible);
+    if (this.suppressed) return false;
+    for (const o of this._maps().values()) if (o.visible && o.opacity > 0) return true;
+    const mask = this._mask();
+    return Boolean(mask && mask.visible);
   }
 
   draw() {
@@ -222,7 +255,7 @@ export class OverlayLayer {
     }
     const index = this.indexOf.get(imageId);
     if (index === undefined) return;
-    for (const o of this.overlays.values()) {
+    for (const o of this._maps().values()) {
       if (!o.visible || o.opacity <= 0) continue;
       const [, rows, cols] = o.descriptor.shape;
       const m = this._affine(imageId, rows, cols, dpr);
@@ -236,11 +269,11 @@ export class OverlayLayer {
       ctx.drawImage(src, 0, 0);
       ctx.restore();
     }
-    if (this.mask && this.mask.visible) this._drawMask(ctx, imageId, index, dpr);
+    const mask = this._mask();
+    if (mask && mask.visible) this._drawMask(ctx, mask, imageId, index, dpr);
   }
 
-  _drawMask(ctx, imageId, index, dpr) {
-    const mk = this.mask;
+  _drawMask(ctx, mk, imageId, index, dpr) {
     const [, rows, cols] = mk.descriptor.shape;
     let seg = mk.segments.get(index);
     if (!seg) {
@@ -273,13 +306,17 @@ export class OverlayLayer {
     const host = this.colorbarHost;
     if (!host) return;
     host.textContent = '';
-    for (const o of this.overlays.values()) {
+    if (this.suppressed) return;
+    for (const o of this._maps().values()) {
       if (!o.visible) continue;
       host.appendChild(buildColorbar(o.descriptor));
     }
   }
 
   destroy() {
+    if (this.source) this.source.mirrors.delete(this);
+    for (const m of this.mirrors) m.source = null;
+    this.mirrors.clear();
     this.overlays.clear();
     this.mask = null;
     this.canvas.remove();

@@ -41,10 +41,21 @@ export function normaliseOverlay(overlay, frames, { mask = false } = {}) {
   if (frames != null && f !== frames) {
     throw new Error(`overlay has ${f} frames but the series has ${frames} slices`);
   }
-  return {
-    descriptor: { method, signed: mask ? false : Boolean(d.signed), shape: [f, r, c], range: [range[0], range[1]] },
-    data,
-  };
+  const descriptor = { method, signed: mask ? false : Boolean(d.signed), shape: [f, r, c], range: [range[0], range[1]] };
+  // Optional words of the colour bar (from the assistance payload), kept as given.
+  if (d.label != null) descriptor.label = String(d.label);
+  if (d.display != null) descriptor.display = String(d.display);
+  if (d.colorbar && typeof d.colorbar === 'object') {
+    descriptor.colorbar = { high: String(d.colorbar.high || ''), low: String(d.colorbar.low || '') };
+  }
+  if (d.scale && typeof d.scale === 'object') {
+    const sr = Array.isArray(d.scale.range) ? d.scale.range.map(Number) : null;
+    if (sr && (sr.length !== 2 || !sr.every(Number.isFinite) || sr[0] === sr[1])) {
+      throw new Error('overlay scale.range must be [lo, hi] with lo != hi');
+    }
+    descriptor.scale = { mode: String(d.scale.mode || 'case'), ...(sr ? { range: sr } : {}), ...(d.scale.note ? { note: String(d.scale.note) } : {}) };
+  }
+  return { descriptor, data };
 }
 
 /** Boundary of a binary frame as merged axis-aligned segments in grid units. */

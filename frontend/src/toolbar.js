@@ -169,7 +169,8 @@ function overlayControl(handle, name, st) {
   row.className = 'rsv-overlay-row';
   row.dataset.overlay = name;
   const id = `rsv-ov-${++uid}`;
-  const label = METHOD_LABELS[st.method] || st.method;
+  const method = METHOD_LABELS[st.method] || st.method;
+  const label = st.display ? `${method} \u00b7 ${st.display}` : method;
   const cb = document.createElement('input');
   cb.type = 'checkbox';
   cb.id = `${id}-on`;

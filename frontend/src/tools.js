@@ -8,6 +8,8 @@ import {
   StackScrollTool,
   state as toolsState,
   store,
+  SynchronizerManager,
+  synchronizers,
   ToolGroupManager,
   WindowLevelTool,
   ZoomTool,
@@ -46,4 +48,25 @@ export function destroyTools(toolGroupId) {
   } catch {
     /* never created */
   }
+}
+
+/**
+ * Side by side: the viewports (the first one is the tool group's) share the
+ * mouse tools, zoom/pan and window/level (Cornerstone synchronizers). Returns
+ * a function that undoes it. The slice is kept in step by the caller.
+ */
+export function syncViewports(toolGroupId, renderingEngineId, viewportIds) {
+  const tg = ToolGroupManager.getToolGroup(toolGroupId);
+  const extra = viewportIds.slice(1);
+  if (tg) for (const viewportId of extra) tg.addViewport(viewportId, renderingEngineId);
+  const base = `${toolGroupId}-sbs`;
+  const made = [
+    synchronizers.createZoomPanSynchronizer(`${base}-zoompan`),
+    synchronizers.createVOISynchronizer(`${base}-voi`, { syncInvertState: true, syncColormap: false }),
+  ];
+  for (const s of made) for (const viewportId of viewportIds) s.add({ renderingEngineId, viewportId });
+  return () => {
+    for (const s of made) SynchronizerManager.destroySynchronizer(s.id);
+    if (tg) for (const viewportId of extra) tg.removeViewports(renderingEngineId, viewportId);
+  };
 }

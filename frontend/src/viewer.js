@@ -26,6 +26,8 @@ import extractMultipart from '@cornerstonejs/dicom-image-loader/wadors/extractMu
 import { getTransferSyntaxForContentType } from '@cornerstonejs/dicom-image-loader/wadors/loadImage';
 import { SeriesFetch } from './boot.js';
 import { OverlayLayer } from './overlay.js';
+import { SideBySide } from './sidebyside.js';
+import { normaliseOverlay } from './overlaydata.js';
 import { DEFAULT_PRESET, PRESET_ORDER, PRESETS, presetForRange, resolvePreset, voiRangeFor } from './presets.js';
 import { injectViewerCss } from './css.js';
 import { deferred } from './deferred.js';
@@ -190,6 +192,25 @@ export function mount(element, options = {}, session = null) {
     });
   }
   const layer = new OverlayLayer(vpEl, ui.colorbars);
+  const { promise: toolsAttached, resolve: resolveTools } = deferred();
+  const sbs = new SideBySide({
+    root,
+    mainEl: vpEl,
+    mainLayer: layer,
+    engine: () => state.renderingEngine,
+    viewport: () => state.viewport,
+    imageIds: () => state.imageIds,
+    viewportId: state.viewportId,
+    renderingEngineId: state.renderingEngineId,
+    toolGroupId: state.toolGroupId,
+    loadTools: () => toolsAttached.then(loadTools),
+    onChange: (st) => {
+      // The fitted view changed with the panel's width: zoom is relative to it again.
+      if (state.viewport) state.zoom0 = state.viewport.getZoom?.() || 1;
+      showWl();
+      emit('sideBySide', st);
+    },
+  });
 
   // ---- events to the page ------------------------------------------------
   function emit(type, detail) {
@@ -369,6 +390,7 @@ export function mount(element, options = {}, session = null) {
     const index = e.detail?.imageIdIndex ?? vp.getCurrentImageIdIndex();
     session.setCurrent(index);
     showSlice(index);
+    sbs.follow(index);
     if (typeof opts.onSliceChange === 'function') opts.onSliceChange(index, state.count);
     emit('slice', { index, count: state.count, position: state.sorted?.[index]?.position ?? null });
   }
@@ -540,6 +562,7 @@ export function mount(element, options = {}, session = null) {
     if (state.destroyed) return;
     tools.attachTools(state.toolGroupId, state.viewportId, state.renderingEngineId, vpEl);
     state.toolsReady = true;
+    resolveTools();
     setPrefetchOnMainThread(true);
     if (state.loadDoneMs !== undefined) allDone();
   }
@@ -680,6 +703,25 @@ export function mount(element, options = {}, session = null) {
       emit('overlay', { name: 'mask', action: visible ? 'shown' : 'hidden', ...layer.state() });
     },
     getOverlays: () => layer.state(),
+    /**
+     * Side-by-side mode: original | saliency (the maps set with setOverlay) |
+     * ground truth (`truthMask`, an overlay volume drawn as an outline, only
+     * when given); same slice, zoom/pan and window in every panel.
+     * `setSideBySide(null)` or `false` goes back to the single viewport. Promise.
+     */
+    async setSideBySide(options) {
+      if (!options) {
+        sbs.disable();
+        return sbs.state();
+      }
+      const truthMask = options.truthMask || null;
+      if (truthMask) normaliseOverlay(truthMask, state.count || null, { mask: true }); // throws on a bad volume
+      await ready;
+      if (state.destroyed) return sbs.state();
+      await sbs.enable({ truthMask });
+      return sbs.state();
+    },
+    getSideBySide: () => sbs.state(),
 
     getState() {
       const vp = state.viewport;
@@ -698,6 +740,7 @@ export function mount(element, options = {}, session = null) {
         failed: state.failed,
         timings: { firstImageMs: state.firstImageMs, allLoadedMs: state.allLoadedMs, metadataMs: state.metadataMs },
         ...layer.state(),
+        sideBySide: sbs.state(),
       };
     },
     on(type, fn) {
@@ -713,6 +756,11 @@ export function mount(element, options = {}, session = null) {
       held.length = 0;
       clearTimeout(state.wlTimer);
       cancelAnimationFrame(resizeRaf);
+      try {
+        sbs.disable();
+      } catch (e) {
+        console.warn(e);
+      }
       for (const fn of state.cleanups.splice(0)) fn();
       if (toolsApi) toolsApi.destroyTools(state.toolGroupId);
       if (firstFrame) firstFrame.resolve();

@@ -111,15 +111,18 @@ def segmentation(output: InferenceOutput, datasets: list[pydicom.Dataset]) -> Ex
 def parametric_map(
     output: InferenceOutput, heatmap, datasets: list[pydicom.Dataset], number: int
 ) -> ExportedObject:
-    values = _frames(read_volume(heatmap.file).array, datasets, f"the {heatmap.method} map")
+    # the positive label's map keeps its method's name; another label's adds the label
+    own = heatmap.label in ("", output.job.model_version.positive_label)
+    key = heatmap.method if own else f"{heatmap.method}-{heatmap.label}"
+    values = _frames(read_volume(heatmap.file).array, datasets, f"the {key} map")
     values = np.ascontiguousarray(values, dtype=np.float32)
     lo, hi = float(values.min()), float(values.max())
     if hi <= lo:
         hi = lo + 1.0
     mapping = hd.pm.RealWorldValueMapping(
         lut_label=heatmap.method[:16],
-        lut_explanation=f"{heatmap.method} attribution"
-        + (" (signed: > 0 towards the positive class)" if heatmap.signed else ""),
+        lut_explanation=f"{heatmap.method} attribution of {heatmap.label or 'the positive class'}"
+        + (" (signed: > 0 towards it)" if heatmap.signed else ""),
         unit=NO_UNITS,
         value_range=(lo, hi),
         slope=1.0,
@@ -130,20 +133,20 @@ def parametric_map(
     pm = hd.pm.ParametricMap(
         source_images=datasets,
         pixel_array=values,
-        series_instance_uid=_uid(output, f"pm-series-{heatmap.method}"),
+        series_instance_uid=_uid(output, f"pm-series-{key}"),
         series_number=910 + number,
-        sop_instance_uid=_uid(output, f"pm-{heatmap.method}"),
+        sop_instance_uid=_uid(output, f"pm-{key}"),
         instance_number=1,
         contains_recognizable_visual_features=False,
         real_world_value_mappings=[mapping],
         voi_lut_transformations=[
             hd.VOILUTTransformation(window_center=centre, window_width=max(width, 1e-6))
         ],
-        content_label=heatmap.method.upper()[:16],
-        series_description=f"AI {heatmap.method} {output.job.model_version}"[:64],
+        content_label=key.upper().replace("-", "_")[:16],
+        series_description=f"AI {key} {output.job.model_version}"[:64],
         **_device(output),
     )
-    return ExportedObject(f"parametric_map_{heatmap.method}.dcm", _encode(pm, output))
+    return ExportedObject(f"parametric_map_{key}.dcm", _encode(pm, output))
 
 
 def _stamp(output: InferenceOutput) -> datetime:
@@ -175,7 +178,7 @@ def export_objects(output: InferenceOutput) -> list[ExportedObject]:
     """The SEG (when there is a mask) and one Parametric Map per heatmap."""
     datasets = _source_datasets(output)
     objects = [segmentation(output, datasets)] if output.mask else []
-    for number, heatmap in enumerate(output.heatmaps.order_by("method")):
+    for number, heatmap in enumerate(output.heatmaps.order_by("method", "label")):
         objects.append(parametric_map(output, heatmap, datasets, number))
     if not objects:
         raise ExportRefused("this output has neither a mask nor heatmaps")

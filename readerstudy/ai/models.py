@@ -73,10 +73,28 @@ class InferenceJob(Job):
 
 
 class InferenceOutput(models.Model):
+    """One prediction for one series.
+
+    Slice-level probabilities are stored as one list per label aligned with ``slice_uids``
+    (the de-identified SOP Instance UIDs in geometric order): the viewer's strip needs them
+    in that order anyway, the whole series is read in one row, and a {uid: p} map per label
+    would repeat every 64-character UID once per label.
+    """
+
     job = models.OneToOneField(InferenceJob, on_delete=models.CASCADE, related_name="output")
-    probabilities = models.JSONField(help_text="{label: probability}")
-    decisions = models.JSONField(help_text="{operating point: label}")
-    mask = models.CharField(max_length=300, blank=True, help_text="storage name (NIfTI)")
+    probabilities = models.JSONField(
+        help_text="{label: probability}; a multi-class head as {head: {class: probability}}"
+    )
+    decisions = models.JSONField(help_text="{operating point: {label: 0 or 1}}")
+    mask = models.CharField(
+        max_length=300, blank=True, help_text="storage name (NIfTI); empty without segmentation"
+    )
+    slice_uids = models.JSONField(
+        default=list, blank=True, help_text="de-identified SOP Instance UIDs, geometric order"
+    )
+    slice_probabilities = models.JSONField(
+        default=dict, blank=True, help_text="{label: [probability per slice of slice_uids]}"
+    )
     provenance = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -84,6 +102,7 @@ class InferenceOutput(models.Model):
 class Heatmap(models.Model):
     output = models.ForeignKey(InferenceOutput, on_delete=models.CASCADE, related_name="heatmaps")
     method = models.CharField(max_length=32)
+    label = models.CharField(max_length=64, help_text="the model label (or class) explained")
     signed = models.BooleanField(default=False)
     file = models.CharField(max_length=300, help_text="storage name (float16 NIfTI, DICOM grid)")
     params = models.JSONField(default=dict)
@@ -92,5 +111,7 @@ class Heatmap(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["output", "method"], name="unique_heatmap_method")
+            models.UniqueConstraint(
+                fields=["output", "method", "label"], name="unique_heatmap_method_label"
+            )
         ]

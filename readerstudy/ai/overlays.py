@@ -18,11 +18,24 @@ def _downsample(volume: np.ndarray, max_side: int, *, reduce: str) -> np.ndarray
     return blocks.max(axis=(2, 4)) if reduce == "max" else blocks.mean(axis=(2, 4))
 
 
-def encode_overlay(volume: np.ndarray, *, method: str, signed: bool, max_side: int = 256):
-    """Quantise a float map to uint8. Signed maps are symmetric around zero (128 = 0)."""
+def encode_overlay(
+    volume: np.ndarray,
+    *,
+    method: str,
+    signed: bool,
+    max_side: int = 256,
+    fixed_range: tuple[float, float] | None = None,
+):
+    """Quantise a float map to uint8. Signed maps are symmetric around zero (128 = 0).
+
+    ``fixed_range`` quantises on that range (values outside are clipped) instead of the map's
+    own, so that one byte means the same value in every case (a global colour scale).
+    """
     data = _downsample(np.asarray(volume, dtype=np.float32), max_side, reduce="mean")
     data = np.nan_to_num(data)
-    if signed:
+    if fixed_range is not None:
+        lo, hi = (float(v) for v in fixed_range)
+    elif signed:
         bound = float(np.abs(data).max()) or 1.0
         lo, hi = -bound, bound
     else:

@@ -2,6 +2,8 @@
 
 from django.db import transaction
 
+from inference.registry import operating_point_thresholds
+
 from .models import ModelVersion
 
 
@@ -20,9 +22,7 @@ def register_manifest(manifest: dict, *, user=None) -> ModelVersion:
             "manifest": manifest,
             "weights_sha256": _weights_digest(manifest),
             "positive_label": manifest["positive_label"],
-            "operating_points": {
-                k: v["threshold"] for k, v in manifest["operating_points"].items()
-            },
+            "operating_points": operating_point_thresholds(manifest),
             "explainers": sorted(manifest.get("explainers", {})),
             "registered_by": user,
         },
@@ -35,11 +35,10 @@ def register_manifest(manifest: dict, *, user=None) -> ModelVersion:
     return version
 
 
-def sync_installed_models(*, user=None) -> list[ModelVersion]:
-    """Register every installed plug-in's manifest (validated by the inference package)."""
+def sync_installed_models(*, user=None, only=None) -> list[ModelVersion]:
+    """Register every installed plug-in's manifest (validated by the inference package), or
+    only the model ids in ``only``."""
     from inference.registry import discover, get_model
 
-    return [
-        register_manifest(get_model(model_id).manifest(), user=user)
-        for model_id in sorted(discover())
-    ]
+    ids = sorted(discover()) if only is None else sorted(only)
+    return [register_manifest(get_model(model_id).manifest(), user=user) for model_id in ids]

@@ -8,11 +8,15 @@ keeps none of them.
 
 import logging
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
+from django.conf import settings
 from django.db import OperationalError, transaction
 
+from readerstudy.cases.models import Instance
 from readerstudy.cases.storage import local_copy
 from readerstudy.core.jobs import JobCancelled
 
@@ -60,19 +64,84 @@ def job_provenance(provenance: dict, *, total_s: float, steps: dict[str, float])
     return timings, versions
 
 
-def _heatmap_rows(output: InferenceOutput, heatmaps) -> list[Heatmap]:
+class SliceMismatch(ValueError):
+    """The model's slice-level output does not have one value per slice of the series."""
+
+
+def slice_uids(series_id: int) -> list[str]:
+    """The series' de-identified SOP Instance UIDs in geometric order (``Instance.position``)."""
+    return list(
+        Instance.objects.filter(series_id=series_id)
+        .order_by("position")
+        .values_list("sop_instance_uid", flat=True)
+    )
+
+
+def slice_outputs(series_id: int, prediction) -> tuple[list[str], dict[str, list[float]]]:
+    """(slice UIDs, {label: [p per slice]}) of a prediction; empty without slice outputs.
+
+    The model's lists are in input-grid index order, which is ``Instance.position`` order;
+    a list of another length than the series' slices is refused (it cannot be placed).
+    """
+    values = prediction.slice_probabilities or {}
+    if not values:
+        return [], {}
+    uids = slice_uids(series_id)
+    for label, ps in values.items():
+        if len(ps) != len(uids):
+            raise SliceMismatch(
+                f"slice probabilities of {label!r} have {len(ps)} values; "
+                f"the series has {len(uids)} slices"
+            )
+    return uids, {label: [float(p) for p in ps] for label, ps in values.items()}
+
+
+@dataclass
+class SavedFiles:
+    mask: str  # storage name, "" without a mask
+    heatmaps: list[tuple[Any, str]]  # (inference.results.Heatmap, storage name)
+
+
+def save_files(prediction, image: sitk.Image) -> SavedFiles:
+    """Write the mask (when the model segments) and one file per heatmap (method + label)."""
+    mask = "" if prediction.mask is None else save_mask(prediction.mask, image)
+    return SavedFiles(
+        mask, [(hm, save_heatmap(hm.array, image)) for hm in prediction.heatmaps.values()]
+    )
+
+
+def _heatmap_rows(output: InferenceOutput, saved: SavedFiles, positive: str) -> list[Heatmap]:
     return [
         Heatmap(
             output=output,
-            method=method,
+            method=hm.method,
+            label=hm.label or positive,
             signed=hm.signed,
             file=name,
             params=hm.params,
             passes=int(sum(hm.passes.values())) if isinstance(hm.passes, dict) else int(hm.passes),
             value_range=[float(np.min(hm.array)), float(np.max(hm.array))],
         )
-        for method, hm, name in heatmaps
+        for hm, name in saved.heatmaps
     ]
+
+
+def store_output(
+    job: InferenceJob, prediction, saved: SavedFiles, slices: tuple
+) -> InferenceOutput:
+    """The output rows of a prediction whose files are saved (call inside a transaction)."""
+    uids, values = slices
+    output = InferenceOutput.objects.create(
+        job=job,
+        probabilities=prediction.probabilities,
+        decisions=prediction.decisions,
+        mask=saved.mask,
+        slice_uids=uids,
+        slice_probabilities=values,
+        provenance=prediction.provenance,
+    )
+    Heatmap.objects.bulk_create(_heatmap_rows(output, saved, prediction.positive_label))
+    return output
 
 
 def _predict(job: InferenceJob, steps: dict[str, float]):
@@ -87,7 +156,10 @@ def _predict(job: InferenceJob, steps: dict[str, float]):
     job.progress(InferenceJob.Phase.PREDICTING, done=15)
     explain = tuple(job.params.get("explain", ()))
     prediction = model.predict(
-        image, options=PredictOptions(explain=explain, threads=job.params.get("threads"))
+        image,
+        options=PredictOptions(
+            explain=explain, threads=job.params.get("threads"), device=settings.INFERENCE_DEVICE
+        ),
     )
     return image, prediction
 
@@ -107,24 +179,14 @@ def execute(*, job_id: str, last_try: bool = True) -> str:
         image, prediction = _predict(job, steps)
         job.progress(InferenceJob.Phase.SAVING, done=85)
         t = time.perf_counter()
-        mask_name = save_mask(prediction.mask, image)
-        heatmaps = [
-            (method, hm, save_heatmap(hm.array, image))
-            for method, hm in prediction.heatmaps.items()
-        ]
+        slices = slice_outputs(job.series_id, prediction)
+        saved = save_files(prediction, image)
         steps["save"] = time.perf_counter() - t
         timings, versions = job_provenance(
             prediction.provenance, total_s=time.perf_counter() - started, steps=steps
         )
         with transaction.atomic():
-            output = InferenceOutput.objects.create(
-                job=job,
-                probabilities=prediction.probabilities,
-                decisions=prediction.decisions,
-                mask=mask_name,
-                provenance=prediction.provenance,
-            )
-            Heatmap.objects.bulk_create(_heatmap_rows(output, heatmaps))
+            store_output(job, prediction, saved, slices)
             if not job.succeed(done=100, total=100, phase="", timings=timings, versions=versions):
                 raise JobCancelled(job_id)  # cancelled meanwhile: roll the outputs back
         return "done"

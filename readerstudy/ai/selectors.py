@@ -28,10 +28,25 @@ def latest_output(*, series, model_version) -> InferenceOutput | None:
     return next(iter(InferenceOutput.objects.raw(_LATEST_OUTPUT_SQL, params)), None)
 
 
-def heatmap_overlay(heatmap: Heatmap):
+def heatmap_overlay(heatmap: Heatmap, *, global_factor: float | None = None):
+    """The heatmap as an overlay: on its own range, or (``global_factor``: stored value x
+    factor = fraction of the model's global scale) on the fixed range [0, 1] / [-1, 1]."""
     array = read_volume(heatmap.file).array
-    return encode_overlay(array, method=heatmap.method, signed=heatmap.signed)
+    fixed = None
+    if global_factor is not None:
+        array = array.astype("float32") * global_factor
+        fixed = (-1.0 if heatmap.signed else 0.0, 1.0)
+    descriptor, data = encode_overlay(
+        array, method=heatmap.method, signed=heatmap.signed, fixed_range=fixed
+    )
+    descriptor["label"] = heatmap.label
+    return descriptor, data
 
 
 def mask_overlay(output: InferenceOutput):
     return encode_mask(read_volume(output.mask).array)
+
+
+def file_mask_overlay(name: str):
+    """A stored mask volume (e.g. a case's ground-truth mask) as an overlay."""
+    return encode_mask(read_volume(name).array)

@@ -1,5 +1,6 @@
 """Request and response bodies of the inference API."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from readerstudy.cases.models import Case
@@ -8,7 +9,42 @@ from readerstudy.core.serializers import JobStateSerializer
 from .models import InferenceJob, ModelVersion
 
 
+class ModelLabelSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    display = serializers.CharField()
+    description = serializers.CharField(required=False)
+
+
+class ModelHeadSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["binary", "multi_label", "multi_class"])
+    labels = serializers.ListField(child=serializers.CharField())
+    positive = serializers.CharField(required=False)
+    slice_level = serializers.BooleanField(default=False)
+    aggregation = serializers.CharField(required=False)
+    cascade_from = serializers.CharField(required=False)
+
+
 class ModelVersionSerializer(serializers.ModelSerializer):
+    """A registered model; ``labels`` and ``heads`` come from its manifest (schema 2.0);
+    ``operating_points`` is {name: threshold, or {label: threshold} where per label}."""
+
+    labels = serializers.SerializerMethodField()
+    heads = serializers.SerializerMethodField()
+    operating_points = serializers.JSONField(
+        read_only=True, help_text="{name: threshold or {label: threshold}}"
+    )
+
+    @extend_schema_field(ModelLabelSerializer(many=True))
+    def get_labels(self, version: ModelVersion) -> list:
+        return list(
+            ModelLabelSerializer((version.manifest or {}).get("labels", []), many=True).data
+        )
+
+    @extend_schema_field(ModelHeadSerializer(many=True))
+    def get_heads(self, version: ModelVersion) -> list:
+        return list(ModelHeadSerializer((version.manifest or {}).get("heads", []), many=True).data)
+
     class Meta:
         model = ModelVersion
         fields = [
@@ -16,6 +52,8 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "model_id",
             "version",
             "name",
+            "labels",
+            "heads",
             "positive_label",
             "operating_points",
             "explainers",

@@ -13,7 +13,7 @@ from readerstudy.cases.models import Case
 from readerstudy.core.jobs import InvalidTransition
 
 from .models import InferenceJob, ModelVersion
-from .tasks import run_inference
+from .tasks import enqueue
 
 DEFAULT_EXPLAIN = ("gradcampp", "ig", "shap", "occlusion")
 
@@ -35,6 +35,8 @@ def request_inference(
     """
     if case.primary_series_id is None:
         raise InferenceRefused(f"case {case.code} has no primary series")
+    if is_external(model_version):
+        raise InferenceRefused(f"{model_version} holds imported predictions; it does not run")
     params = {"explain": list(DEFAULT_EXPLAIN)} if params is None else params
     with transaction.atomic():
         job, created = InferenceJob.objects.select_for_update().get_or_create(
@@ -44,13 +46,21 @@ def request_inference(
             defaults={"case": case, "params": params, "requested_by": user},
         )
         if created or job.requeue():
-            transaction.on_commit(lambda: run_inference.delay(job_id=str(job.pk)))
+            transaction.on_commit(lambda: enqueue(job))
     return job
+
+
+def is_external(model_version: ModelVersion) -> bool:
+    """Imported predictions (a model that runs elsewhere): no worker runs it."""
+    return bool((model_version.manifest or {}).get("external"))
 
 
 def request_for_cases(
     cases, model_version: ModelVersion, *, user=None, params: dict | None = None
 ) -> list[InferenceJob]:
+    """Jobs for the cases with a primary series (none for imported predictions)."""
+    if is_external(model_version):
+        return []
     return [
         request_inference(case, model_version, params=params, user=user)
         for case in cases

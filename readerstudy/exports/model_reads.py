@@ -37,30 +37,27 @@ def _outputs(
             yield sc, output
 
 
-def model_call(output: InferenceOutput, operating_point: str, label: str, version) -> int | None:
-    """The model's call on ``label``: a decision naming one label (the model's own positive
-    label's call), a list of the labels called positive, or ``{label: bool}``; None if none."""
-    call = (output.decisions or {}).get(operating_point)
-    if isinstance(call, str):
-        return int(call == label) if label == version.positive_label else None
-    if isinstance(call, list | tuple):
-        return int(label in call)
-    if isinstance(call, dict) and call.get(label) is not None:
-        return int(bool(call[label]))
+def model_call(output: InferenceOutput, operating_point: str, label: str) -> int | None:
+    """The model's 0/1 call on ``label`` at ``operating_point`` (decisions are
+    ``{operating point: {label: 0 or 1}}``); None when it makes none."""
+    calls = (output.decisions or {}).get(operating_point)
+    if isinstance(calls, dict) and calls.get(label) is not None:
+        return int(bool(calls[label]))
     return None
 
 
 def _probability(output: InferenceOutput, label: str | None) -> float | None:
+    """A binary or multi-label label's probability (a multi-class head's is a dict: none)."""
     value = (output.probabilities or {}).get(label) if label else None
-    return None if value is None else float(value)
+    return None if value is None or isinstance(value, dict) else float(value)
 
 
-def _model_call_of(output, operating_point: str, label: str | None, version) -> tuple:
+def _model_call_of(output, operating_point: str, label: str | None) -> tuple:
     """(call, probability) of the model on ``label``; (None, None) without both."""
     p = _probability(output, label)
     if p is None or label is None:
         return None, None
-    call = model_call(output, operating_point, label, version)
+    call = model_call(output, operating_point, label)
     return (None, None) if call is None else (call, p)
 
 
@@ -77,7 +74,7 @@ def model_rows(
         for endpoint in endpoints:
             for value in endpoint_values(endpoint, {}, truth):
                 label = score_label(endpoint, value.endpoint)
-                decision, p = _model_call_of(output, operating_point, label, version)
+                decision, p = _model_call_of(output, operating_point, label)
                 if decision is None:
                     continue
                 rows.append(

@@ -9,7 +9,8 @@ from .models import AssistanceConfig, StudyCondition
 
 ASSISTANCE_INITIAL = (
     "operating_point", "show_probability", "show_decision", "show_mask_outline",
-    "show_model_version", "heatmaps", "heatmap_opacity",
+    "show_model_version", "heatmaps", "heatmap_opacity", "show_slice_strip", "heatmap_scale",
+    "side_by_side", "show_truth_mask_side_by_side",
 )  # fmt: skip
 
 
@@ -36,4 +37,5 @@ def assistance_form(config: AssistanceConfig | None = None, **kwargs) -> Assista
     config = config or AssistanceConfig(heatmaps=["gradcampp", "ig", "shap", "occlusion"])
     initial = {name: getattr(config, name) for name in ASSISTANCE_INITIAL}
     initial["model_version"] = config.model_version_id
+    initial["labels"] = ", ".join(config.labels or [])
     return AssistanceForm(initial=initial, **kwargs)

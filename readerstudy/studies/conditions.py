@@ -26,7 +26,8 @@ from .models import (
 ASSISTANCE_FIELDS = frozenset(
     {
         "model_version", "show_probability", "show_decision", "operating_point", "heatmaps",
-        "show_mask_outline", "show_model_version", "heatmap_opacity",
+        "show_mask_outline", "show_model_version", "heatmap_opacity", "labels",
+        "show_slice_strip", "heatmap_scale", "side_by_side", "show_truth_mask_side_by_side",
     }
 )  # fmt: skip
 DEFAULT_HEATMAPS = ["gradcampp", "ig", "shap", "occlusion"]
@@ -78,6 +79,27 @@ def _checked(design: str, conditions: list[dict]) -> list[dict]:
     return cleaned
 
 
+def _check_labels(config: AssistanceConfig) -> None:
+    from readerstudy.ai.labels import scored_labels
+
+    names: list[str] = []  # a label, or a multi-class head (all its classes)
+    for label in scored_labels(config.model_version):
+        names += [label.name] + ([label.head] if label.kind == "multi_class" else [])
+    names = list(dict.fromkeys(names))
+    labels = config.labels or []
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise StudyError("bad_labels", "labels: a list of the model's label names")
+    unknown = [x for x in labels if x not in names]
+    if unknown:
+        raise StudyError(
+            "bad_labels",
+            f"model {config.model_version} has no label {', '.join(map(repr, unknown))}"
+            f" (it has {', '.join(names)})",
+        )
+    if len(set(labels)) != len(labels):
+        raise StudyError("bad_labels", "each label may be listed once")
+
+
 def apply_assistance(config: AssistanceConfig, fields: dict) -> AssistanceConfig:
     """Set ``fields`` on ``config``, check them and save."""
     unknown = set(fields) - ASSISTANCE_FIELDS
@@ -93,6 +115,11 @@ def apply_assistance(config: AssistanceConfig, fields: dict) -> AssistanceConfig
                 f"model {config.model_version} has no operating point {config.operating_point!r}"
                 f" (it has {', '.join(sorted(points))})",
             )
+        _check_labels(config)
+    if config.show_truth_mask_side_by_side and not config.side_by_side:
+        raise StudyError(
+            "bad_assistance", "show_truth_mask_side_by_side needs side_by_side allowed"
+        )
     try:
         config.full_clean()
     except ValidationError as exc:

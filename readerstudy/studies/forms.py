@@ -6,7 +6,7 @@ from readerstudy.ai.models import ModelVersion
 from readerstudy.cases.models import Case
 
 from .designs import DESIGNS
-from .models import MAX_WASHOUT_DAYS, Design
+from .models import MAX_WASHOUT_DAYS, Design, HeatmapScale
 from .presets import PRESETS
 
 HEATMAP_CHOICES = [
@@ -15,6 +15,8 @@ HEATMAP_CHOICES = [
     ("shap", "SHAP"),
     ("occlusion", "Occlusion"),
     ("cbam", "CBAM attention"),
+    ("gradcam", "Grad-CAM (per slice)"),
+    ("attention", "ViT attention rollout"),
 ]
 
 
@@ -115,3 +117,23 @@ class AssistanceForm(forms.Form):
         choices=HEATMAP_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
     )
     heatmap_opacity = forms.FloatField(min_value=0, max_value=1, initial=0.45)
+    labels = forms.CharField(
+        required=False,
+        help_text="model labels shown, comma-separated names (empty: all)",
+    )
+    show_slice_strip = forms.BooleanField(required=False, initial=True)
+    heatmap_scale = forms.ChoiceField(
+        choices=HeatmapScale.choices,
+        initial="case",
+        required=False,
+    )
+    side_by_side = forms.BooleanField(required=False, label="Side-by-side view allowed")
+    show_truth_mask_side_by_side = forms.BooleanField(
+        required=False, label="Ground-truth mask in the side-by-side view"
+    )
+
+    def clean_heatmap_scale(self):
+        return self.cleaned_data["heatmap_scale"] or "case"
+
+    def clean_labels(self):
+        return [x.strip() for x in self.cleaned_data["labels"].split(",") if x.strip()]

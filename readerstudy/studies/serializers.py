@@ -12,6 +12,7 @@ from .models import (
     AssistanceConfig,
     Endpoint,
     EndpointKind,
+    HeatmapScale,
     Question,
     QuestionType,
     ReaderStudy,
@@ -22,6 +23,8 @@ from .presets import PRESETS
 from .questions import validate_question_definition
 
 # Bounds of one request: generous for a study, small enough that one request stays cheap.
+#: heatmap methods a condition may show: the seed-000 explainers and the slice models' maps
+HEATMAP_METHODS = tuple(dict.fromkeys((*EXPLAINERS, "gradcam", "attention")))
 MAX_CASES_PER_REQUEST = 5000
 MAX_READERS_PER_REQUEST = 500
 MAX_QUESTIONS = 100
@@ -164,12 +167,20 @@ class AssistanceInputSerializer(serializers.Serializer):
         max_length=_max_length(AssistanceConfig, "operating_point"), required=False
     )
     heatmaps = serializers.ListField(
-        child=serializers.ChoiceField(choices=EXPLAINERS), max_length=len(EXPLAINERS),
+        child=serializers.ChoiceField(choices=HEATMAP_METHODS), max_length=len(HEATMAP_METHODS),
         required=False,
     )  # fmt: skip
     show_mask_outline = serializers.BooleanField(required=False)
     show_model_version = serializers.BooleanField(required=False)
     heatmap_opacity = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=64), max_length=64, required=False,
+        help_text="model labels shown (manifest names); empty: all",
+    )  # fmt: skip
+    show_slice_strip = serializers.BooleanField(required=False)
+    heatmap_scale = serializers.ChoiceField(choices=HeatmapScale.choices, required=False)
+    side_by_side = serializers.BooleanField(required=False)
+    show_truth_mask_side_by_side = serializers.BooleanField(required=False)
 
     def validate_heatmaps(self, value):
         if len(set(value)) != len(value):
@@ -191,7 +202,7 @@ class EndpointSerializer(serializers.ModelSerializer):
         slug_field="code", read_only=True
     )
     rating_question: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
+        slug_field="code", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -207,7 +218,8 @@ class AssistanceSerializer(serializers.ModelSerializer):
         model = AssistanceConfig
         fields = [
             "model_version", "show_probability", "show_decision", "operating_point", "heatmaps",
-            "show_mask_outline", "show_model_version", "heatmap_opacity",
+            "show_mask_outline", "show_model_version", "heatmap_opacity", "labels",
+            "show_slice_strip", "heatmap_scale", "side_by_side", "show_truth_mask_side_by_side",
         ]  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from .condition_views import conditions_context
 from .errors import StudyError
 from .forms import AssistanceForm, CasePickForm, OpenStudyForm, ReaderPickForm, StudyCreateForm
 from .models import ReaderStudy
+from .prediction_views import PredictionsImportForm
 from .presets import PRESETS
 
 
@@ -57,6 +58,7 @@ def _draft_forms(study) -> dict:
         ),
         "open_form": OpenStudyForm(),
         "presets": list(PRESETS.items()),
+        "predictions_form": PredictionsImportForm(),
         "assistance_form": AssistanceForm(
             initial={
                 "model_version": config.model_version_id,

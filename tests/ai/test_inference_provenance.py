@@ -29,7 +29,7 @@ def case(tmp_path):
 def test_a_real_run_stores_the_library_versions_and_the_step_timings(
     case, django_capture_on_commit_callbacks
 ):
-    version = next(v for v in sync_installed_models() if v.model_id == "cvst_ich_demo")
+    version = sync_installed_models(only=["cvst_ich_demo"])[0]
     with django_capture_on_commit_callbacks(execute=False):
         job = services.request_inference(
             case, version, params={"explain": ["gradcampp"], "threads": 1}
@@ -46,16 +46,26 @@ def test_a_real_run_stores_the_library_versions_and_the_step_timings(
     assert steps >= {"preprocess_s", "segmentation_s", "classification_s", "explain_gradcampp_s"}
     assert set(job.timings) >= steps | {"predict_s", "load_s", "save_s", "total_s"}
     assert job.timings["predict_s"] == provenance["timings_s"]["total"]
+    assert provenance["device"] == "cpu"  # INFERENCE_DEVICE "auto" on a machine without CUDA
     assert job.timings["total_s"] >= job.timings["predict_s"] > 0
     assert (job.phase, job.done, job.total, job.percent) == ("", 100, 100, 100.0)
     assert job.attempts == 1 and job.worker_host and job.heartbeat_at
+    # the seed-000 outputs in the per-label format: its one label's call and map, its mask
+    output = job.output
+    assert set(output.decisions) == set(version.operating_points)
+    assert all(set(calls) == {"cvst_ich"} for calls in output.decisions.values())
+    p = output.probabilities["cvst_ich"]
+    for point, threshold in version.operating_points.items():
+        assert output.decisions[point]["cvst_ich"] == int(p >= threshold)
+    assert [(h.method, h.label) for h in output.heatmaps.all()] == [("gradcampp", "cvst_ich")]
+    assert output.mask and output.slice_uids == [] and output.slice_probabilities == {}
 
 
 def test_a_job_cancelled_while_the_model_runs_keeps_no_output(
     case, django_capture_on_commit_callbacks, monkeypatch
 ):
     """A cancel arriving mid-prediction: the next phase check stops the job, nothing stored."""
-    version = next(v for v in sync_installed_models() if v.model_id == "cvst_ich_demo")
+    version = sync_installed_models(only=["cvst_ich_demo"])[0]
     with django_capture_on_commit_callbacks(execute=False):
         job = services.request_inference(case, version, params={"explain": [], "threads": 1})
     real_load = runner.load_model

@@ -91,9 +91,9 @@ def probabilities(case: int) -> dict[str, float]:
     }
 
 
-def decisions(case: int) -> list[str]:
-    """The labels the model calls positive at the operating point (threshold 0.5)."""
-    return sorted(label for label, p in probabilities(case).items() if p >= 0.5)
+def decisions(case: int) -> dict[str, int]:
+    """The model's 0/1 call on each label at the operating point (threshold 0.5)."""
+    return {label: int(p >= 0.5) for label, p in probabilities(case).items()}
 
 
 def build() -> tuple:

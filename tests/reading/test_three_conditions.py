@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 ANSWER = {"diagnosis": "cvst_ich", "confidence": 80}
 
 
-def _url(kind, assignment_id, method):
+def _url(kind, assignment_id, method=None, label=None):
     return f"/{kind}/{assignment_id}/{method}"
 
 

@@ -12,7 +12,7 @@
   const ui = {
     viewer: $('rs-viewer'), toolbar: $('rs-toolbar'), caseTitle: $('rs-case'), phase: $('rs-phase'),
     form: $('rs-form'), status: $('rs-status'), submit: $('rs-submit'), retry: $('rs-retry'),
-    blocked: $('rs-blocked'), assistance: $('rs-assistance'), progress: $('rs-progress'),
+    blocked: $('rs-blocked'), assistance: $('rs-assistance'), progress: $('rs-progress'), strip: $('rs-strip'),
   };
   const state = {
     assistanceShown: false,
@@ -34,6 +34,8 @@
     const text = await response.text();
     const data = text ? JSON.parse(text) : null;
     if (!response.ok) {
+      // A new consent version: the page reloads onto the consent page, before any read data.
+      if (data && data.code === 'consent_required') window.location.reload();
       const err = new Error((data && (data.detail || JSON.stringify(data))) || response.statusText);
       err.status = response.status;
       throw err;
@@ -293,6 +295,170 @@
     return { descriptor, data: new Uint8Array(await response.arrayBuffer()) };
   }
 
+  // An overlay's name in the viewer: the method for the headline label's maps (as the
+  // single-label model always had), "<method>:<label>" for the other labels' maps.
+  function overlayName(payload, hm) {
+    return hm.label === payload.positive_label ? hm.method : `${hm.method}:${hm.label}`;
+  }
+
+  // The heatmap entry's descriptor words (label, colour bar, scale) for the viewer. A model of
+  // one label names it only where a signed map needs both directions; one of several labels
+  // names its label in the title and at the bar's top.
+  function withWords(overlay, hm, multiLabel) {
+    const descriptor = { ...overlay.descriptor, label: hm.label, scale: hm.scale };
+    if (multiLabel) descriptor.display = hm.display;
+    if (multiLabel || hm.signed) descriptor.colorbar = hm.colorbar;
+    return { descriptor, data: overlay.data };
+  }
+
+  function el(tag, className, text) {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  // Per-label probabilities (bars with the value written out) and the calls at the operating point.
+  function labelTable(payload) {
+    const RV = window.ReaderstudyViewer;
+    const rows = RV.probabilityRows(payload);
+    const op = payload.label_decisions ? payload.label_decisions.operating_point : null;
+    const table = el('table', 'rs-labels');
+    table.dataset.testid = 'label-probabilities';
+    const cap = el('caption', '', 'Probability per label');
+    if (op) cap.appendChild(el('span', 'rs-hint', ` · calls at the ${op.replace('_', '-')} operating point`));
+    table.appendChild(cap);
+    const head = table.createTHead().insertRow();
+    ['Label', 'Probability', '', op ? 'Call' : ''].forEach((t) => head.appendChild(el('th', '', t)));
+    const body = table.createTBody();
+    const bar = (value, color) => {
+      const track = el('span', 'rs-bar');
+      track.setAttribute('aria-hidden', 'true');
+      const fill = el('span', 'rs-bar-fill');
+      fill.style.width = `${(value * 100).toFixed(1)}%`;
+      fill.style.background = color;
+      track.appendChild(fill);
+      return track;
+    };
+    const callText = (d) => (d === 1 ? 'yes' : d === 0 ? 'no' : '');
+    let k = 0;
+    rows.forEach((row) => {
+      if (row.classes) {
+        const hr = body.insertRow();
+        hr.className = 'rs-head-row';
+        const th = el('th', '', row.display);
+        th.colSpan = 4;
+        th.scope = 'rowgroup';
+        hr.appendChild(th);
+        row.classes.forEach((c) => {
+          const tr = body.insertRow();
+          tr.dataset.label = c.label;
+          tr.appendChild(el('th', 'rs-class', c.display)).scope = 'row';
+          tr.insertCell().appendChild(bar(c.value, RV.labelColor(k++)));
+          const v = tr.insertCell();
+          v.textContent = RV.formatPercent(c.value);
+          v.className = 'rs-num';
+          const call = tr.insertCell();
+          call.textContent = c.label === row.top ? 'top' : '';
+          if (c.label === row.top) { call.className = 'rs-pos'; call.title = 'the most probable class'; }
+        });
+        return;
+      }
+      const tr = body.insertRow();
+      tr.dataset.label = row.label;
+      tr.appendChild(el('th', '', row.display)).scope = 'row';
+      tr.insertCell().appendChild(bar(row.value, RV.labelColor(k++)));
+      const v = tr.insertCell();
+      v.textContent = RV.formatPercent(row.value);
+      v.className = 'rs-num';
+      const call = tr.insertCell();
+      call.textContent = callText(row.decision);
+      if (row.decision === 1) call.className = 'rs-pos';
+    });
+    return table;
+  }
+
+  // Heatmaps per method x label: a label (and method) selector; one map shown at a time, each
+  // volume fetched when first chosen.
+  function heatmapSelector(payload, multiLabel) {
+    const viewer = state.viewer;
+    const methods = [...new Set(payload.heatmaps.map((h) => h.method))];
+    const labels = [];
+    payload.heatmaps.forEach((h) => { if (!labels.some((l) => l.label === h.label)) labels.push(h); });
+    const box = el('div', 'rs-mapsel');
+    const pick = (id, text, options) => {
+      const wrap = el('label', 'rs-pick', text);
+      const select = el('select');
+      select.id = id;
+      options.forEach(([value, label]) => { const o = el('option', '', label); o.value = value; select.appendChild(o); });
+      wrap.htmlFor = id;
+      box.append(wrap, select);
+      return select;
+    };
+    const METHOD_LABELS = window.ReaderstudyViewer.METHOD_LABELS || {};
+    const method = pick('rs-heatmap-method', 'Map', methods.map((m) => [m, METHOD_LABELS[m] || m]));
+    if (methods.length < 2) { method.disabled = true; }
+    const label = pick('rs-heatmap-label', 'Label', labels.map((h) => [h.label, h.display]));
+    const note = el('p', 'rs-hint');
+    note.setAttribute('aria-live', 'polite');
+    box.appendChild(note);
+    let shown = null;
+    let token = 0;
+    async function show() {
+      const hm = payload.heatmaps.find((h) => h.method === method.value && h.label === label.value);
+      const mine = ++token;
+      if (!hm) {
+        if (shown) viewer.setOverlayVisible(shown, false);
+        shown = null;
+        note.textContent = `No ${METHOD_LABELS[method.value] || method.value} map of this label.`;
+        return;
+      }
+      const name = overlayName(payload, hm);
+      if (!overlayData.has(name)) {
+        note.textContent = 'Loading the map…';
+        const overlay = withWords(await fetchOverlay(hm.url), hm, multiLabel);
+        if (mine !== token) return;
+        overlayData.set(name, overlay);
+        viewer.setOverlay(name, overlay);
+        viewer.setOverlayOpacity(name, hm.opacity);
+      }
+      if (shown && shown !== name) viewer.setOverlayVisible(shown, false);
+      viewer.setOverlayVisible(name, true);
+      shown = name;
+      const scale = hm.scale || {};
+      note.textContent = `Showing ${METHOD_LABELS[hm.method] || hm.method} of ${hm.display}` +
+        (scale.mode === 'global' ? ' on the fixed scale shared by all cases.' : ' on this case\'s own scale.');
+      box.dataset.shown = name;
+    }
+    method.addEventListener('change', () => show().catch((e) => setStatus(`Map not loaded: ${e.message}`, true)));
+    label.addEventListener('change', () => show().catch((e) => setStatus(`Map not loaded: ${e.message}`, true)));
+    return { element: box, ready: show(), select: (l) => { label.value = l; return show(); } };
+  }
+
+  function sideBySideToggle(payload) {
+    const button = el('button', 'rs-sbs', 'Side by side');
+    button.type = 'button';
+    button.setAttribute('aria-pressed', 'false');
+    button.title = payload.side_by_side.truth_mask_url
+      ? 'Original, saliency map and ground-truth outline next to each other'
+      : 'Original and saliency map next to each other';
+    let truth = null;
+    button.addEventListener('click', async () => {
+      const on = button.getAttribute('aria-pressed') !== 'true';
+      button.disabled = true;
+      try {
+        if (on && payload.side_by_side.truth_mask_url && !truth) truth = await fetchOverlay(payload.side_by_side.truth_mask_url);
+        await state.viewer.setSideBySide(on ? { truthMask: truth } : null);
+        button.setAttribute('aria-pressed', String(on));
+      } catch (e) {
+        setStatus(`Side by side not available: ${e.message}`, true);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  }
+
   async function showAssistance(assignmentId) {
     const payload = await api('GET', `/api/reading/assignments/${assignmentId}/assistance/`);
     const box = ui.assistance;
@@ -300,13 +466,17 @@
     const h = document.createElement('h2');
     h.textContent = 'AI assistance';
     box.appendChild(h);
+    const rows = payload.label_probabilities || [];
+    // More than the headline label: the per-label panel, the calls per label and per-label maps.
+    const multiLabel = rows.length > 1 || rows.some((r) => r.classes);
     if (payload.probability) {
       const p = document.createElement('p');
       p.innerHTML = `<span class="prob" data-testid="probability">${(payload.probability.value * 100).toFixed(1)}%</span> <span></span>`;
       p.lastChild.textContent = payload.probability.meaning;
       box.appendChild(p);
     }
-    if (payload.decision) {
+    if (multiLabel) box.appendChild(labelTable(payload));
+    if (payload.decision && !multiLabel) {
       const p = document.createElement('p');
       p.className = 'call';
       p.textContent = `Model call (${payload.decision.operating_point.replace('_', '-')} operating point): ${displayName(payload.decision.label)}`;
@@ -321,17 +491,44 @@
     // Overlays go to the viewer; its toolbar offers the per-map switches, opacity and colour bar.
     const viewer = state.viewer;
     await viewer.ready.catch(() => {});
-    for (const [i, hm] of payload.heatmaps.entries()) {
-      const overlay = await fetchOverlay(hm.url);
-      overlayData.set(hm.method, overlay);
-      viewer.setOverlay(hm.method, overlay);
-      viewer.setOverlayOpacity(hm.method, hm.opacity);
-      viewer.setOverlayVisible(hm.method, i === 0);
+    const heatmaps = payload.heatmaps || [];
+    const perLabel = new Set(heatmaps.map((hm) => hm.label)).size > 1;
+    if (perLabel) {
+      const selector = heatmapSelector(payload, multiLabel);
+      box.appendChild(selector.element);
+      await selector.ready;
+    } else {
+      for (const [i, hm] of heatmaps.entries()) {
+        const name = overlayName(payload, hm);
+        const overlay = withWords(await fetchOverlay(hm.url), hm, multiLabel);
+        overlayData.set(name, overlay);
+        viewer.setOverlay(name, overlay);
+        viewer.setOverlayOpacity(name, hm.opacity);
+        viewer.setOverlayVisible(name, i === 0);
+      }
     }
     if (payload.mask) viewer.setMaskOutline(await fetchOverlay(payload.mask.url));
-    showMapLocator(payload.heatmaps.map((hm) => hm.method));
+    if (payload.side_by_side && payload.side_by_side.allowed && heatmaps.length) box.appendChild(sideBySideToggle(payload));
+    if (payload.slice_strip) showStrip(payload);
+    if (!perLabel) showMapLocator(heatmaps.map((hm) => overlayName(payload, hm)));
     state.assistanceShown = true;
     ui.phase.textContent = 'Aided read: the model output is shown';
+  }
+
+  // The model's probability per slice and label, under the stack (in the viewer's slice order).
+  function showStrip(payload) {
+    const RV = window.ReaderstudyViewer;
+    if (state.strip) { state.strip.destroy(); state.strip = null; }
+    ui.strip.replaceChildren();
+    try {
+      state.strip = RV.buildSliceStrip(state.viewer, ui.strip, payload.slice_strip, {
+        displays: RV.displayNames(payload),
+        title: 'Model probability per slice',
+      });
+      ui.strip.hidden = false;
+    } catch (e) {
+      setStatus(`Slice strip not shown: ${e.message}`, true);
+    }
   }
 
   // --- where each map's mass lies: IG, SHAP and occlusion are concentrated on a few slices ---
@@ -405,6 +602,9 @@
     ui.submit.disabled = true;
     ui.assistance.hidden = true;
     ui.assistance.replaceChildren();
+    if (state.strip) { state.strip.destroy(); state.strip = null; }
+    ui.strip.replaceChildren();
+    ui.strip.hidden = true;
     overlayData.clear();
     if (state.locatorOff) { state.locatorOff(); state.locatorOff = null; }
     state.assistanceShown = false;
