@@ -31,6 +31,16 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--reads", required=True, type=Path, help="long-format reads CSV")
     r.add_argument("--model-scores", type=Path, help="model scores CSV: case, truth, score")
     r.add_argument(
+        "--clinical",
+        type=Path,
+        help="clinical CSV (case, then one column per variable) for Table 1 (baseline)",
+    )
+    r.add_argument(
+        "--group-by",
+        default="truth",
+        help="Table 1 groups: 'truth' (of the primary endpoint, default) or a clinical column",
+    )
+    r.add_argument(
         "--operating-point",
         default="high_sensitivity",
         help="high_sensitivity[:x] | high_specificity[:x] | youden | threshold:t "
@@ -126,7 +136,10 @@ def _report(a: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     reads = read_csv(a.reads)
     scores = read_csv(a.model_scores) if a.model_scores else None
-    report = build_report(reads, scores, opts)
+    if a.group_by != "truth" and not a.clinical:
+        raise ValueError("--group-by needs --clinical")
+    clinical = read_csv(a.clinical) if a.clinical else None
+    report = build_report(reads, scores, opts, clinical=clinical, group_by=a.group_by)
     paths = report.write(a.out, _csv_list(a.format))
     if not a.quiet:
         print(f"wrote {len(paths)} files to {a.out} in {time.perf_counter() - t0:.1f} s")

@@ -13,6 +13,8 @@ import pandas as pd
 
 from . import plots, report_text
 from .performance import fmt_num
+from .render_calibration import calibration_figures, figure_alt, figure_title
+from .report_baseline import baseline_display, baseline_notes
 
 if TYPE_CHECKING:
     from .render_endpoints import Part
@@ -165,6 +167,10 @@ def _sections(report: Report) -> list[tuple[str, str, pd.DataFrame, list[str]]]:
     """(anchor, heading, table, footnotes) in report order, shared by Markdown and HTML."""
     opt = report.options
     out: list[tuple[str, str, pd.DataFrame, list[str]]] = []
+    if report.baseline is not None:
+        table1 = baseline_display(report.baseline)
+        notes = baseline_notes(report.baseline)
+        out.append(("table1", "Table 1 - baseline characteristics", table1, notes))
     if report.table2 is not None:
         out.append(("table2", "Table 2 - model performance", _view(report.table2, MD_TABLE2), []))
     if report.table3 is not None:
@@ -228,7 +234,8 @@ def _markdown(
         if notes:
             parts += ["", *[f"{note}" for note in notes]]
     for name, paths in figs.items():
-        parts += ["", f"![{name}]({paths[0].name})"]
+        alt = figure_alt(report, name) or FIGURE_TITLES.get(name, name)
+        parts += ["", f"![{alt}]({paths[0].name})"]
     eparts = endpoint_parts(report) if eparts is None else eparts
     parts += parts_markdown(eparts, efigs or {}, md_table)
     if report.skipped:
@@ -268,15 +275,14 @@ def _html(
         body += [f'<h2 id="{anchor}">{esc(heading)}</h2>', tab(table)]
         body += [f'<p class="note">{esc(note)}</p>' for note in notes]
     for name, paths in figs.items():
-        caption = esc(FIGURE_TITLES.get(name, name))
+        caption = esc(FIGURE_TITLES.get(name) or figure_title(name))
+        alt = esc(figure_alt(report, name) or caption)
         png = [p for p in paths if p.suffix == ".png"]
         if png:
             data = base64.b64encode(png[0].read_bytes()).decode()
-            body.append(
-                f'<h2>{caption}</h2><img alt="{caption}" src="data:image/png;base64,{data}">'
-            )
+            body.append(f'<h2>{caption}</h2><img alt="{alt}" src="data:image/png;base64,{data}">')
         else:
-            body.append(f'<h2>{caption}</h2><img alt="{caption}" src="{paths[0].name}">')
+            body.append(f'<h2>{caption}</h2><img alt="{alt}" src="{paths[0].name}">')
     eparts = endpoint_parts(report) if eparts is None else eparts
     body += parts_html(eparts, efigs or {}, tab)
     if report.skipped:
@@ -305,6 +311,8 @@ def write_report(report: Report, out: Path, formats: tuple[str, ...]) -> list[Pa
     if "html" in formats and "png" not in img_fmts and "svg" not in img_fmts:
         img_fmts = ("png",)
     figs = _figures(report, out, img_fmts) if img_fmts else {}
+    if img_fmts and report.calibration:
+        figs.update(calibration_figures(report.calibration, out, img_fmts))
     from .render_endpoints import endpoint_csv_tables, endpoint_figures, endpoint_parts
 
     efigs = endpoint_figures(report, out, img_fmts) if img_fmts else {}

@@ -32,12 +32,12 @@ from .model_calibration import (
     merge_model_performance,
     model_calibration_section,
     table2_scores,
-    write_calibration_figures,
 )
 from .mrmc import MrmcResult
 from .operating_points import parse_rule
 from .performance import ModelPerformance, table2
 from .reads import validate_scores
+from .report_baseline import TRUTH, baseline_section
 from .study import (
     BINARY,
     EndpointScores,
@@ -141,6 +141,7 @@ class Report:
     primary_endpoint: str = ""  # whose results the top-level keys show (multi-endpoint)
     score_performance: dict[str, ScorePerformance] = field(default_factory=dict)
     log_loss: dict[str, Any] | None = None  # model_performance.weighted_log_loss
+    baseline: dict[str, Any] | None = None  # Table 1 (report_baseline.baseline_section)
 
     def model_performance_dict(self) -> dict[str, Any] | None:
         """``model_performance`` before the calibration entries: Table 2 of the single endpoint
@@ -226,6 +227,8 @@ class Report:
             out["endpoints"] = {
                 k: v.to_dict(copy_=False) for k, v in self.endpoint_results.items()
             }  # _jsonable copies
+        if self.baseline is not None:
+            out["baseline"] = self.baseline
         data: dict[str, Any] = _jsonable(out)
         return data
 
@@ -236,10 +239,7 @@ class Report:
         bad = [f for f in formats if f not in FORMATS]
         if bad:
             raise ValueError(f"unknown format(s) {bad}; expected some of {FORMATS}")
-        paths = write_report(self, Path(out_dir), formats)
-        if self.calibration:
-            paths += write_calibration_figures(self.calibration, Path(out_dir), formats)
-        return paths
+        return write_report(self, Path(out_dir), formats)
 
 
 def build_report(
@@ -249,12 +249,17 @@ def build_report(
     *,
     context: dict[str, Any] | None = None,
     skipped: dict[str, str] | None = None,
+    clinical: pd.DataFrame | None = None,
+    group_by: str = TRUTH,
 ) -> Report:
     """``context`` describes the study (title, design, model version...) for the report's
     header (``meta.study``); ``skipped`` carries what the caller already left out and why.
 
     A read table with an ``endpoint`` column is analysed per endpoint (``endpoints.<name>``,
-    ``model_performance.<name>``); the top-level keys then show the primary endpoint."""
+    ``model_performance.<name>``); the top-level keys then show the primary endpoint.
+
+    ``clinical``: one row per case (``case``, then its clinical variables) for Table 1
+    (``baseline``), grouped by ``group_by``: ``truth`` (of the primary endpoint) or a variable."""
     opt = options or ReportOptions()
     _check_backend(opt)
     study = validate_study_reads(reads_df)
@@ -279,6 +284,7 @@ def build_report(
                 skipped.update(_skipped_keys(name, sk, True))
         log_loss = _log_loss(scores, skipped)
     p = results[primary]
+    baseline = baseline_section(clinical, p.reads, group_by) if clinical is not None else None
     return Report(
         options=opt,
         reads=p.reads,
@@ -299,6 +305,7 @@ def build_report(
         primary_endpoint=primary,
         score_performance=score_perf,
         log_loss=log_loss,
+        baseline=baseline,
     )
 
 

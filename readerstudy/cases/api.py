@@ -11,11 +11,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from readerstudy import audit
 from readerstudy.accounts.permissions import IsCoordinator
 from readerstudy.core.parsers import JSONParser
 
 from .errors import LabelError, UploadRefused
 from .import_jobs import cancel_import
+from .models import GroundTruth
 from .selectors import import_job, import_job_state, library_case, truth_state
 from .serializers import (
     ImportJobRequestSerializer,
@@ -207,6 +209,9 @@ class CaseLabelsUploadApi(APIView):
             summary = upload_labels(data.validated_data["file"], kind)
         except LabelError as exc:
             return _label_errors(exc.code, exc.message, exc.errors)
+        audit.record(
+            request.user, "labels.import", GroundTruth, labels=kind, summary=summary.message
+        )
         body = {
             "kind": kind,
             "cases": summary.cases,
@@ -251,7 +256,8 @@ class CaseTruthDetailApi(APIView):
                 "errors": data.errors,
             }
             return Response(TruthErrorsSerializer(body).data, status=400)
-        set_truth(case, data.validated_data["row"], source="api")
+        truth = set_truth(case, data.validated_data["row"], source="api")
+        audit.record(request.user, "truth.edit", truth, case=case.code)
         stored = library_case(code)
         if stored is None:  # deleted meanwhile
             return _problem("not_found", "no such case", 404)

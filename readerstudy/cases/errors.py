@@ -37,3 +37,13 @@ class TruthInvalid(DomainError):
     def __init__(self, problems: list[tuple[str, str]]):
         super().__init__("invalid_truth", "; ".join(message for _, message in problems))
         self.problems = problems
+
+
+class ClinicalError(DomainError):
+    """Clinical data that cannot be stored (nothing was); ``errors`` names row and column."""
+
+    status = 400
+
+    def __init__(self, errors: list[str]):
+        super().__init__("invalid_clinical", "invalid clinical data: " + "; ".join(errors[:10]))
+        self.errors = errors

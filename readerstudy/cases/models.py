@@ -198,3 +198,45 @@ class ImportJob(Job):
     def is_waiting(self) -> bool:
         """An upload job that has not received its files yet."""
         return self.status == JobStatus.QUEUED and self.phase == self.Phase.WAITING
+
+
+class ClinicalVariable(models.Model):
+    """A study-defined clinical variable with its declared type (the built-ins are in code).
+
+    The catalogue belongs to the case library, not to a study: a case is one subject's
+    examination whose age or etiology is the same in every study that reads it, and the case
+    library is where truth is kept apart from reads. Studies choose which variables they use
+    (in their analysis, or to show them on purpose).
+    """
+
+    class Kind(models.TextChoices):
+        NUMBER = "number"
+        INTEGER = "integer"
+        BOOLEAN = "boolean"
+        CATEGORY = "category"
+        TEXT = "text"
+
+    name = models.CharField(max_length=48, unique=True)
+    label = models.CharField(max_length=120, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    options = models.JSONField(default=list, blank=True, help_text="a category's values")
+    unit = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClinicalRecord(models.Model):
+    """A case's clinical values ({variable: typed value}), hidden from readers.
+
+    Values are checked against the catalogue when stored (``readerstudy.cases.clinical``).
+    """
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="clinical")
+    values = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)

@@ -2,7 +2,7 @@
 
 from readerstudy.core.jsontext import text_problem
 
-from .models import Case, GroundTruth, ImportJob
+from .models import Case, ClinicalRecord, GroundTruth, ImportJob
 
 
 def import_job(job_id) -> ImportJob | None:
@@ -74,3 +74,17 @@ def truth_state(case: Case) -> dict:
         "source": truth.source if truth else "",
         "updated_at": truth.updated_at if truth else None,
     }
+
+
+def clinical_values(case: Case) -> dict:
+    """A case's stored clinical values ({variable: typed value}); coordinators only."""
+    record = ClinicalRecord.objects.filter(case=case).first()
+    return dict(record.values) if record else {}
+
+
+def clinical_rows(cases=None) -> list[dict]:
+    """``{"case": code, **values}`` of every case with clinical data (or of ``cases``), by code."""
+    records = ClinicalRecord.objects.select_related("case").order_by("case__code")
+    if cases is not None:
+        records = records.filter(case__in=cases)
+    return [{"case": r.case.code, **r.values} for r in records]

@@ -9,10 +9,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from readerstudy import audit
 from readerstudy.accounts.decorators import coordinator_required
 
 from .errors import LabelError, TruthInvalid
 from .forms import LabelsUploadForm, TruthForm
+from .models import GroundTruth
 from .selectors import library_case, truth_state
 from .truth import set_truth, upload_labels
 from .views import render_library
@@ -35,6 +37,13 @@ def labels_upload(request):
         summary = upload_labels(form.cleaned_data["file"], form.cleaned_data["kind"])
     except LabelError as exc:
         return render_library(request, labels_form=form, label_errors=exc.errors, status_code=400)
+    audit.record(
+        request.user,
+        "labels.import",
+        GroundTruth,
+        labels=form.cleaned_data["kind"],
+        summary=summary.message,
+    )
     messages.success(request, summary.message[0].upper() + summary.message[1:] + ".")
     return redirect("case-list")
 
@@ -47,7 +56,8 @@ def case_detail(request, code: str):
         form = TruthForm(request.POST)
         if form.is_valid():
             try:
-                set_truth(case, form.cleaned_data["row"], source="case page")
+                truth = set_truth(case, form.cleaned_data["row"], source="case page")
+                audit.record(request.user, "truth.edit", truth, case=case.code)
             except TruthInvalid as exc:  # checked by the form already; kept for safety
                 for column, message in exc.problems:
                     form.add_error(column if column in form.fields else None, message)

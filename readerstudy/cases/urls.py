@@ -1,10 +1,14 @@
 from django.urls import path
 
-from . import truth_views, views
+from . import clinical_views, truth_views, views
 
 urlpatterns = [
     path("", views.case_list, name="case-list"),
     path("labels/", truth_views.labels_upload, name="case-labels-upload"),
+    path("clinical/", clinical_views.clinical_list, name="case-clinical"),
+    path("clinical/upload/", clinical_views.clinical_upload, name="case-clinical-upload"),
+    path("clinical/variables/", clinical_views.variable_create, name="case-clinical-variable"),
     path("<str:code>/", truth_views.case_detail, name="case-detail"),
+    path("<str:code>/clinical/", clinical_views.case_clinical, name="case-clinical-detail"),
     path("<str:code>/thumbnail.png", views.thumbnail, name="case-thumbnail"),
 ]
