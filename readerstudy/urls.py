@@ -22,6 +22,7 @@ urlpatterns = [
     path("readers/", include("readerstudy.accounts.urls")),
     path("read/", include("readerstudy.reading.urls_pages")),
     path("exports/", include("readerstudy.exports.urls")),
+    path("audit/", include("readerstudy.audit.urls")),
     path("api/exports/", include("readerstudy.exports.urls_api")),
     path("api/", include(router.urls)),
     path("api/reading/", include("readerstudy.reading.urls")),

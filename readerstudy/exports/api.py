@@ -1,4 +1,4 @@
-"""Statistician API: the READS and SCORES tables in each format, analysis runs and their report
+"""Statistician API: the READS, SCORES and clinical tables in each format, analysis runs and their report
 files (permission-checked)."""
 
 from django.core.files.storage import default_storage
@@ -11,12 +11,15 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from readerstudy import audit
 from readerstudy.cases.serializers import ProblemSerializer
 from readerstudy.studies.errors import ProtocolConflict, StudyError
 from readerstudy.studies.models import ReaderStudy
 
 from . import selectors, services
 from .access import analysis_rights, export_rights
+from .clinical import clinical_table
+from .consent import consent_table
 from .formats import FORMATS, MRMC_FORMATS, TABLE_FORMATS, WRITERS, media
 from .model_reads import model_scores
 from .models import AnalysisRun
@@ -83,6 +86,7 @@ class StudyReadsDownloadApi(APIView):
             raise StudyError("export_failed", str(exc)) from None
         content_type, extension = media(fmt, frame)
         suffix = "-revisions" if revisions == "all" else ""
+        audit.record(request.user, "export.download", study, table="reads", format=fmt)
         return _download(data, content_type, f"{slugify(study.title)}-reads{suffix}.{extension}")
 
 
@@ -101,8 +105,52 @@ class StudyScoresDownloadApi(APIView):
             )
         frame = model_scores(study, with_truth=rights.with_truth)
         content_type, extension = FORMATS[fmt]
+        audit.record(request.user, "export.download", study, table="scores", format=fmt)
         return _download(
             WRITERS[fmt](frame), content_type, f"{slugify(study.title)}-scores.{extension}"
+        )
+
+
+class StudyClinicalDownloadApi(APIView):
+    """GET /api/exports/studies/<id>/clinical/<fmt>/ (csv, parquet, json): one row per study
+    case with its clinical variables (``etiology`` only with truth access)."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, 400: ProblemSerializer})
+    def get(self, request, pk: int, fmt: str):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        rights = _rights_or_403(request.user, study)
+        if fmt not in TABLE_FORMATS:
+            raise StudyError(
+                "unknown_format",
+                f"unknown format {fmt!r} for clinical data; choose one of "
+                f"{', '.join(TABLE_FORMATS)}",
+            )
+        frame = clinical_table(study, with_truth=rights.with_truth)
+        content_type, extension = FORMATS[fmt]
+        audit.record(request.user, "export.download", study, table="clinical", format=fmt)
+        return _download(
+            WRITERS[fmt](frame), content_type, f"{slugify(study.title)}-clinical.{extension}"
+        )
+
+
+class StudyConsentDownloadApi(APIView):
+    """GET /api/exports/studies/<id>/consent/<fmt>/ (csv, parquet, json): every reader's
+    acceptance of a consent version (no truth)."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, 400: ProblemSerializer})
+    def get(self, request, pk: int, fmt: str):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        _rights_or_403(request.user, study)
+        if fmt not in TABLE_FORMATS:
+            raise StudyError(
+                "unknown_format",
+                f"unknown format {fmt!r} for consent; choose one of {', '.join(TABLE_FORMATS)}",
+            )
+        frame = consent_table(study)
+        content_type, extension = FORMATS[fmt]
+        audit.record(request.user, "export.download", study, table="consent", format=fmt)
+        return _download(
+            WRITERS[fmt](frame), content_type, f"{slugify(study.title)}-consent.{extension}"
         )
 
 
@@ -154,4 +202,5 @@ class AnalysisRunFileApi(APIView):
         match = next((f for f in run.files if f.rsplit("/", 1)[-1] == name), None)
         if match is None:
             raise Http404("no such file")
+        audit.record(request.user, "analysis.download", run, study=run.study, file=name)
         return report_file_response(default_storage.open(match, "rb"), name)

@@ -13,6 +13,16 @@ urlpatterns = [
         api.StudyScoresDownloadApi.as_view(),
         name="export-scores",
     ),
+    path(
+        "studies/<int:pk>/clinical/<slug:fmt>/",
+        api.StudyClinicalDownloadApi.as_view(),
+        name="export-clinical",
+    ),
+    path(
+        "studies/<int:pk>/consent/<slug:fmt>/",
+        api.StudyConsentDownloadApi.as_view(),
+        name="export-consent",
+    ),
     path("studies/<int:pk>/analyses/", api.AnalysisRunListApi.as_view(), name="export-analyses"),
     path("analyses/<uuid:run_id>/", api.AnalysisRunDetailApi.as_view(), name="export-analysis"),
     path(

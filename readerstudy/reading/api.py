@@ -1,4 +1,5 @@
-"""The reading API: worklist, next, start, autosave, submit, lock, and the gated assistance."""
+"""The reading API: worklist, next, start, autosave, submit, lock, the gated assistance, and
+the study's consent."""
 
 import json
 
@@ -10,10 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.accounts.permissions import IsReader
+from readerstudy.cases.serializers import ProblemSerializer
 from readerstudy.studies.errors import NotAvailable
 
-from . import assistance, selectors, services
+from . import assistance, consent, selectors, services
 from .assistance_serializers import AssistancePayloadSerializer
+from .consent_serializers import ConsentAcceptSerializer, ConsentStateSerializer
 from .serializers import (
     AnswerInputSerializer,
     AssignmentDetailSerializer,
@@ -135,10 +138,14 @@ class AssignmentRevisionsApi(ReaderBaseApi):
         return Response(RevisionSerializer(revisions, many=True).data)
 
 
-def _assistance_url(kind: str, assignment_id: int, method: str | None) -> str:
+def _assistance_url(
+    kind: str, assignment_id: int, method: str | None = None, label: str | None = None
+) -> str:
     if kind == "mask":
         return reverse("reading-assistance-mask", args=[assignment_id])
-    return reverse("reading-assistance-heatmap", args=[assignment_id, method])
+    if kind == "truth_mask":
+        return reverse("reading-assistance-truth-mask", args=[assignment_id])
+    return reverse("reading-assistance-heatmap-label", args=[assignment_id, method, label])
 
 
 class AssignmentAssistanceApi(ReaderBaseApi):
@@ -156,12 +163,68 @@ def _overlay_response(descriptor: dict, data: bytes) -> HttpResponse:
 
 
 class AssignmentHeatmapApi(ReaderBaseApi):
+    """A heatmap overlay of the model's positive label (the route before per-label maps)."""
+
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, pk: int, method: str):
         return _overlay_response(*assistance.assistance_volume(request.user, pk, "heatmap", method))
 
 
+class AssignmentLabelHeatmapApi(ReaderBaseApi):
+    """A heatmap overlay of one model label (or class)."""
+
+    @extend_schema(
+        operation_id="reading_assignments_assistance_heatmaps_label_retrieve",
+        responses={(200, "application/octet-stream"): bytes},
+    )
+    def get(self, request, pk: int, method: str, label: str):
+        return _overlay_response(
+            *assistance.assistance_volume(request.user, pk, "heatmap", method, label)
+        )
+
+
+class AssignmentTruthMaskApi(ReaderBaseApi):
+    """The case's ground-truth mask for the side-by-side view, where the condition allows it."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, pk: int):
+        return _overlay_response(*assistance.assistance_volume(request.user, pk, "truth_mask"))
+
+
 class AssignmentMaskApi(ReaderBaseApi):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, pk: int):
-        return _overlay_response(*assistance.assistance_volume(request.user, pk, "mask", None))
+        return _overlay_response(*assistance.assistance_volume(request.user, pk, "mask"))
+
+
+def _my_study(user, study_id: int):
+    study = selectors.my_studies(user).filter(pk=study_id).first()
+    if study is None:
+        raise NotAvailable("not_found", "no such study")
+    return study
+
+
+class ReadingConsentApi(ReaderBaseApi):
+    """The study's consent as the reader is asked it, and the acceptance of its current version."""
+
+    @extend_schema(responses={200: ConsentStateSerializer, 404: ProblemSerializer})
+    def get(self, request, study_id: int):
+        state = consent.consent_state(request.user, _my_study(request.user, study_id))
+        return Response(ConsentStateSerializer(state).data)
+
+    @extend_schema(
+        request=ConsentAcceptSerializer,
+        responses={
+            200: ConsentStateSerializer,
+            201: ConsentStateSerializer,
+            409: ProblemSerializer,
+        },
+    )
+    def post(self, request, study_id: int):
+        body = ConsentAcceptSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        state, created = consent.accept(
+            request.user, _my_study(request.user, study_id), body.validated_data["version"]
+        )
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(ConsentStateSerializer(state).data, status=code)

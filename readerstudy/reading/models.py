@@ -68,3 +68,6 @@ class AssistanceExposure(models.Model):
                 fields=["assignment", "inference_output"], name="unique_exposure_per_output"
             )
         ]
+
+
+from .consent import ConsentAcceptance  # noqa: E402, F401  (registers the model with the app)

@@ -23,7 +23,7 @@ from readerstudy.studies.models import Assignment
 from readerstudy.studies.questions import AnswerError
 from readerstudy.studies.selectors import answer_validator
 
-from . import lookups, protocol
+from . import consent, lookups, protocol
 from .availability import decide
 from .models import AnswerRevision
 from .selectors import REVISION, last_revision
@@ -55,6 +55,7 @@ def _locked_assignment(user, assignment_id: int, *, workspace=False) -> Assignme
     assignment = lookups.locked(user.pk, assignment_id, workspace=workspace)
     if assignment is None:
         raise NotAvailable("not_found", "no such assignment")
+    consent.check_pending(assignment)
     return assignment
 
 

@@ -5,6 +5,11 @@ from . import api
 urlpatterns = [
     path("studies/", api.ReadingStudyListApi.as_view(), name="reading-studies"),
     path("studies/<int:study_id>/next/", api.AssignmentNextApi.as_view(), name="reading-next"),
+    path(
+        "studies/<int:study_id>/consent/",
+        api.ReadingConsentApi.as_view(),
+        name="reading-consent",
+    ),
     path("assignments/", api.AssignmentListApi.as_view(), name="reading-assignments"),
     path("assignments/<int:pk>/", api.AssignmentDetailApi.as_view(), name="reading-assignment"),
     path("assignments/<int:pk>/start/", api.AssignmentStartApi.as_view(), name="reading-start"),
@@ -25,6 +30,16 @@ urlpatterns = [
         "assignments/<int:pk>/assistance/heatmaps/<slug:method>/",
         api.AssignmentHeatmapApi.as_view(),
         name="reading-assistance-heatmap",
+    ),
+    path(
+        "assignments/<int:pk>/assistance/heatmaps/<slug:method>/<slug:label>/",
+        api.AssignmentLabelHeatmapApi.as_view(),
+        name="reading-assistance-heatmap-label",
+    ),
+    path(
+        "assignments/<int:pk>/assistance/truth-mask/",
+        api.AssignmentTruthMaskApi.as_view(),
+        name="reading-assistance-truth-mask",
     ),
     path(
         "assignments/<int:pk>/assistance/mask/",

@@ -1,11 +1,11 @@
 """Reader pages: the worklist and the reading workspace (the viewer and the question form)."""
 
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from readerstudy.accounts.decorators import reader_required
 
-from . import selectors
+from . import consent, selectors
 
 
 @reader_required
@@ -18,6 +18,8 @@ def workspace(request, study_id: int):
     study = selectors.my_studies(request.user).filter(pk=study_id).first()
     if study is None:
         raise Http404("no such study")
+    if consent.needs_consent(request.user, study):  # nothing of the reads before consent
+        return redirect("reading-consent-page", study_id=study.pk)
     # The instructions open by themselves until the reader has locked a first read.
     return render(
         request, "reading/workspace.html", {"study": study, "first_visit": study.locked == 0}

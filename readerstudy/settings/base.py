@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_results",
     "axes",
+    "auditlog",
     "readerstudy.core",
     "readerstudy.accounts",
     "readerstudy.cases",
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "readerstudy.reading",
     "readerstudy.exports",
     "readerstudy.demo",
+    "readerstudy.audit",
 ]
 
 MIDDLEWARE = [
@@ -53,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Couples model changes to their actor, IP and request id (audit trail).
+    "readerstudy.audit.middleware.LazyActorAuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a login refused for too many failures into the lockout response (axes, below).
@@ -62,6 +66,13 @@ MIDDLEWARE = [
 ROOT_URLCONF = "readerstudy.urls"
 WSGI_APPLICATION = "readerstudy.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+# The audit trail: django-auditlog writes its entries into the append-only audit model.
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
+AUDITLOG_STORE_JSON_CHANGES = True  # before/after as typed JSON values, not their str()
+# auditlog's own migrations create its stock table even when swapped out; without them the
+# app has no tables (its entries live in audit.AuditEntry), so flushes and migrate stay clean.
+MIGRATION_MODULES = {"auditlog": None}
 AUTHENTICATION_BACKENDS = [
     # First: refuses any login (form, admin, HTTP Basic) of a locked-out username + IP.
     "readerstudy.accounts.backends.LockoutBackend",
@@ -287,6 +298,7 @@ SPECTACULAR_SETTINGS = {
         "StudyDesignEnum": "readerstudy.studies.models.Design",
         "JobStatusEnum": "readerstudy.core.jobs.JobStatus",
         "EndpointKindEnum": "readerstudy.studies.models.EndpointKind",
+        "HeatmapScaleEnum": "readerstudy.studies.models.HeatmapScale",
     },
 }
 
@@ -337,6 +349,11 @@ CELERY_TASK_ROUTES = {
     "readerstudy.ai.tasks.*": {"queue": env_str("READERSTUDY_INFERENCE_QUEUE", "inference-cpu")},
     "readerstudy.cases.tasks.*": {"queue": "default"},
 }
+# Model jobs go to READERSTUDY_INFERENCE_QUEUE, except those of a model whose manifest says
+# requirements.device "cuda" or that is listed here: those go to inference-gpu.
+INFERENCE_GPU_MODELS = env_list("READERSTUDY_INFERENCE_GPU_MODELS", [])
+# Where workers run models: auto (CUDA when present, else CPU), cpu, cuda or cuda:N.
+INFERENCE_DEVICE = env_str("READERSTUDY_INFERENCE_DEVICE", "auto")
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

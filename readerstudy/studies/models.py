@@ -330,6 +330,13 @@ class Endpoint(models.Model):
         return self.code
 
 
+class HeatmapScale(models.TextChoices):
+    """How a heatmap's colours are scaled: per case, or on the model's fixed global scale."""
+
+    CASE = "case", "per case"
+    GLOBAL = "global", "the model's fixed global scale"
+
+
 class AssistanceConfig(models.Model):
     """What the aided view of one condition shows.
 
@@ -357,6 +364,21 @@ class AssistanceConfig(models.Model):
     heatmap_opacity = models.FloatField(
         default=0.45, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
+    labels = models.JSONField(
+        default=list, blank=True, help_text="model labels shown, manifest names; empty = all"
+    )
+    show_slice_strip = models.BooleanField(
+        default=True, help_text="the slice probability strip, when the model has slice outputs"
+    )
+    heatmap_scale = models.CharField(
+        max_length=8, choices=HeatmapScale.choices, default=HeatmapScale.CASE
+    )
+    side_by_side = models.BooleanField(
+        default=False, help_text="readers may view original | saliency side by side"
+    )
+    show_truth_mask_side_by_side = models.BooleanField(
+        default=False, help_text="the ground-truth mask in the side-by-side view"
+    )
 
     class Meta:
         constraints = [
@@ -366,3 +388,6 @@ class AssistanceConfig(models.Model):
                 name="one_comparator_config",
             )
         ]
+
+
+from .consent import ConsentVersion  # noqa: E402, F401  (registers the model with the app)

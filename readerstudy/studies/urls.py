@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import condition_views, editor_views, views
+from . import condition_views, consent_views, editor_views, prediction_views, views
 
 urlpatterns = [
     path("", views.study_list, name="study-list"),
@@ -33,6 +33,11 @@ urlpatterns = [
         editor_views.endpoint_delete,
         name="study-endpoint-delete",
     ),
+    path(
+        "<int:pk>/predictions/import/",
+        prediction_views.predictions_import,
+        name="study-predictions-import",
+    ),
     path("<int:pk>/preset/", editor_views.preset_apply, name="study-preset"),
     path("<int:pk>/conditions/new/", condition_views.condition_add, name="study-condition-new"),
     path(
@@ -50,5 +55,6 @@ urlpatterns = [
         condition_views.condition_move,
         name="study-condition-move",
     ),
+    path("<int:pk>/consent/", consent_views.consent_edit, name="study-consent"),
     path("<int:pk>/<slug:action>/", views.study_action, name="study-action"),
 ]
