@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...manifest import sha256_file, validate_manifest
+from ..labels import DISPLAY
 from ..slices import SliceConfig
 from .card import model_card
-from .data import DISPLAY, HELD_OUT_SEED, LABELS, MATRIX, NORMAL_FRACTION
+from .data import HELD_OUT_SEED, LABELS, MATRIX, NORMAL_FRACTION
 from .network import GRADCAM_LAYER, Member
 
 if TYPE_CHECKING:

@@ -18,17 +18,10 @@ import torch
 from phantoms.subtype_case import make_subtype_case
 from phantoms.subtype_dataset import plan_cases
 
+from ..labels import ICH_LABELS
 from ..slices import SliceConfig, slice_stack
 
-LABELS = ("any", "iph", "ivh", "sah", "sdh", "edh")
-DISPLAY = {
-    "any": "Any ICH",
-    "iph": "Intraparenchymal",
-    "ivh": "Intraventricular",
-    "sah": "Subarachnoid",
-    "sdh": "Subdural",
-    "edh": "Epidural",
-}
+LABELS = ICH_LABELS
 HELD_OUT_SEED = 100_000  # evaluation case seeds start here; training uses 0..N-1
 NORMAL_FRACTION = 0.3
 MATRIX = 128

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..labels import DISPLAY, SUBTYPES
 from ..slices import SliceConfig
 from .network import CNNRNN3D, NetworkConfig
 
-DISPLAY = {
-    "any": "Any ICH",
-    "iph": "Intraparenchymal",
-    "ivh": "Intraventricular",
-    "sah": "Subarachnoid",
-    "sdh": "Subdural",
-    "edh": "Epidural",
-}
-SUBTYPE_LABELS = ("iph", "ivh", "sah", "sdh", "edh")
+SUBTYPE_LABELS = SUBTYPES
 THRESHOLD = 0.5
 
 
