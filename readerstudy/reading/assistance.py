@@ -159,6 +159,8 @@ def _heatmap_scale(config: AssistanceConfig, version: ModelVersion, heatmap) -> 
     lo, hi = (float(v) for v in heatmap.value_range)
     if heatmap.signed:
         lo, hi = -max(abs(lo), abs(hi)), max(abs(lo), abs(hi))
+    if hi <= lo:  # an empty map (all one value): the overlay's own range, as encode_overlay
+        lo, hi = (-1.0, 1.0) if heatmap.signed else (lo, lo + 1.0)
     raw = (heatmap.params or {}).get("scale")
     factor = float(raw) if isinstance(raw, int | float) and raw > 0 else 1.0
     out: dict = {"mode": "case", "range": [lo * factor, hi * factor]}

@@ -192,3 +192,21 @@ def test_a_signed_map_of_a_two_label_binary_head_points_to_the_other_label():
         "low": "towards sICH",
     }
     assert _colorbar(version, label, signed=False) == {"high": "towards CVST-ICH", "low": ""}
+
+
+@pytest.mark.parametrize(("signed", "expected"), [(False, [0.0, 2.0]), (True, [-2.0, 2.0])])
+def test_an_empty_map_keeps_a_drawable_per_case_range(signed, expected):
+    """A label the model found nothing for has an all-zero map; its colour bar must still span
+    a range the viewer can draw (the overlay's own [lo, lo + 1] in stored units)."""
+    from types import SimpleNamespace
+
+    from readerstudy.ai.models import Heatmap, ModelVersion
+    from readerstudy.reading.assistance import _heatmap_scale
+
+    version = ModelVersion(manifest={}, positive_label="any")
+    heatmap = Heatmap(
+        method="gradcam", label="sdh", signed=signed, value_range=[0.0, 0.0], params={"scale": 2.0}
+    )
+    scale = _heatmap_scale(SimpleNamespace(heatmap_scale="case"), version, heatmap)
+    assert scale["mode"] == "case"
+    assert scale["range"] == expected
