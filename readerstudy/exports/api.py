@@ -90,25 +90,34 @@ class StudyReadsDownloadApi(APIView):
         return _download(data, content_type, f"{slugify(study.title)}-reads{suffix}.{extension}")
 
 
+def _table_download(request, pk: int, fmt: str, table: str, what: str, build) -> HttpResponse:
+    """One study table as a file: ``build(study, rights)`` gives the frame, written in ``fmt``
+    (csv, parquet, json), its download recorded in the audit trail."""
+    study = get_object_or_404(ReaderStudy, pk=pk)
+    rights = _rights_or_403(request.user, study)
+    if fmt not in TABLE_FORMATS:
+        raise StudyError(
+            "unknown_format",
+            f"unknown format {fmt!r} for {what}; choose one of {', '.join(TABLE_FORMATS)}",
+        )
+    frame = build(study, rights)
+    content_type, extension = FORMATS[fmt]
+    audit.record(request.user, "export.download", study, table=table, format=fmt)
+    return _download(
+        WRITERS[fmt](frame), content_type, f"{slugify(study.title)}-{table}.{extension}"
+    )
+
+
 class StudyScoresDownloadApi(APIView):
     """GET /api/exports/studies/<id>/scores/<fmt>/ (csv, parquet, json): the model's SCORES,
     truth under the same rules as READS."""
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes, 400: ProblemSerializer})
     def get(self, request, pk: int, fmt: str):
-        study = get_object_or_404(ReaderStudy, pk=pk)
-        rights = _rights_or_403(request.user, study)
-        if fmt not in TABLE_FORMATS:
-            raise StudyError(
-                "unknown_format",
-                f"unknown format {fmt!r} for scores; choose one of {', '.join(TABLE_FORMATS)}",
-            )
-        frame = model_scores(study, with_truth=rights.with_truth)
-        content_type, extension = FORMATS[fmt]
-        audit.record(request.user, "export.download", study, table="scores", format=fmt)
-        return _download(
-            WRITERS[fmt](frame), content_type, f"{slugify(study.title)}-scores.{extension}"
-        )
+        return _table_download(
+            request, pk, fmt, "scores", "scores",
+            lambda study, rights: model_scores(study, with_truth=rights.with_truth),
+        )  # fmt: skip
 
 
 class StudyClinicalDownloadApi(APIView):
@@ -117,20 +126,10 @@ class StudyClinicalDownloadApi(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes, 400: ProblemSerializer})
     def get(self, request, pk: int, fmt: str):
-        study = get_object_or_404(ReaderStudy, pk=pk)
-        rights = _rights_or_403(request.user, study)
-        if fmt not in TABLE_FORMATS:
-            raise StudyError(
-                "unknown_format",
-                f"unknown format {fmt!r} for clinical data; choose one of "
-                f"{', '.join(TABLE_FORMATS)}",
-            )
-        frame = clinical_table(study, with_truth=rights.with_truth)
-        content_type, extension = FORMATS[fmt]
-        audit.record(request.user, "export.download", study, table="clinical", format=fmt)
-        return _download(
-            WRITERS[fmt](frame), content_type, f"{slugify(study.title)}-clinical.{extension}"
-        )
+        return _table_download(
+            request, pk, fmt, "clinical", "clinical data",
+            lambda study, rights: clinical_table(study, with_truth=rights.with_truth),
+        )  # fmt: skip
 
 
 class StudyConsentDownloadApi(APIView):
@@ -139,18 +138,8 @@ class StudyConsentDownloadApi(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes, 400: ProblemSerializer})
     def get(self, request, pk: int, fmt: str):
-        study = get_object_or_404(ReaderStudy, pk=pk)
-        _rights_or_403(request.user, study)
-        if fmt not in TABLE_FORMATS:
-            raise StudyError(
-                "unknown_format",
-                f"unknown format {fmt!r} for consent; choose one of {', '.join(TABLE_FORMATS)}",
-            )
-        frame = consent_table(study)
-        content_type, extension = FORMATS[fmt]
-        audit.record(request.user, "export.download", study, table="consent", format=fmt)
-        return _download(
-            WRITERS[fmt](frame), content_type, f"{slugify(study.title)}-consent.{extension}"
+        return _table_download(
+            request, pk, fmt, "consent", "consent", lambda study, rights: consent_table(study)
         )
 
 
