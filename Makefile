@@ -20,6 +20,8 @@ $(VENV)/.created:
 
 $(VENV)/.installed: pyproject.toml | $(VENV)/.created
 	$(PIP) install -q -e .
+	# PyRadiomics 3.0.1 builds against the installed numpy (its sdist has no build isolation)
+	$(PIP) install -q --no-build-isolation "pyradiomics==3.0.1"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed

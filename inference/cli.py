@@ -69,6 +69,17 @@ def single_label(manifest: dict[str, Any]) -> bool:
     return len(heads) == 1 and heads[0]["kind"] == "binary"
 
 
+def _read_covariates(path: str) -> dict[str, Any]:
+    """``{name: value}`` from a JSON object file."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--covariates {path}: not JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"--covariates {path}: must hold a JSON object {{name: value}}")
+    return data
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from .device import DeviceError, resolve_device
     from .manifest import ModelLoadError
@@ -95,11 +106,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
         )
         return 2
     image, meta = read_input(args.input)
-    pred = model.predict(
-        image,
-        meta=meta,
-        options={"explain": tuple(methods), "threads": args.threads, "device": device},
-    )
+    extra: dict[str, Any] = {}
+    try:
+        if args.mask:
+            extra["roi_mask"] = read_input(args.mask)[0]
+        if args.covariates:
+            extra["covariates"] = _read_covariates(args.covariates)
+        pred = model.predict(
+            image,
+            meta=meta,
+            options={"explain": tuple(methods), "threads": args.threads, "device": device, **extra},
+        )
+    except (ValueError, OSError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -149,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="comma-separated explainers of the model's manifest (see list-models), or 'all'",
     )
+    p.add_argument("--mask", default=None, help="ROI mask (NIfTI on the input grid), ROI models")
+    p.add_argument("--covariates", default=None, help="JSON {name: value} of clinical covariates")
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     p.add_argument(
         "--device",
@@ -176,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=None)
     t.add_argument("--matrix", type=int, default=128, help="phantom in-plane matrix")
     t.add_argument("--setting", choices=("5mm", "1mm"), default="5mm")
+    t.add_argument("--icc", default=None, help="(cvt_hematoma_dlrn) ICC report JSON of features")
+    t.add_argument("--icc-threshold", type=float, default=0.8, help="(cvt_hematoma_dlrn) min ICC")
+    t.add_argument("--workers", type=int, default=None, help="(cvt_hematoma_dlrn) processes")
     t.set_defaults(func=cmd_train)
 
     m = sub.add_parser("list-models", help="list registered models")

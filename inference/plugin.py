@@ -51,7 +51,8 @@ class PredictOptions:
     ``explain_labels``: restrict maps to these labels (empty: every label the explainer's
     manifest entry covers); ``explainer_params``: per-method overrides of the manifest
     defaults; ``threads``: torch intra-op threads for this call; ``device``: ``auto``,
-    ``cpu`` or ``cuda[:N]``."""
+    ``cpu`` or ``cuda[:N]``; ``covariates`` and ``roi_mask``: inputs of models that take
+    clinical data or an ROI (others ignore them)."""
 
     explain: tuple[str, ...] = ()
     explainer_params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -60,6 +61,10 @@ class PredictOptions:
     deterministic: bool = True
     device: str = "auto"
     explain_labels: tuple[str, ...] = ()
+    #: clinical covariates by name, for models that use them (e.g. the DLRN's nomogram)
+    covariates: dict[str, Any] = field(default_factory=dict)
+    #: an ROI mask on the input grid (SimpleITK image or (z, y, x) array), for ROI models
+    roi_mask: Any = None
 
     @classmethod
     def coerce(cls, value: object) -> PredictOptions:

@@ -24,6 +24,7 @@ BUILTIN = {
     "ich_subtypes_cnn_bigru": "inference.zoo.cnn_bigru.plugin:load",
     "ich_subtypes_cnn_rnn3d": "inference.zoo.cnn_rnn3d.plugin:load",
     "ich_location_dtvit": "inference.zoo.dtvit.plugin:load",
+    "cvt_hematoma_dlrn": "inference.zoo.dlrn.plugin:load",
 }
 DEFAULT_MODEL = "cvst_ich_demo"
 

@@ -83,6 +83,9 @@ class Prediction:
     roi: dict[str, Any] = field(default_factory=dict)
     slice_probabilities: dict[str, list[float]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: model-specific results (e.g. the DLRN's signatures, nomogram, features), written as
+    #: top-level keys of result.json
+    outputs: dict[str, Any] = field(default_factory=dict)
 
     def heatmap(self, method: str, label: str | None = None) -> Heatmap:
         """The ``method`` map of ``label`` (default: the positive label)."""
@@ -97,7 +100,7 @@ class Prediction:
     def to_json(self) -> dict[str, Any]:
         """JSON-serialisable summary (arrays excluded)."""
         g = self.grid.geometry
-        return {
+        out = {
             "model": {"id": self.model_id, "version": self.model_version},
             "positive_label": self.positive_label,
             "probabilities": self.probabilities,
@@ -116,6 +119,10 @@ class Prediction:
             "provenance": self.provenance,
             "warnings": list(self.warnings),
         }
+        clash = sorted(set(out) & set(self.outputs))
+        if clash:
+            raise ValueError(f"model outputs {clash} would overwrite result keys")
+        return {**out, **self.outputs}
 
     def mask_image(self) -> sitk.Image:
         if self.mask is None:

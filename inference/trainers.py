@@ -17,6 +17,7 @@ TRAINERS: dict[str, str] = {
     "ich_subtypes_cnn_bigru": "inference.zoo.cnn_bigru.train:run_cli",
     "ich_subtypes_cnn_rnn3d": "inference.zoo.cnn_rnn3d.train:run_cli",
     "ich_location_dtvit": "inference.zoo.dtvit.train:run_cli",
+    "cvt_hematoma_dlrn": "inference.zoo.dlrn.train:run_cli",
 }
 
 

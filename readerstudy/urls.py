@@ -19,6 +19,7 @@ urlpatterns = [
     path("cases/", include("readerstudy.cases.urls")),
     path("api/cases/", include("readerstudy.cases.urls_api")),
     path("studies/", include("readerstudy.studies.urls")),
+    path("panels/", include("readerstudy.panels.urls")),
     path("readers/", include("readerstudy.accounts.urls")),
     path("read/", include("readerstudy.reading.urls_pages")),
     path("exports/", include("readerstudy.exports.urls")),

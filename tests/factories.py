@@ -39,6 +39,14 @@ class StatisticianFactory(UserFactory):
     role = Role.STATISTICIAN
 
 
+class AnnotatorFactory(UserFactory):
+    role = Role.ANNOTATOR
+
+
+class AdjudicatorFactory(UserFactory):
+    role = Role.ADJUDICATOR
+
+
 class AdminFactory(UserFactory):
     role = Role.ADMIN
     is_staff = True

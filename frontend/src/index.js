@@ -8,9 +8,12 @@ import { buildColorbar } from './colorbar.js';
 import { colorbarText, METHOD_LABELS, SCALE_LABELS, SIGNED_LABELS } from './colormaps.js';
 import { displayNames, formatPercent, labelColor, PALETTE, probabilityRows } from './labels.js';
 import { buildSliceStrip } from './strip.js';
+import { buildNomogram, nomogramLayout } from './nomogram.js';
+import { buildClinicalTable, buildFeatureChart, clinicalText, featureBars } from './features.js';
 import { mapStrip } from './stripdata.js';
 import { METHODS, normaliseOverlay } from './overlaydata.js';
 import { buildToolbar } from './toolbar.js';
+import { buildMarksPanel } from './markspanel.js';
 import { DEFAULT_PRESET, PRESET_ORDER, PRESETS, resolvePreset, voiRangeFor } from './presets.js';
 import { sortInstances } from './sort.js';
 import { SeriesFetch } from './boot.js';
@@ -257,6 +260,8 @@ function mount(element, options = {}) {
       return later('setSideBySide', [options]);
     },
     getSideBySide: () => (real ? real.getSideBySide() : { on: false, panels: [], slices: [] }),
+    /** Promise of the marks controller (once the first image is on screen and the tools are up). */
+    marks: (onChange) => ready.then(() => real.marks(onChange)),
     getState() {
       if (real) return real.getState();
       return {
@@ -429,8 +434,15 @@ function cacheBytes() {
 const ReaderstudyViewer = Object.freeze({
   mount,
   buildToolbar,
+  buildMarksPanel,
   buildColorbar,
   buildSliceStrip,
+  buildNomogram,
+  nomogramLayout,
+  buildFeatureChart,
+  featureBars,
+  buildClinicalTable,
+  clinicalText,
   colorbarText,
   probabilityRows,
   displayNames,

@@ -93,6 +93,11 @@ function initCornerstone(options, startedWorkers) {
 
 let toolsModule = null;
 let toolsApi = null;
+let marksModule = null;
+function loadMarks() {
+  if (!marksModule) marksModule = import('./marks.js');
+  return marksModule;
+}
 function loadTools() {
   if (!toolsModule) toolsModule = import('./tools.js').then((m) => (toolsApi = m));
   return toolsModule;
@@ -722,6 +727,25 @@ export function mount(element, options = {}, session = null) {
       return sbs.state();
     },
     getSideBySide: () => sbs.state(),
+    /** Marks on this stack (see marks.js): a Promise of its controller, made once. */
+    marks(onChange) {
+      if (!state.marks) {
+        state.marks = toolsAttached.then(loadMarks).then((m) => {
+          if (state.destroyed) throw new Error('destroyed');
+          return m.createMarks({
+            element: vpEl,
+            viewport: state.viewport,
+            toolGroupId: state.toolGroupId,
+            viewportId: state.viewportId,
+            imageIds: state.imageIds,
+            sorted: state.sorted,
+            onChange: (detail) => emit('marks', detail || {}),
+          });
+        });
+      }
+      if (onChange) api.on('marks', onChange);
+      return state.marks;
+    },
 
     getState() {
       const vp = state.viewport;
@@ -762,6 +786,7 @@ export function mount(element, options = {}, session = null) {
         console.warn(e);
       }
       for (const fn of state.cleanups.splice(0)) fn();
+      if (state.marks) state.marks.then((m) => m.destroy(), () => {});
       if (toolsApi) toolsApi.destroyTools(state.toolGroupId);
       if (firstFrame) firstFrame.resolve();
       if (preview) preview.destroy();

@@ -10,6 +10,8 @@ class Role(models.TextChoices):
     COORDINATOR = "coordinator", "Coordinator"
     STATISTICIAN = "statistician", "Statistician"
     ADMIN = "admin", "Administrator"
+    ANNOTATOR = "annotator", "Annotator"
+    ADJUDICATOR = "adjudicator", "Adjudicator"
 
 
 class User(AbstractUser):
@@ -28,6 +30,14 @@ class User(AbstractUser):
     @property
     def is_statistician(self) -> bool:
         return self.role in (Role.STATISTICIAN, Role.ADMIN)
+
+    @property
+    def is_annotator(self) -> bool:
+        return self.role == Role.ANNOTATOR
+
+    @property
+    def is_adjudicator(self) -> bool:
+        return self.role == Role.ADJUDICATOR
 
     @property
     def is_platform_admin(self) -> bool:

@@ -96,6 +96,18 @@ class InferenceOutput(models.Model):
         default=dict, blank=True, help_text="{label: [probability per slice of slice_uids]}"
     )
     provenance = models.JSONField(default=dict)
+    signatures = models.JSONField(
+        default=dict, blank=True, help_text="{signature: probability}, e.g. rad, dl, dlr, dlrn"
+    )
+    nomogram = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="{points: {variable: points}, total_points, axes, probability_axis}; "
+        "see readerstudy.ai.interpretation",
+    )
+    features = models.JSONField(
+        default=list, blank=True, help_text="[{name, value, importance}] selected features"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
 

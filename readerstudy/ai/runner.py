@@ -4,8 +4,16 @@ Progress is per cent (``done`` of ``total`` = 100) with a phase: ``loading`` (5)
 (15), ``saving`` (85). Each phase boundary is also where a cancelled job stops. The outputs
 are stored in the same transaction that marks the job succeeded, so a job cancelled meanwhile
 keeps none of them.
+
+A plug-in that names clinical ``covariates`` gets them from the case's clinical record
+(``PredictOptions.covariates``); a covariate the record lacks fails the job
+(``missing_covariates``) before the series is read, naming it. The case's ground-truth mask,
+when it lies on the series, is passed as ``PredictOptions.roi_mask`` (models without an ROI
+ignore it). Beside the probabilities the
+output keeps the model's signatures, nomogram and selected features (:mod:`.interpretation`).
 """
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -16,12 +24,14 @@ import SimpleITK as sitk
 from django.conf import settings
 from django.db import OperationalError, transaction
 
-from readerstudy.cases.models import Instance
+from readerstudy.cases.models import HematomaMask, Instance
 from readerstudy.cases.storage import local_copy
 from readerstudy.core.jobs import JobCancelled
 
+from .covariates import MissingCovariates, case_covariates, required_covariates
+from .interpretation import interpretation_of
 from .models import Heatmap, InferenceJob, InferenceOutput, ModelVersion
-from .outputs import save_heatmap, save_mask
+from .outputs import read_volume, save_heatmap, save_mask
 
 log = logging.getLogger(__name__)
 #: errors the task retries (the database or the broker went away for a moment)
@@ -132,6 +142,7 @@ def store_output(
     """The output rows of a prediction whose files are saved (call inside a transaction)."""
     uids, values = slices
     output = InferenceOutput.objects.create(
+        **interpretation_of(prediction.to_json()),
         job=job,
         probabilities=prediction.probabilities,
         decisions=prediction.decisions,
@@ -144,23 +155,36 @@ def store_output(
     return output
 
 
+def truth_roi(job: InferenceJob) -> np.ndarray | None:
+    """The case's ground-truth hematoma mask (z, y, x) when it lies on the job's series: the
+    ROI of models that take one (seed 001's DLRN; without it, its own segmenter's)."""
+    mask = HematomaMask.objects.filter(case_id=job.case_id, series_id=job.series_id).first()
+    return None if mask is None else read_volume(mask.file).array
+
+
 def _predict(job: InferenceJob, steps: dict[str, float]):
     from inference.pipeline import PredictOptions
 
     job.progress(InferenceJob.Phase.LOADING, done=5, total=100)
     t = time.perf_counter()
     model = load_model(job.model_version)
+    covariates = case_covariates(
+        job.case_id, required_covariates(model), model_id=job.model_version.model_id
+    )
     with local_copy(job.series.volume) as path:
         image = sitk.ReadImage(str(path))
     steps["load"] = time.perf_counter() - t
     job.progress(InferenceJob.Phase.PREDICTING, done=15)
     explain = tuple(job.params.get("explain", ()))
-    prediction = model.predict(
-        image,
-        options=PredictOptions(
-            explain=explain, threads=job.params.get("threads"), device=settings.INFERENCE_DEVICE
-        ),
+    options = PredictOptions(
+        explain=explain, threads=job.params.get("threads"), device=settings.INFERENCE_DEVICE
     )
+    if covariates:
+        options = dataclasses.replace(options, covariates=covariates)
+    roi = truth_roi(job)
+    if roi is not None:
+        options = dataclasses.replace(options, roi_mask=roi)
+    prediction = model.predict(image, options=options)
     return image, prediction
 
 
@@ -194,6 +218,10 @@ def execute(*, job_id: str, last_try: bool = True) -> str:
         log.info("inference job %s was cancelled while it ran", job_id)
         job.acknowledge_cancel()
         return "discarded"
+    except MissingCovariates as exc:
+        log.warning("inference job %s: %s", job_id, exc)
+        job.fail(str(exc), code="missing_covariates")
+        return "failed"
     except TRANSIENT as exc:
         if last_try:
             job.fail_from(exc, code="unavailable")

@@ -1,6 +1,7 @@
 """Command line: ``python -m readerstudy.analysis {report,power,validate,icc} ...``.
 
-Exit status: 0 success, 2 invalid input (the errors are printed to stderr, one per line).
+Exit status: 0 success, 2 invalid input (the errors are printed to stderr, one per line);
+``report --bundle``: 1 when the re-run report differs from the bundled one.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("report", help="full report: Table 2, Table 3 (LMM), MRMC, figures")
-    r.add_argument("--reads", required=True, type=Path, help="long-format reads CSV")
+    r.add_argument("--reads", type=Path, help="long-format reads CSV (or --bundle)")
+    r.add_argument(
+        "--bundle",
+        type=Path,
+        help="a study bundle: re-run its analysis into --out/report.json (other options unused)",
+    )
     r.add_argument("--model-scores", type=Path, help="model scores CSV: case, truth, score")
     r.add_argument(
         "--clinical",
@@ -115,7 +121,27 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _report_bundle(a: argparse.Namespace) -> int:
+    from .bundle import BundleError, rerun
+
+    try:
+        done = rerun(a.bundle, a.out)
+    except BundleError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    if done.identical:
+        print(f"wrote {done.path}: identical to the bundled report.json")
+        return 0
+    why = ", ".join(done.differing_software) or "no software version differs"
+    print(f"wrote {done.path}: DIFFERS from the bundled report.json ({why})", file=sys.stderr)
+    return 1
+
+
 def _report(a: argparse.Namespace) -> int:
+    if a.bundle is not None:
+        return _report_bundle(a)
+    if a.reads is None:
+        raise ValueError("report needs --reads (or --bundle)")
     opts = ReportOptions(
         operating_point=a.operating_point,
         table2_points=_csv_list(a.table2_points),

@@ -7,7 +7,8 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        from . import signals, tracked
+        from . import signals, tracked, worker
 
         tracked.register_all()
         signals.connect()
+        worker.connect()

@@ -47,3 +47,15 @@ class ClinicalError(DomainError):
     def __init__(self, errors: list[str]):
         super().__init__("invalid_clinical", "invalid clinical data: " + "; ".join(errors[:10]))
         self.errors = errors
+
+
+class AnnotatorMaskError(DomainError):
+    """Annotator masks that cannot be stored (none was); ``errors`` names the row and problem."""
+
+    status = 400
+
+    def __init__(self, errors: list[str]):
+        super().__init__(
+            "invalid_annotator_masks", "annotator masks not imported: " + "; ".join(errors[:10])
+        )
+        self.errors = errors

@@ -29,6 +29,7 @@ from django.db import transaction
 
 from readerstudy.core.jsontext import text_problem
 
+from . import provenance
 from .csvfiles import read_csv
 from .dicom import UIDRemapper
 from .dicom.seg import SeriesGrid, is_dicom_file, seg_to_mask
@@ -141,6 +142,14 @@ def _mask_array(
     if segment is not None:
         raise ValueError("'mask_segment' applies to a DICOM SEG, not to a NIfTI mask")
     return _nifti_mask(path, case)
+
+
+def read_mask(case: Case, path: Path, *, segment: int | None = None) -> tuple[np.ndarray, bytes]:
+    """A mask file checked against the case's primary series, as the truth mask is: a binary
+    DICOM SEG (original or de-identified UIDs) or a NIfTI on the series grid. Returns the 0/1
+    array and its NIfTI bytes; raises ValueError (or RuntimeError from SimpleITK)."""
+    remapper = UIDRemapper(deid_secret(), settings.READERSTUDY_UID_PREFIX)
+    return _mask_array(Path(path), case, remapper, segment)
 
 
 @dataclass(frozen=True)
@@ -343,6 +352,11 @@ def store_truth(
             for k in row
             if isinstance(k, str) and k.startswith("covariate:")
         }
+    existing = GroundTruth.objects.filter(case=case).values_list("provenance", flat=True).first()
+    defaults["provenance"] = {
+        **(existing or {}),
+        **provenance.imported(("etiology", "ich_present", "subtypes", "location"), source=source),
+    }
     truth, created = GroundTruth.objects.update_or_create(case=case, defaults=defaults)
     site = _value(row, "site")
     if (site or not blank_site_keeps) and site != case.site:
@@ -394,6 +408,7 @@ __all__ = [
     "import_labels",
     "import_labels_csv",
     "import_mask",
+    "read_mask",
     "store_truth",
     "truth_problems",
     "unknown_columns",

@@ -135,6 +135,11 @@ class GroundTruth(models.Model):
         default=dict, blank=True, help_text="clinical covariates, hidden from readers"
     )
     source = models.CharField(max_length=200, blank=True)
+    provenance = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="per truth field: method (import / vote / adjudication), annotators, source, at",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
 
@@ -144,6 +149,88 @@ class HematomaMask(models.Model):
     file = models.CharField(max_length=300, help_text="NIfTI on the series grid, storage name")
     voxels = models.PositiveIntegerField()
     volume_ml = models.FloatField()
+
+
+class TruthLesion(models.Model):
+    """One lesion of a case's localisation truth (FROC scoring): a connected component of the
+    case's hematoma mask (``component`` = its label, see ``cases.lesions``) or a row of a
+    lesions CSV. A case's weights sum to 1; a case without lesions is non-diseased."""
+
+    class Source(models.TextChoices):
+        MASK = "mask", "hematoma mask components"
+        CSV = "csv", "lesions CSV"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="truth_lesions")
+    lesion_id = models.PositiveIntegerField(help_text="1..n within the case")
+    x_mm = models.FloatField()
+    y_mm = models.FloatField()
+    z_mm = models.FloatField(help_text="centroid, patient LPS mm")
+    radius_mm = models.FloatField(null=True, blank=True)
+    weight = models.FloatField()
+    component = models.PositiveIntegerField(null=True, blank=True)
+    voxels = models.PositiveIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+
+    class Meta:
+        ordering = ("case_id", "lesion_id")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "lesion_id"], name="unique_case_lesion_id")
+        ]
+
+
+class AnnotatorMask(models.Model):
+    """One annotator's hematoma mask of a case in one session (seed 001's reliability step).
+
+    Several annotators segment the same cases, and one of them again after an interval
+    (``session`` 2, 3, ...), to measure how reliable the radiomic features are (ICC) and how
+    well the masks overlap (Dice). The reference mask of a case is :class:`HematomaMask`.
+    Stored as NIfTI on the series grid, like it.
+    """
+
+    class Format(models.TextChoices):
+        NIFTI = "nifti", "NIfTI"
+        SEG = "seg", "DICOM SEG"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="annotator_masks")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+")
+    annotator = models.CharField(max_length=120, help_text="the annotator's label")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the annotator's account, when they have one",
+    )
+    session = models.PositiveSmallIntegerField(help_text="1 = first, 2 = repeat after an interval")
+    session_date = models.DateField(help_text="when the annotator drew it")
+    file = models.CharField(max_length=300, help_text="NIfTI on the series grid, storage name")
+    sha256 = models.CharField(max_length=64)
+    source_format = models.CharField(max_length=8, choices=Format.choices)
+    voxels = models.PositiveIntegerField()
+    volume_ml = models.FloatField()
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case__code", "annotator", "session"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "annotator", "session"], name="unique_annotator_session_mask"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(session__gte=1), name="annotator_mask_session_from_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.code} / {self.annotator} / session {self.session}"
 
 
 class ImportJob(Job):

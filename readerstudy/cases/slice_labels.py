@@ -17,6 +17,7 @@ from django.db import transaction
 
 from readerstudy.core.jsontext import text_problem
 
+from . import provenance
 from .csvfiles import read_csv
 from .dicom import UIDRemapper
 from .errors import LabelError
@@ -110,5 +111,9 @@ def import_slice_labels_csv(source) -> LabelSummary:
                 "labels": labels,
                 "slices": {str(p): slices[p] for p in sorted(slices)},
             }
-            truth.save(update_fields=["slice_labels", "updated_at"])
+            truth.provenance = {
+                **truth.provenance,
+                **provenance.imported(["slice_labels"], source="slice labels CSV"),
+            }
+            truth.save(update_fields=["slice_labels", "provenance", "updated_at"])
     return LabelSummary(len(per_case), created, "slice labels")

@@ -15,6 +15,7 @@ from readerstudy.accounts.decorators import coordinator_required
 from .errors import LabelError, TruthInvalid
 from .forms import LabelsUploadForm, TruthForm
 from .models import GroundTruth
+from .provenance import rows as provenance_rows
 from .selectors import library_case, truth_state
 from .truth import set_truth, upload_labels
 from .views import render_library
@@ -67,10 +68,12 @@ def case_detail(request, code: str):
         status_code = 400
     else:
         form = TruthForm(initial=TruthForm.initial_for(truth_state(case)))
+    stored = GroundTruth.objects.filter(case=case).first()
     context = {
         "case": case,
         "series": case.primary_series,
         "truth": truth_state(case),
+        "provenance": provenance_rows(stored.provenance) if stored else [],
         "form": form,
     }
     return render(request, "cases/case_detail.html", context, status=status_code)

@@ -47,6 +47,9 @@ import socket
 import uuid
 from typing import Any, ClassVar, TypeVar
 
+from auditlog import get_logentry_model
+from auditlog.models import LogEntry
+from auditlog.registry import auditlog
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -171,23 +174,28 @@ class Job(models.Model):
 
         The caller enqueues its task (on commit) when this returns True.
         """
-        updated = self._jobs(status__in=[JobStatus.FAILED, JobStatus.CANCELLED]).update(
-            **self._touch(
-                status=JobStatus.QUEUED,
-                phase="",
-                done=0,
-                total=0,
-                error="",
-                error_code="",
-                cancel_requested=False,
-                timings={},
-                started_at=None,
-                heartbeat_at=None,
-                finished_at=None,
-            )
+        values = self._touch(
+            status=JobStatus.QUEUED,
+            phase="",
+            done=0,
+            total=0,
+            error="",
+            error_code="",
+            cancel_requested=False,
+            timings={},
+            started_at=None,
+            heartbeat_at=None,
+            finished_at=None,
         )
+        before = None
+        for status in (JobStatus.FAILED, JobStatus.CANCELLED):  # one UPDATE each: which it was
+            if self._jobs(status=status).update(**values):
+                before = status
+                break
         self.refresh_from_db()
-        return bool(updated)
+        if before is not None:
+            self._audit_status(before, JobStatus.QUEUED)
+        return before is not None
 
     def cancel(self: J) -> J:
         """A queued job never starts; a running one stops at its next progress report.
@@ -196,9 +204,10 @@ class Job(models.Model):
         a running job of a kind that cannot stop midway (``cancellable = False``).
         """
         now = timezone.now()
-        self._jobs(status=JobStatus.QUEUED).update(
+        if self._jobs(status=JobStatus.QUEUED).update(
             **self._touch(status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now)
-        )
+        ):
+            self._audit_status(JobStatus.QUEUED, JobStatus.CANCELLED)
         if self.cancellable:
             self._jobs(status=JobStatus.RUNNING).update(**self._touch(cancel_requested=True))
         self.refresh_from_db()
@@ -308,9 +317,24 @@ class Job(models.Model):
             **self._touch(status=JobStatus.QUEUED)
         )
         self.refresh_from_db()
+        if released:
+            self._audit_status(JobStatus.RUNNING, JobStatus.QUEUED)
         return bool(released)
 
     # --- internals ---------------------------------------------------------------------------
+
+    def _audit_status(self, before: str, after: str) -> None:
+        """The entry django-auditlog writes on ``save()``, for a status set by ``UPDATE``.
+
+        The conditional ``UPDATE`` keeps a twice-delivered message from running the work
+        twice; it bypasses model signals, so a tracked job's status change is logged here
+        through auditlog's own manager (actor and request id from its context, as a save's).
+        """
+        if before == after or not auditlog.contains(type(self)):
+            return
+        get_logentry_model().objects.log_create(
+            self, action=LogEntry.Action.UPDATE, changes={"status": [str(before), str(after)]}
+        )
 
     def _jobs(self, **conditions: Any) -> models.QuerySet:
         return type(self)._default_manager.filter(pk=self.pk, **conditions)
@@ -356,6 +380,7 @@ class Job(models.Model):
             if target == JobStatus.CANCELLED:
                 values["cancel_requested"] = True
             self._jobs().update(**values)
-        for name, value in values.items():
-            setattr(self, name, value)
+            for name, value in values.items():
+                setattr(self, name, value)
+            self._audit_status(current.status, target)
         return target == requested

@@ -38,6 +38,8 @@ NAV_BAR = [
     ("reading-worklist", "My studies", lambda u: u.is_reader),
     ("case-list", "Cases", lambda u: u.is_coordinator),
     ("study-list", "Studies", lambda u: u.is_coordinator),
+    ("panel-list", "Panels", lambda u: u.is_coordinator),
+    ("panel-worklist", "My panels", lambda u: u.is_annotator or u.is_adjudicator),
     ("reader-list", "Readers", lambda u: u.is_coordinator),
     ("export-list", "Exports", lambda u: u.is_statistician or u.is_coordinator),
     ("admin:index", "Administration", can_use_admin),

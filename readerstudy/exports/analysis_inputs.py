@@ -18,6 +18,7 @@ import pandas as pd
 from readerstudy.studies.endpoints import truth_present
 from readerstudy.studies.errors import ProtocolConflict
 from readerstudy.studies.models import ReaderStudy
+from readerstudy.studies.truth_source import describe as describe_truth_source
 
 from .model_reads import model_scores, study_model
 from .reads import reads_table
@@ -65,6 +66,7 @@ def _context(study: ReaderStudy, endpoints: list) -> dict:
             if study.truth_pending_allowed
             else "every case had ground truth when the study opened"
         ),
+        "truth_source": describe_truth_source(study),
     }
 
 

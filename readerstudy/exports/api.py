@@ -2,7 +2,7 @@
 files (permission-checked)."""
 
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy import audit
+from readerstudy.analysis.segmentation_dice import dice_csv, dice_rows, dice_summary
 from readerstudy.cases.serializers import ProblemSerializer
 from readerstudy.studies.errors import ProtocolConflict, StudyError
 from readerstudy.studies.models import ReaderStudy
@@ -21,11 +22,20 @@ from .access import analysis_rights, export_rights
 from .clinical import clinical_table
 from .consent import consent_table
 from .formats import FORMATS, MRMC_FORMATS, TABLE_FORMATS, WRITERS, media
+from .froc_data import froc_data, scoring_of
 from .model_reads import model_scores
 from .models import AnalysisRun
 from .reads import REVISIONS, reads_table
 from .report_files import report_file_response
-from .serializers import AnalysisRequestSerializer, AnalysisRunSerializer, ReadsQuerySerializer
+from .segmentations import dice_inputs, segmentation_seg
+from .serializers import (
+    AnalysisRequestSerializer,
+    AnalysisRunSerializer,
+    DiceReportSerializer,
+    LocalizationScoringSerializer,
+    ReadsQuerySerializer,
+)
+from .services import set_localization_scoring
 
 
 def _rights_or_403(user, study, rule=export_rights):
@@ -193,3 +203,116 @@ class AnalysisRunFileApi(APIView):
             raise Http404("no such file")
         audit.record(request.user, "analysis.download", run, study=run.study, file=name)
         return report_file_response(default_storage.open(match, "rb"), name)
+
+
+def _scoring_dict(study) -> dict:
+    s = scoring_of(study)
+    return {
+        "criterion": s.criterion,
+        "radius_mm": s.radius_mm,
+        "use_lesion_radius": s.use_lesion_radius,
+        "question_code": s.question_code,
+    }
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class FrocWorkbookApi(APIView):
+    """GET /api/exports/studies/<id>/froc/workbook/: the study's marks scored against its truth
+    lesions as an RJafroc workbook (TRUTH, FP, TP sheets); it holds truth (the LL rows), so it
+    needs analysis rights."""
+
+    @extend_schema(responses={(200, XLSX): bytes, 409: ProblemSerializer})
+    def get(self, request, pk: int):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        _rights_or_403(request.user, study, analysis_rights)
+        data = froc_data(study)
+        audit.record(request.user, "export.download", study, table="froc", format="xlsx")
+        return _download(data.xlsx(), XLSX, f"{slugify(study.title)}-froc.xlsx")
+
+
+class LocalizationScoringApi(APIView):
+    """GET / PUT /api/exports/studies/<id>/froc/scoring/: the acceptance criterion (``mask``,
+    ``distance`` within ``radius_mm``, ``roi_overlap``) and the marks question scored. PUT:
+    coordinators and admins."""
+
+    @extend_schema(responses={200: LocalizationScoringSerializer})
+    def get(self, request, pk: int):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        _rights_or_403(request.user, study)
+        return Response(LocalizationScoringSerializer(_scoring_dict(study)).data)
+
+    @extend_schema(
+        request=LocalizationScoringSerializer,
+        responses={200: LocalizationScoringSerializer, 409: ProblemSerializer},
+    )
+    def put(self, request, pk: int):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        _rights_or_403(request.user, study)
+        if not (request.user.is_coordinator or request.user.is_platform_admin):
+            raise PermissionDenied("only coordinators set how marks are scored")
+        body = LocalizationScoringSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        set_localization_scoring(study, user=request.user, fields=dict(body.validated_data))
+        return Response(LocalizationScoringSerializer(_scoring_dict(study)).data)
+
+
+class SegmentationDiceApi(APIView):
+    """GET /api/exports/studies/<id>/segmentations/dice/<fmt>/ (csv or json): Dice of the
+    reader segmentations (reader vs reader, reader vs itself across sessions/conditions, vs the
+    model's mask, and vs truth when the caller may see it)."""
+
+    @extend_schema(
+        responses={(200, "text/csv"): bytes, (200, "application/json"): DiceReportSerializer}
+    )
+    def get(self, request, pk: int, fmt: str):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        rights = _rights_or_403(request.user, study)
+        if fmt not in ("csv", "json"):
+            raise StudyError("unknown_format", f"unknown format {fmt!r}; choose csv or json")
+        segs, truth, model = dice_inputs(study, with_truth=rights.with_truth)
+        rows = dice_rows(segs, truth, model)
+        audit.record(request.user, "export.download", study, table="dice", format=fmt)
+        if fmt == "csv":
+            return _download(
+                dice_csv(rows).encode(), "text/csv", f"{slugify(study.title)}-dice.csv"
+            )
+        summary = [{"comparison": k, **v} for k, v in dice_summary(rows).items()]
+        return Response(DiceReportSerializer({"summary": summary, "rows": rows}).data)
+
+
+class SegmentationSegApi(APIView):
+    """GET /api/exports/studies/<id>/segmentations/<assignment id>/seg/: one read's
+    segmentation as a binary DICOM SEG referencing the case's de-identified series."""
+
+    @extend_schema(responses={(200, "application/dicom"): bytes})
+    def get(self, request, pk: int, assignment_id: int):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        _rights_or_403(request.user, study)
+        name, data = segmentation_seg(study, assignment_id)
+        audit.record(request.user, "export.download", study, table="seg", format="dcm")
+        return _download(data, "application/dicom", name)
+
+
+class StudyBundleDownloadApi(APIView):
+    """GET /api/exports/studies/<id>/bundle/: the study bundle (docs/bundle.md) as a zip. It
+    holds truth and the report, so it needs analysis rights (export rights and truth access)."""
+
+    @extend_schema(
+        responses={(200, "application/zip"): bytes, 400: ProblemSerializer, 403: ProblemSerializer}
+    )
+    def get(self, request, pk: int):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        rights = analysis_rights(request.user, study)
+        if not rights.allowed:
+            raise PermissionDenied(rights.reason)
+        from .bundle_export import exported_file
+
+        handle = exported_file(study, user=request.user)
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=f"{slugify(study.title)}-bundle.zip",
+            content_type="application/zip",
+        )

@@ -38,3 +38,27 @@ class AnalysisRun(Job):
 
     def __str__(self) -> str:
         return f"analysis of {self.study} ({self.status})"
+
+
+class LocalizationScoring(models.Model):
+    """How a study's lesion marks are scored against its truth lesions (FROC exports and
+    analyses): the acceptance criterion and the marks question scored (blank = the study's
+    first ``marks`` question). See ``analysis.froc_scoring``."""
+
+    class Criterion(models.TextChoices):
+        MASK = "mask", "inside the lesion mask"
+        DISTANCE = "distance", "within R mm of the lesion centroid"
+        ROI_OVERLAP = "roi_overlap", "ROI overlaps the lesion"
+
+    study = models.OneToOneField(
+        ReaderStudy, on_delete=models.CASCADE, related_name="localization_scoring"
+    )
+    criterion = models.CharField(
+        max_length=16, choices=Criterion.choices, default=Criterion.DISTANCE
+    )
+    radius_mm = models.FloatField(default=10.0, help_text="R of the distance criterion")
+    use_lesion_radius = models.BooleanField(
+        default=True, help_text="a lesion's own radius (lesions CSV) replaces R"
+    )
+    question_code = models.SlugField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)

@@ -59,6 +59,10 @@ def _store(run: AnalysisRun, paths: list[Path], names: list[str]) -> None:
 def _build(run: AnalysisRun, names: list[str], steps: dict[str, float]) -> dict:
     from readerstudy.analysis import ReportOptions, build_report
 
+    if "froc" in run.options:
+        from .froc_run import build_froc
+
+        return build_froc(run, names, steps, _store)
     t = time.perf_counter()
     run.progress(AnalysisRun.Phase.INPUTS, done=0, total=0)
     inputs = analysis_inputs(run.study)

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from readerstudy.analysis.froc_fom import FROC_FOMS
 from readerstudy.core.serializers import JobStateSerializer
 
 
@@ -56,8 +57,27 @@ class ReadsQuerySerializer(serializers.Serializer):
     )
 
 
+class FrocOptionsSerializer(serializers.Serializer):
+    """A FROC analysis of the study's lesion marks instead of the report."""
+
+    fom = serializers.ChoiceField(
+        required=False,
+        choices=list(FROC_FOMS),
+        help_text="figure of merit (default wAFROC)",
+    )
+    method = serializers.ChoiceField(required=False, choices=["OR", "DBM"])
+    varcomp = serializers.ChoiceField(required=False, choices=["readerstudy", "rjafroc"])
+    level = serializers.FloatField(required=False, min_value=0.5, max_value=0.999)
+
+
 class AnalysisRequestSerializer(serializers.Serializer):
     report = ReportOptionsSerializer(required=False)
+    froc = FrocOptionsSerializer(required=False)
+
+    def validate(self, attrs):
+        if "report" in attrs and "froc" in attrs:
+            raise serializers.ValidationError("ask for the report or a froc analysis, not both")
+        return attrs
 
 
 class AnalysisFileSerializer(serializers.Serializer):
@@ -72,3 +92,38 @@ class AnalysisRunSerializer(JobStateSerializer):
     study = serializers.IntegerField()
     summary = serializers.JSONField()
     files = AnalysisFileSerializer(many=True)
+
+
+class LocalizationScoringSerializer(serializers.Serializer):
+    """How lesion marks are scored (FROC): the acceptance criterion and the marks question."""
+
+    criterion = serializers.ChoiceField(choices=["mask", "distance", "roi_overlap"])
+    radius_mm = serializers.FloatField(min_value=0.001, max_value=1000.0)
+    use_lesion_radius = serializers.BooleanField()
+    question_code = serializers.CharField(max_length=64, allow_blank=True)
+
+
+class DiceSummarySerializer(serializers.Serializer):
+    comparison = serializers.CharField()
+    n = serializers.IntegerField()
+    n_undefined = serializers.IntegerField()
+    mean = serializers.FloatField(allow_null=True)
+    sd = serializers.FloatField(allow_null=True)
+    min = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+
+
+class DiceRowSerializer(serializers.Serializer):
+    comparison = serializers.CharField()
+    case = serializers.CharField()
+    session = serializers.CharField()
+    a = serializers.CharField()
+    b = serializers.CharField()
+    dice = serializers.FloatField(allow_null=True)
+    voxels_a = serializers.IntegerField()
+    voxels_b = serializers.IntegerField()
+
+
+class DiceReportSerializer(serializers.Serializer):
+    summary = DiceSummarySerializer(many=True)
+    rows = DiceRowSerializer(many=True)

@@ -29,3 +29,18 @@ def cancel_analysis(run: AnalysisRun) -> AnalysisRun:
     Raises :class:`readerstudy.core.jobs.InvalidTransition` (409) for a finished run.
     """
     return run.cancel()
+
+
+def set_localization_scoring(study: ReaderStudy, *, user, fields: dict):
+    """Store how the study's lesion marks are scored (validated fields of
+    ``LocalizationScoringSerializer``); the marks question must exist."""
+    from readerstudy import audit
+
+    from .froc_data import marks_question
+    from .models import LocalizationScoring
+
+    marks_question(study, fields.get("question_code", ""))
+    with transaction.atomic():
+        scoring, _ = LocalizationScoring.objects.update_or_create(study=study, defaults=fields)
+        audit.record(user, "froc.scoring", scoring, study=study, **fields)
+    return scoring

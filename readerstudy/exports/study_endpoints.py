@@ -9,6 +9,7 @@ a single binary endpoint keeps the single-endpoint columns.
 from readerstudy.cases.models import GroundTruth
 from readerstudy.studies.endpoints import endpoint_values
 from readerstudy.studies.models import Endpoint, EndpointKind, ReaderStudy
+from readerstudy.studies.truth_source import study_truths
 
 
 def study_endpoints(study: ReaderStudy) -> list[Endpoint]:
@@ -45,8 +46,8 @@ def score_label(endpoint: Endpoint, name: str) -> str | None:
 
 
 def truths_by_case(study: ReaderStudy) -> dict[int, GroundTruth]:
-    truths = GroundTruth.objects.filter(case__study_memberships__study=study)
-    return {gt.case_id: gt for gt in truths}
+    """The study's truth per case id: imported, or its truth panel's (``PanelTruth``)."""
+    return study_truths(study)
 
 
 def endpoint_label_text(endpoint: Endpoint | None) -> str:

@@ -24,6 +24,31 @@ urlpatterns = [
         name="export-consent",
     ),
     path("studies/<int:pk>/analyses/", api.AnalysisRunListApi.as_view(), name="export-analyses"),
+    path(
+        "studies/<int:pk>/bundle/",
+        api.StudyBundleDownloadApi.as_view(),
+        name="export-bundle",
+    ),
+    path(
+        "studies/<int:pk>/froc/workbook/",
+        api.FrocWorkbookApi.as_view(),
+        name="export-froc-workbook",
+    ),
+    path(
+        "studies/<int:pk>/froc/scoring/",
+        api.LocalizationScoringApi.as_view(),
+        name="export-froc-scoring",
+    ),
+    path(
+        "studies/<int:pk>/segmentations/dice/<slug:fmt>/",
+        api.SegmentationDiceApi.as_view(),
+        name="export-segmentation-dice",
+    ),
+    path(
+        "studies/<int:pk>/segmentations/<int:assignment_id>/seg/",
+        api.SegmentationSegApi.as_view(),
+        name="export-segmentation-seg",
+    ),
     path("analyses/<uuid:run_id>/", api.AnalysisRunDetailApi.as_view(), name="export-analysis"),
     path(
         "analyses/<uuid:run_id>/cancel/",

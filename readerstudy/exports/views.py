@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
 from readerstudy.studies.errors import StudyError
-from readerstudy.studies.models import ReaderStudy
+from readerstudy.studies.models import Question, QuestionType, ReaderStudy
 
 from . import selectors, services
 from .access import analysis_rights, export_rights
@@ -23,10 +23,16 @@ def export_list(request):
         )
     ]
     visible = [(s, r) for s, r in studies if r.allowed]
+    marks = Question.objects.filter(type=QuestionType.MARKS, study__in=[s for s, _ in visible])
     return render(
         request,
         "exports/export_list.html",
-        {"studies": visible, "formats": list(WRITERS), "table_formats": list(TABLE_FORMATS)},
+        {
+            "studies": visible,
+            "formats": list(WRITERS),
+            "table_formats": list(TABLE_FORMATS),
+            "froc_studies": set(marks.values_list("study_id", flat=True)),
+        },
     )
 
 
@@ -46,8 +52,9 @@ def analysis_request(request, pk: int):
     rights = _page_rights(request, study, analysis_rights)
     if request.method == "POST":
         try:
+            options: dict = {"froc": {}} if request.POST.get("kind") == "froc" else {}
             run = services.request_analysis(
-                study, user=request.user, with_truth=rights.with_truth, options={}
+                study, user=request.user, with_truth=rights.with_truth, options=options
             )
         except StudyError as exc:
             messages.error(request, exc.message)

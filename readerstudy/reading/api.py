@@ -1,22 +1,33 @@
 """The reading API: worklist, next, start, autosave, submit, lock, the gated assistance, and
 the study's consent."""
 
+import gzip
 import json
 
 from django.http import HttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import status
+from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.accounts.permissions import IsReader
+from readerstudy.ai.outputs import read_volume
 from readerstudy.cases.serializers import ProblemSerializer
 from readerstudy.studies.errors import NotAvailable
 
-from . import assistance, consent, selectors, services
+from . import assistance, consent, practice_services, selectors, services
 from .assistance_serializers import AssistancePayloadSerializer
 from .consent_serializers import ConsentAcceptSerializer, ConsentStateSerializer
+from .practice_serializers import (
+    PracticeFeedbackSerializer,
+    PracticeStateSerializer,
+    PracticeSubmitInputSerializer,
+    PracticeSubmitResultSerializer,
+)
+from .segmentation_serializers import SegmentationSerializer, SegmentationUploadQuerySerializer
+from .segmentations import NIFTI, RAW
 from .serializers import (
     AnswerInputSerializer,
     AssignmentDetailSerializer,
@@ -228,3 +239,113 @@ class ReadingConsentApi(ReaderBaseApi):
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(ConsentStateSerializer(state).data, status=code)
+
+
+# --- a reader's segmentation uploads and the masks read back (to restore the viewer) ---
+class _MaskParser(BaseParser):
+    """Leaves the body as it came (the service reads and checks it)."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read() if stream is not None else b""
+
+
+def _segmentation_url(segmentation) -> str:
+    return reverse("reading-segmentation", args=[segmentation.assignment_id, segmentation.sha256])
+
+
+class AssignmentSegmentationUploadApi(ReaderBaseApi):
+    parser_classes = [_MaskParser]
+
+    @extend_schema(
+        parameters=[SegmentationUploadQuerySerializer],
+        request={RAW: OpenApiTypes.BINARY, NIFTI: OpenApiTypes.BINARY},
+        responses={201: SegmentationSerializer},
+    )
+    def post(self, request, pk: int):
+        query = SegmentationUploadQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        content_type = (request.content_type or "").split(";")[0].strip()
+        segmentation = services.upload_segmentation(
+            request.user, pk, query.validated_data["question"], request.data or b"",
+            content_type, query.validated_data.get("shape"),
+        )  # fmt: skip
+        body = SegmentationSerializer(segmentation, context={"url": _segmentation_url}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class AssignmentSegmentationApi(ReaderBaseApi):
+    """The mask as raw uint8 (0/1, slices x rows x columns, gzip); its shape in X-Overlay."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, pk: int, sha256: str):
+        segmentation = selectors.my_segmentation(request.user, pk, sha256)
+        if segmentation is None:
+            raise NotAvailable("not_found", "no such segmentation")
+        array = (read_volume(segmentation.file).array > 0).astype("uint8")
+        response = HttpResponse(
+            gzip.compress(array.tobytes(), compresslevel=1, mtime=0),
+            content_type="application/octet-stream",
+        )
+        response["Content-Encoding"] = "gzip"
+        response["X-Overlay"] = json.dumps(
+            {"method": "segmentation", "shape": list(array.shape), "range": [0, 1]}
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class PracticeStateApi(ReaderBaseApi):
+    """Where the reader stands in the study's practice, with the next practice read."""
+
+    @extend_schema(responses={200: PracticeStateSerializer, 404: ProblemSerializer})
+    def get(self, request, study_id: int):
+        state = practice_services.my_practice(request.user, study_id)
+        return Response(PracticeStateSerializer(state).data)
+
+
+class PracticeAnswerApi(ReaderBaseApi):
+    """Submit the next practice read; answered with its feedback and the new state."""
+
+    @extend_schema(
+        request=PracticeSubmitInputSerializer,
+        responses={
+            200: PracticeSubmitResultSerializer,
+            201: PracticeSubmitResultSerializer,
+            409: ProblemSerializer,
+        },
+    )
+    def post(self, request, study_id: int):
+        body = PracticeSubmitInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        v = body.validated_data
+        result = practice_services.submit(
+            request.user, study_id, practice_case_id=v["practice_case"],
+            condition=v["condition"], answers=v["answers"],
+            client_request_id=v["client_request_id"], active_ms=v.get("active_ms"),
+        )  # fmt: skip
+        data = PracticeSubmitResultSerializer(
+            {"answer": result.answer, "created": result.created,
+             "feedback": result.feedback, "state": result.state}
+        ).data  # fmt: skip
+        return Response(data, status=status.HTTP_201_CREATED if result.created else 200)
+
+
+class PracticeFeedbackApi(ReaderBaseApi):
+    """Feedback on a practice case the reader has answered (in the current attempt)."""
+
+    @extend_schema(responses={200: PracticeFeedbackSerializer, 404: ProblemSerializer})
+    def get(self, request, study_id: int, practice_case_id: int):
+        state = practice_services.my_practice(request.user, study_id)
+        body = practice_services.case_feedback(state, practice_case_id)
+        return Response(PracticeFeedbackSerializer(body).data)
+
+
+class PracticeFinishApi(ReaderBaseApi):
+    """Go on to the study's reads: skip an optional practice or record a passed attempt."""
+
+    @extend_schema(request=None, responses={200: PracticeStateSerializer, 409: ProblemSerializer})
+    def post(self, request, study_id: int):
+        state = practice_services.finish(request.user, study_id)
+        return Response(PracticeStateSerializer(state).data)

@@ -23,8 +23,9 @@ from readerstudy.cases.models import HematomaMask
 from readerstudy.studies.errors import NotAvailable, ProtocolConflict
 from readerstudy.studies.models import Assignment, AssistanceConfig
 
-from . import lookups, protocol
+from . import interpretation, lookups, protocol
 from .availability import read_facts
+from .model_marks import model_marks
 from .models import AssistanceExposure
 
 NOT_AVAILABLE = NotAvailable("no_assistance", "no assistance is available for this assignment")
@@ -269,6 +270,11 @@ def assistance_payload(user, assignment_id: int, *, url_for) -> dict:
     payload["side_by_side"] = _side_by_side(config, assignment, url_for)
     shown["side_by_side"] = payload["side_by_side"]["allowed"]
     shown["truth_mask"] = payload["side_by_side"]["truth_mask_url"] is not None
+    _interpretation(config, assignment, output, positive, payload, shown)
+    series_id = assignment.study_case.case.primary_series_id
+    if config.show_model_marks and output.mask and series_id is not None:
+        payload["model_marks"] = model_marks(output, positive, series_id)
+        shown["model_marks"] = len(payload["model_marks"])
     if config.show_model_version:
         payload["model"] = {
             "id": version.model_id,
@@ -277,6 +283,21 @@ def assistance_payload(user, assignment_id: int, *, url_for) -> dict:
         }
     record_exposure(assignment, version, output, shown)
     return payload
+
+
+def _interpretation(config, assignment, output, positive, payload: dict, shown: dict) -> None:
+    """The nomogram, feature importance and clinical data, each only when configured (and,
+    for the model's parts, present in its output)."""
+    if config.show_nomogram and output.nomogram:
+        payload["nomogram"], shown["nomogram"] = interpretation.nomogram(output, positive)
+    if config.show_feature_importance and output.features:
+        payload["feature_importance"], shown["feature_importance"] = (
+            interpretation.feature_importance(output)
+        )
+    if config.show_clinical:
+        payload["clinical"], shown["clinical"] = interpretation.clinical(
+            assignment.study_case.case_id, list(config.show_clinical)
+        )
 
 
 def record_exposure(assignment: Assignment, version, output, shown: dict) -> AssistanceExposure:

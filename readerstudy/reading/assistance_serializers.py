@@ -100,6 +100,86 @@ class AssistanceModelSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class NomogramTickSerializer(serializers.Serializer):
+    value = serializers.JSONField(help_text="the variable's value at this tick")
+    points = serializers.FloatField()
+
+
+class NomogramAxisSerializer(serializers.Serializer):
+    variable = serializers.CharField()
+    display = serializers.CharField()
+    ticks = NomogramTickSerializer(many=True)
+
+
+class NomogramProbabilityTickSerializer(serializers.Serializer):
+    total_points = serializers.FloatField()
+    probability = serializers.FloatField()
+
+
+class NomogramVariableSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    display = serializers.CharField()
+    points = serializers.FloatField(help_text="this case's points")
+    value = serializers.JSONField(allow_null=True, help_text="this case's value")
+
+
+class NomogramSerializer(serializers.Serializer):
+    variables = NomogramVariableSerializer(many=True)
+    total_points = serializers.FloatField()
+    probability = serializers.FloatField(allow_null=True, help_text="the nomogram's prediction")
+    axes = NomogramAxisSerializer(many=True)
+    probability_axis = NomogramProbabilityTickSerializer(
+        many=True, help_text="total points -> probability"
+    )
+    total_points_axis = serializers.ListField(
+        child=serializers.FloatField(), help_text="ticks of the total-points axis (may be empty)"
+    )
+    signatures = serializers.DictField(
+        child=serializers.FloatField(), help_text="{signature: probability}"
+    )
+
+
+class FeatureSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.JSONField(allow_null=True)
+    importance = serializers.FloatField()
+
+
+class FeatureImportanceSerializer(serializers.Serializer):
+    features = FeatureSerializer(many=True, help_text="by decreasing absolute importance")
+
+
+class ClinicalValueSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a DRF attribute
+    kind = serializers.CharField()
+    unit = serializers.CharField(allow_blank=True)
+    value = serializers.JSONField(allow_null=True, help_text="null: not recorded")
+
+
+class ModelMarkExtentSerializer(serializers.Serializer):
+    corners_mm = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=3, max_length=3),
+        min_length=2,
+        max_length=2,
+        help_text="opposite corners of the component's bounding box, patient LPS mm",
+    )
+
+
+class ModelMarkSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    point_mm = serializers.ListField(
+        child=serializers.FloatField(), min_length=3, max_length=3, help_text="centroid, LPS mm"
+    )
+    sop_instance_uid = serializers.CharField(help_text="the slice nearest the centroid")
+    probability = serializers.FloatField()
+    probability_source = serializers.CharField(
+        help_text="'probability' (the model's) or 'heatmap:<method>' (its mean in the component)"
+    )
+    voxels = serializers.IntegerField()
+    extent_mm = ModelMarkExtentSerializer()
+
+
 class AssistancePayloadSerializer(serializers.Serializer):
     assignment = serializers.IntegerField()
     positive_label = serializers.CharField()
@@ -113,3 +193,7 @@ class AssistancePayloadSerializer(serializers.Serializer):
     mask = AssistanceMaskSerializer(required=False)
     side_by_side = SideBySideSerializer()
     model = AssistanceModelSerializer(required=False)
+    nomogram = NomogramSerializer(required=False)
+    feature_importance = FeatureImportanceSerializer(required=False)
+    clinical = ClinicalValueSerializer(many=True, required=False)
+    model_marks = ModelMarkSerializer(many=True, required=False)

@@ -23,6 +23,7 @@ from readerstudy.studies.models import (
 )
 
 from .consent import PENDING_SQL
+from .practice import PENDING_SQL as PRACTICE_PENDING_SQL
 from .rows import Table, Tables, bigint
 
 DRAFT, OPEN = ReaderStudy.Status.DRAFT, ReaderStudy.Status.OPEN
@@ -38,8 +39,9 @@ _CASE = (Table("sc", StudyCase, "a", "study_case"), Table("c", Case, "sc", "case
 READ = Tables(*_READ)  # what the protocol decides on
 LISTED = Tables(*_READ, *_CASE)  # ``my_assignments``: + the case
 WORKSPACE = Tables(*_READ, *_CASE, Table("ser", Series, "c", "primary_series"))  # + images
-# The write paths' lookups: + the reader's pending consent version (``consent.check_pending``).
-_PENDING = ("consent_pending",)
+# The write paths' lookups: + the reader's pending consent version (``consent.check_pending``)
+# and whether the practice rule is still to be met (``practice.check_pending``).
+_PENDING = ("consent_pending", "practice_pending")
 LOCKED_READ = Tables(*_READ, annotations=_PENDING)
 LOCKED_WORKSPACE = Tables(
     *_READ, *_CASE, Table("ser", Series, "c", "primary_series"), annotations=_PENDING
@@ -87,11 +89,12 @@ _NEXT_SQL = f"""
 """
 # Locked (FOR UPDATE of the assignment row only) where the database can lock rows.
 _LOCKED_SQL = f"""
-    SELECT {LOCKED_READ.columns}, {PENDING_SQL} {_FROM}
+    SELECT {LOCKED_READ.columns}, {PENDING_SQL}, {PRACTICE_PENDING_SQL} {_FROM}
     WHERE a.id = %s AND r.user_id = %s
 """
 _LOCKED_WORKSPACE_SQL = f"""
-    SELECT {LOCKED_WORKSPACE.columns}, {PENDING_SQL} {_FROM} {_JOIN_CASE} {_JOIN_SERIES}
+    SELECT {LOCKED_WORKSPACE.columns}, {PENDING_SQL}, {PRACTICE_PENDING_SQL}
+    {_FROM} {_JOIN_CASE} {_JOIN_SERIES}
     WHERE a.id = %s AND r.user_id = %s
 """
 _AIDED_SQL = f"""
@@ -118,7 +121,7 @@ def next_unlocked(user_id: int, study_id: int) -> Assignment | None:
 def locked(user_id: int, assignment_id: int, *, workspace=False) -> Assignment | None:
     """The reader's assignment, its row locked until the transaction ends (as
     ``select_for_update(of=("self",))``); ``workspace``: with the case and its images; and
-    its ``consent_pending`` (see :mod:`.consent`)."""
+    its ``consent_pending`` (see :mod:`.consent`) and ``practice_pending`` (:mod:`.practice`)."""
     if connection.features.has_select_for_update and connection.get_autocommit():
         raise TransactionManagementError("a row lock needs a transaction (atomic)")
     if (pk := bigint(assignment_id)) is None:

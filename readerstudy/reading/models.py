@@ -71,3 +71,5 @@ class AssistanceExposure(models.Model):
 
 
 from .consent import ConsentAcceptance  # noqa: E402, F401  (registers the model with the app)
+from .practice import PracticeAnswer  # noqa: E402, F401  (the same)
+from .segmentations import ReaderSegmentation  # noqa: E402, F401  (the same)

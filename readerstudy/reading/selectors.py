@@ -14,7 +14,7 @@ from readerstudy.studies.models import Assignment, ReaderStudy
 
 from . import lookups
 from .availability import block_reason
-from .models import AnswerRevision
+from .models import AnswerRevision, ReaderSegmentation
 from .rows import Table, Tables, bigint
 
 DRAFT = ReaderStudy.Status.DRAFT
@@ -135,3 +135,12 @@ _PROGRESS_SQL = f"""
 def my_study_progress(user) -> list[ReaderStudy]:
     """``my_studies`` for the reading page's progress line (polled)."""
     return PROGRESS.all(_PROGRESS_SQL, [Assignment.State.LOCKED, user.pk, DRAFT])
+
+
+def my_segmentation(user, assignment_id: int, sha256: str):
+    """A mask the reader uploaded for this read or the unaided read before it, else None."""
+    assignment = lookups.mine(user.pk, assignment_id)
+    if assignment is None:
+        return None
+    reads = [pk for pk in (assignment.pk, assignment.prerequisite_id) if pk]
+    return ReaderSegmentation.objects.filter(assignment_id__in=reads, sha256=sha256).first()

@@ -20,6 +20,7 @@ class ReaderQuestionSerializer(serializers.Serializer):
     required = serializers.BooleanField()  # type: ignore[assignment]  # a field named like a DRF attribute
     order = serializers.IntegerField()
     show_if = serializers.JSONField(help_text="shown only when this holds of the answers")
+    config = serializers.JSONField(help_text="type settings (marks: tools, rating range, max)")
 
 
 class AssignmentImagesSerializer(serializers.Serializer):

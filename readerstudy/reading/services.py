@@ -23,7 +23,7 @@ from readerstudy.studies.models import Assignment
 from readerstudy.studies.questions import AnswerError
 from readerstudy.studies.selectors import answer_validator
 
-from . import consent, lookups, protocol
+from . import consent, lookups, marks, practice, protocol, segmentations
 from .availability import decide
 from .models import AnswerRevision
 from .selectors import REVISION, last_revision
@@ -56,6 +56,7 @@ def _locked_assignment(user, assignment_id: int, *, workspace=False) -> Assignme
     if assignment is None:
         raise NotAvailable("not_found", "no such assignment")
     consent.check_pending(assignment)
+    practice.check_pending(assignment)
     return assignment
 
 
@@ -85,6 +86,8 @@ def _validate(assignment: Assignment, answers, *, complete: bool) -> None:
         answer_validator(assignment.study).validate(answers, complete=complete)
     except AnswerError as exc:
         raise StudyError(exc.code, str(exc)) from None
+    if answer_validator(assignment.study).has_marks:
+        marks.check_marks(assignment, assignment.study.questions.all(), answers)
 
 
 @transaction.atomic
@@ -202,3 +205,22 @@ def _lock(assignment: Assignment) -> AnswerRevision:
     assignment.locked_at = timezone.now()
     assignment.save(update_fields=["state", "locked_at"])
     return revision
+
+
+def upload_segmentation(
+    user, assignment_id: int, question: str, body: bytes, content_type: str, shape: str | None
+):
+    """Store a reader's mask for a marks question (see :mod:`.segmentations`); while the read
+    still accepts drafts. The mask is checked before the assignment is locked."""
+    found = lookups.mine(user.pk, assignment_id, with_images=True)
+    if found is None:
+        raise NotAvailable("not_found", "no such assignment")
+    series = found.study_case.case.primary_series
+    if series is None:
+        raise StudyError("invalid_segmentation", "the case has no series to segment")
+    segmentations.marks_question(found, question)
+    array, reference = segmentations.mask_array(body, content_type, shape, series)
+    with transaction.atomic():
+        assignment = _locked_assignment(user, assignment_id)
+        _check(protocol.SAVE_DRAFT, assignment)
+        return segmentations.record(assignment, question, series, array, reference)

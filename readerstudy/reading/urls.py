@@ -10,6 +10,26 @@ urlpatterns = [
         api.ReadingConsentApi.as_view(),
         name="reading-consent",
     ),
+    path(
+        "studies/<int:study_id>/practice/",
+        api.PracticeStateApi.as_view(),
+        name="reading-practice",
+    ),
+    path(
+        "studies/<int:study_id>/practice/answers/",
+        api.PracticeAnswerApi.as_view(),
+        name="reading-practice-answers",
+    ),
+    path(
+        "studies/<int:study_id>/practice/cases/<int:practice_case_id>/feedback/",
+        api.PracticeFeedbackApi.as_view(),
+        name="reading-practice-feedback",
+    ),
+    path(
+        "studies/<int:study_id>/practice/finish/",
+        api.PracticeFinishApi.as_view(),
+        name="reading-practice-finish",
+    ),
     path("assignments/", api.AssignmentListApi.as_view(), name="reading-assignments"),
     path("assignments/<int:pk>/", api.AssignmentDetailApi.as_view(), name="reading-assignment"),
     path("assignments/<int:pk>/start/", api.AssignmentStartApi.as_view(), name="reading-start"),
@@ -20,6 +40,16 @@ urlpatterns = [
         "assignments/<int:pk>/revisions/",
         api.AssignmentRevisionsApi.as_view(),
         name="reading-revisions",
+    ),
+    path(
+        "assignments/<int:pk>/segmentations/",
+        api.AssignmentSegmentationUploadApi.as_view(),
+        name="reading-segmentations",
+    ),
+    path(
+        "assignments/<int:pk>/segmentations/<str:sha256>/",
+        api.AssignmentSegmentationApi.as_view(),
+        name="reading-segmentation",
     ),
     path(
         "assignments/<int:pk>/assistance/",

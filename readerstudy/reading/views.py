@@ -4,6 +4,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from readerstudy.accounts.decorators import reader_required
+from readerstudy.studies.practice import settings_of, task_text
 
 from . import consent, selectors
 
@@ -22,5 +23,13 @@ def workspace(request, study_id: int):
         return redirect("reading-consent-page", study_id=study.pk)
     # The instructions open by themselves until the reader has locked a first read.
     return render(
-        request, "reading/workspace.html", {"study": study, "first_visit": study.locked == 0}
+        request,
+        "reading/workspace.html",
+        {
+            "study": study,
+            "first_visit": study.locked == 0,
+            "task_text": task_text(study),
+            # The task screen opens before the first case where the coordinator wrote a task.
+            "task_set": bool(settings_of(study).task_text),
+        },
     )

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "readerstudy.accounts",
     "readerstudy.cases",
     "readerstudy.ai",
+    "readerstudy.panels",
     "readerstudy.studies",
     "readerstudy.reading",
     "readerstudy.exports",

@@ -9,9 +9,10 @@ class StudiesConfig(AppConfig):
     def ready(self):
         from readerstudy.cases.access import register_case_access_policy
 
-        from .access import AssignedReaderPolicy
+        from .access import AssignedReaderPolicy, PracticeReaderPolicy
 
         register_case_access_policy(AssignedReaderPolicy())
+        register_case_access_policy(PracticeReaderPolicy())
         from readerstudy.core.navigation import register_link
 
         register_link("study-list", "Reader studies", lambda u: u.is_coordinator)

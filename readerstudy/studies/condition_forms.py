@@ -10,7 +10,8 @@ from .models import AssistanceConfig, StudyCondition
 ASSISTANCE_INITIAL = (
     "operating_point", "show_probability", "show_decision", "show_mask_outline",
     "show_model_version", "heatmaps", "heatmap_opacity", "show_slice_strip", "heatmap_scale",
-    "side_by_side", "show_truth_mask_side_by_side",
+    "side_by_side", "show_truth_mask_side_by_side", "show_nomogram", "show_feature_importance",
+    "show_clinical", "show_model_marks",
 )  # fmt: skip
 
 

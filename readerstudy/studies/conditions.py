@@ -28,6 +28,7 @@ ASSISTANCE_FIELDS = frozenset(
         "model_version", "show_probability", "show_decision", "operating_point", "heatmaps",
         "show_mask_outline", "show_model_version", "heatmap_opacity", "labels",
         "show_slice_strip", "heatmap_scale", "side_by_side", "show_truth_mask_side_by_side",
+        "show_nomogram", "show_feature_importance", "show_clinical", "show_model_marks",
     }
 )  # fmt: skip
 DEFAULT_HEATMAPS = ["gradcampp", "ig", "shap", "occlusion"]
@@ -100,6 +101,39 @@ def _check_labels(config: AssistanceConfig) -> None:
         raise StudyError("bad_labels", "each label may be listed once")
 
 
+#: clinical variables never shown to readers: the etiology is the seed-001 endpoint's truth
+NEVER_SHOWN_CLINICAL = frozenset({"etiology"})
+
+
+def showable_clinical() -> dict:
+    """The clinical variables a study may show readers (the catalogue less the truth)."""
+    from readerstudy.cases.clinical import catalogue
+
+    return {k: v for k, v in catalogue().items() if k not in NEVER_SHOWN_CLINICAL}
+
+
+def _check_clinical(config: AssistanceConfig) -> None:
+    """``show_clinical``: each a showable variable of the clinical catalogue, listed once."""
+    names = config.show_clinical
+    if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
+        raise StudyError("bad_clinical", "show_clinical: a list of clinical variable names")
+    hidden = [x for x in names if x in NEVER_SHOWN_CLINICAL]
+    if hidden:
+        raise StudyError(
+            "bad_clinical",
+            f"{', '.join(map(repr, hidden))} is the truth of the endpoint: never shown to readers",
+        )
+    known = showable_clinical()
+    unknown = [x for x in names if x not in known]
+    if unknown:
+        raise StudyError(
+            "bad_clinical",
+            f"no clinical variable {', '.join(map(repr, unknown))} (known: {', '.join(known)})",
+        )
+    if len(set(names)) != len(names):
+        raise StudyError("bad_clinical", "each clinical variable may be listed once")
+
+
 def apply_assistance(config: AssistanceConfig, fields: dict) -> AssistanceConfig:
     """Set ``fields`` on ``config``, check them and save."""
     unknown = set(fields) - ASSISTANCE_FIELDS
@@ -116,6 +150,7 @@ def apply_assistance(config: AssistanceConfig, fields: dict) -> AssistanceConfig
                 f" (it has {', '.join(sorted(points))})",
             )
         _check_labels(config)
+    _check_clinical(config)
     if config.show_truth_mask_side_by_side and not config.side_by_side:
         raise StudyError(
             "bad_assistance", "show_truth_mask_side_by_side needs side_by_side allowed"

@@ -30,8 +30,12 @@ def _store_questions(study: ReaderStudy, specs: list[dict], renamed=None) -> Non
     rating = list(study.endpoints.filter(rating_question__code=old).values_list("pk", flat=True))
     services.set_questions(study, specs)
     question = study.questions.get(code=new)
-    study.endpoints.filter(pk__in=answering).update(question=question)
-    study.endpoints.filter(pk__in=rating).update(rating_question=question)
+    for endpoint in study.endpoints.filter(pk__in={*answering, *rating}):  # saved: audited
+        if endpoint.pk in answering:
+            endpoint.question = question
+        if endpoint.pk in rating:
+            endpoint.rating_question = question
+        endpoint.save(update_fields=["question", "rating_question"])
 
 
 @transaction.atomic

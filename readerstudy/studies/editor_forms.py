@@ -115,7 +115,7 @@ class QuestionForm(forms.Form):
             "type": data["type"],
             "text": data["text"],
             "help_text": data["help_text"],
-            "options": options if data["type"] in OPTION_TYPES else [],
+            "options": options if data["type"] in OPTION_TYPES | {QuestionType.MARKS} else [],
             "required": data["required"],
             "is_primary": data["is_primary"],
             "show_if": show_if_of(data["show_if"]),

@@ -131,6 +131,30 @@ class AssistanceForm(forms.Form):
     show_truth_mask_side_by_side = forms.BooleanField(
         required=False, label="Ground-truth mask in the side-by-side view"
     )
+    show_nomogram = forms.BooleanField(
+        required=False, label="Nomogram with the case's points (models that have one)"
+    )
+    show_feature_importance = forms.BooleanField(
+        required=False, label="Feature-importance chart (models that select features)"
+    )
+    show_model_marks = forms.BooleanField(
+        required=False, label="The model's marks (its mask's components with their probability)"
+    )
+    show_clinical = forms.MultipleChoiceField(
+        choices=(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Clinical data shown to readers",
+        help_text="none unless chosen here; what is shown is recorded with each aided read",
+    )
+
+    def __init__(self, *args, **kwargs):
+        from .conditions import showable_clinical
+
+        super().__init__(*args, **kwargs)
+        self.fields["show_clinical"].choices = [
+            (v.name, v.label or v.name) for v in showable_clinical().values()
+        ]
 
     def clean_heatmap_scale(self):
         return self.cleaned_data["heatmap_scale"] or "case"

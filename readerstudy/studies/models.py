@@ -60,6 +60,14 @@ class ReaderStudy(models.Model):
         default=False,
         help_text="opened although some cases had no truth for the endpoint (to be added later)",
     )
+    truth_panel = models.ForeignKey(
+        "panels.Panel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="studies",
+        help_text="the finished truth panel the study's truth comes from; empty: imported truth",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -77,6 +85,11 @@ class ReaderStudy(models.Model):
     @property
     def is_frozen(self) -> bool:
         return self.status != self.Status.DRAFT
+
+    @property
+    def truth_source(self) -> str:
+        """Where the study's truth comes from: ``panel`` (``truth_panel``) or ``import``."""
+        return "panel" if self.truth_panel_id else "import"
 
     @property
     def assistance(self) -> "AssistanceConfig":
@@ -249,6 +262,7 @@ class QuestionType(models.TextChoices):
     CHECKLIST = "checklist", "Checklist of signs"
     FREE_TEXT = "free_text", "Free text"
     CONFIDENCE_PER_LABEL = "confidence_per_label", "Confidence 0-100 per label"
+    MARKS = "marks", "Lesion marks / slice marks / segmentation"
 
 
 class Question(models.Model):
@@ -270,6 +284,11 @@ class Question(models.Model):
         blank=True,
         help_text='shown only when {"question": code, "equals": value} or '
         '{"question": code, "present": true} holds; empty = always shown',
+    )
+    config = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="type settings: for marks the tools, rating range and max_marks",
     )
 
     class Meta:
@@ -379,6 +398,21 @@ class AssistanceConfig(models.Model):
     show_truth_mask_side_by_side = models.BooleanField(
         default=False, help_text="the ground-truth mask in the side-by-side view"
     )
+    show_nomogram = models.BooleanField(
+        default=False, help_text="the model's nomogram with this case's points, when it has one"
+    )
+    show_feature_importance = models.BooleanField(
+        default=False, help_text="the model's selected features and their importances"
+    )
+    show_clinical = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="clinical variables shown to readers (catalogue names); empty = none",
+    )
+    show_model_marks = models.BooleanField(
+        default=False,
+        help_text="the model's marks: connected components of its mask, with their probability",
+    )
 
     class Meta:
         constraints = [
@@ -391,3 +425,4 @@ class AssistanceConfig(models.Model):
 
 
 from .consent import ConsentVersion  # noqa: E402, F401  (registers the model with the app)
+from .practice import PracticeCase, PracticeSettings, PracticeStanding  # noqa: E402, F401

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import jsonschema
 
+from .marks import marks_problem, marks_schema, validate_marks_definition
 from .models import QuestionType
 
 CHOICE_TYPES = {QuestionType.BINARY, QuestionType.SINGLE_CHOICE, QuestionType.CHECKLIST}
@@ -14,9 +15,13 @@ def _option_values(options: list) -> list:
     return [option["value"] for option in options]
 
 
-def schema_for_question(qtype: str, options: list, *, complete: bool = False) -> dict:
+def schema_for_question(
+    qtype: str, options: list, *, complete: bool = False, config: dict | None = None
+) -> dict:
     """The JSON schema of one answer; ``complete``: a per-label confidence rates every label."""
     values = _option_values(options or [])
+    if qtype == QuestionType.MARKS:
+        return marks_schema(config, values)
     if qtype == QuestionType.BINARY:
         return {"type": "string", "enum": values}
     if qtype == QuestionType.CONFIDENCE_100:
@@ -50,9 +55,15 @@ def schema_for_question(qtype: str, options: list, *, complete: bool = False) ->
     raise ValueError(f"unknown question type {qtype!r}")
 
 
-def validate_question_definition(qtype: str | None, options: list) -> None:
+def validate_question_definition(
+    qtype: str | None, options: list, config: dict | None = None
+) -> None:
     if qtype not in QuestionType.values:
         raise ValueError(f"unknown question type {qtype!r}")
+    if qtype == QuestionType.MARKS:
+        validate_marks_definition(config, options)
+    elif config:
+        raise ValueError(f"question type {qtype!r} takes no config")
     needs_options = qtype in OPTION_TYPES
     values = _option_values(options or [])
     if needs_options and not values:
@@ -106,7 +117,8 @@ def is_shown(show_if, answers: dict) -> bool:
 def answers_schema(questions, *, require: bool) -> dict:
     """Schema of an answer set; conditional questions are never required here (see below)."""
     properties = {
-        q.code: schema_for_question(q.type, q.options, complete=require) for q in questions
+        q.code: schema_for_question(q.type, q.options, complete=require, config=q.config)
+        for q in questions
     }
     required = [q.code for q in questions if q.required and not q.show_if] if require else []
     return {
@@ -139,6 +151,18 @@ def _answer_error(exc: jsonschema.ValidationError) -> AnswerError:
     return AnswerError(field, exc.message)
 
 
+def _named_mark(error: AnswerError, answers) -> AnswerError:
+    """A schema error inside one lesion mark, with the mark's id in its message."""
+    parts = error.field.split(".")
+    if len(parts) < 3 or parts[1] != "marks" or not parts[2].isdigit():
+        return error
+    try:
+        mark_id = answers[parts[0]]["marks"][int(parts[2])]["id"]
+    except (KeyError, IndexError, TypeError):
+        return error
+    return AnswerError(error.field, f"mark {mark_id!r}: {error.message}", error.code)
+
+
 def _shown_when(show_if: dict) -> str:
     if "present" in show_if:
         state = "present" if show_if["present"] else "absent"
@@ -157,6 +181,9 @@ class AnswerValidator:
     def __init__(self, questions) -> None:
         questions = list(questions)
         self._conditional = [(q.code, q.show_if, q.required) for q in questions if q.show_if]
+        self._marks = [q.code for q in questions if q.type == QuestionType.MARKS]
+        #: whether the answers hold marks whose places the reading app checks
+        self.has_marks = bool(self._marks)
         self._validators = {}
         for complete in (False, True):
             schema = answers_schema(questions, require=complete)
@@ -168,7 +195,11 @@ class AnswerValidator:
         """Raise AnswerError naming the first problem; ``complete`` enforces required questions."""
         error = jsonschema.exceptions.best_match(self._validators[complete].iter_errors(answers))
         if error is not None:
-            raise _answer_error(error)
+            raise _named_mark(_answer_error(error), answers)
+        for code in self._marks:
+            problem = marks_problem(answers[code]) if code in answers else None
+            if problem is not None:
+                raise AnswerError(f"{code}.{problem[0]}", problem[1], code="invalid_marks")
         for code, show_if, required in self._conditional:
             shown = is_shown(show_if, answers)
             if not shown and code in answers:

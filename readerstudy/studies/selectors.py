@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from .endpoints import endpoint_values, truth_present
 from .models import Assignment, Endpoint, EndpointKind, ReaderStudy
 from .questions import AnswerValidator
+from .truth_source import study_truths
 
 
 def studies_for_coordinator():
@@ -25,11 +26,10 @@ def primary_endpoint(study: ReaderStudy) -> Endpoint | None:
 
 
 def _case_truths(study: ReaderStudy) -> list[tuple]:
+    truths = study_truths(study)
     return [
-        (sc, getattr(sc.case, "ground_truth", None))
-        for sc in study.study_cases.select_related(
-            "case__collection", "case__ground_truth"
-        ).order_by("case__code")
+        (sc, truths.get(sc.case_id))
+        for sc in study.study_cases.select_related("case__collection").order_by("case__code")
     ]
 
 
@@ -195,7 +195,7 @@ def answer_validator(study: ReaderStudy) -> AnswerValidator:
 
 
 QUESTION_FIELDS = (
-    "code", "type", "text", "help_text", "options", "required", "order", "show_if",
+    "code", "type", "text", "help_text", "options", "required", "order", "show_if", "config",
 )  # fmt: skip
 
 
@@ -212,7 +212,11 @@ QUESTION_SPEC_FIELDS = ("code", "type", "text", "help_text", "options", "require
 def question_specs(study: ReaderStudy) -> list[dict]:
     """The study's questions in order, as ``services.set_questions`` takes them (editors)."""
     return [
-        {**{f: getattr(q, f) for f in QUESTION_SPEC_FIELDS}, "show_if": q.show_if or {}}
+        {
+            **{f: getattr(q, f) for f in QUESTION_SPEC_FIELDS},
+            "show_if": q.show_if or {},
+            "config": q.config or {},
+        }
         for q in study.questions.all()
     ]
 

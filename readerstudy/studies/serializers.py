@@ -6,6 +6,7 @@ from inference.explain import EXPLAINERS
 from readerstudy.ai.models import ModelVersion
 from readerstudy.cases.models import Case
 
+from . import truth_source
 from .designs import DESIGNS
 from .models import (
     MAX_WASHOUT_DAYS,
@@ -124,13 +125,17 @@ class QuestionInputSerializer(serializers.Serializer):
         help_text='shown only when {"question": code, "equals": value} or '
         '{"question": code, "present": true}; a question before it',
     )
+    config = serializers.JSONField(
+        default=dict,
+        help_text='marks: {"tools", "rating_min", "rating_max", "max_marks"}; others: {}',
+    )
 
     class Meta:
         list_serializer_class = QuestionListSerializer
 
     def validate(self, attrs):
         try:
-            validate_question_definition(attrs["type"], attrs["options"])
+            validate_question_definition(attrs["type"], attrs["options"], attrs["config"])
         except ValueError as exc:
             raise serializers.ValidationError({"options": [str(exc)]}) from None
         return attrs
@@ -181,6 +186,13 @@ class AssistanceInputSerializer(serializers.Serializer):
     heatmap_scale = serializers.ChoiceField(choices=HeatmapScale.choices, required=False)
     side_by_side = serializers.BooleanField(required=False)
     show_truth_mask_side_by_side = serializers.BooleanField(required=False)
+    show_nomogram = serializers.BooleanField(required=False)
+    show_feature_importance = serializers.BooleanField(required=False)
+    show_model_marks = serializers.BooleanField(required=False)
+    show_clinical = serializers.ListField(
+        child=serializers.CharField(max_length=64), max_length=64, required=False,
+        help_text="clinical variables shown to readers (catalogue names); empty: none",
+    )  # fmt: skip
 
     def validate_heatmaps(self, value):
         if len(set(value)) != len(value):
@@ -193,7 +205,7 @@ class QuestionSerializer(serializers.ModelSerializer):
         model = Question
         fields = [
             "code", "type", "text", "help_text", "options", "required", "order", "is_primary",
-            "show_if",
+            "show_if", "config",
         ]  # fmt: skip
 
 
@@ -220,6 +232,7 @@ class AssistanceSerializer(serializers.ModelSerializer):
             "model_version", "show_probability", "show_decision", "operating_point", "heatmaps",
             "show_mask_outline", "show_model_version", "heatmap_opacity", "labels",
             "show_slice_strip", "heatmap_scale", "side_by_side", "show_truth_mask_side_by_side",
+            "show_nomogram", "show_feature_importance", "show_clinical", "show_model_marks",
         ]  # fmt: skip
 
 
@@ -249,6 +262,9 @@ class StudySerializer(serializers.ModelSerializer):
     assistance = AssistanceSerializer(
         read_only=True, allow_null=True, help_text="the first aided condition's (see conditions)"
     )
+    truth_source = serializers.SerializerMethodField(
+        help_text="where the truth comes from: source (import / panel), panel, panel_title"
+    )
 
     class Meta:
         model = ReaderStudy
@@ -257,8 +273,11 @@ class StudySerializer(serializers.ModelSerializer):
             "washout_days", "blind_coordinators", "statistician_access", "truth_pending_allowed",
             "created_at",
             "opened_at", "closed_at", "sessions", "arms", "cases", "readers", "questions",
-            "endpoints", "conditions", "assistance",
+            "endpoints", "conditions", "assistance", "truth_source",
         ]  # fmt: skip
+
+    def get_truth_source(self, obj) -> dict:
+        return truth_source.describe(obj)
 
     def get_sessions(self, obj) -> list:
         return [

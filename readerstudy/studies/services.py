@@ -105,7 +105,9 @@ def set_questions(study: ReaderStudy, questions: list[dict]) -> list[Question]:
     earlier: dict[str, dict] = {}
     for order, spec in enumerate(questions):
         try:
-            validate_question_definition(spec.get("type"), spec.get("options", []))
+            validate_question_definition(
+                spec.get("type"), spec.get("options", []), spec.get("config") or {}
+            )
             validate_show_if(spec.get("show_if"), earlier)
         except ValueError as exc:
             raise StudyError("bad_question", f"question {spec.get('code')!r}: {exc}") from None
@@ -122,6 +124,7 @@ def set_questions(study: ReaderStudy, questions: list[dict]) -> list[Question]:
                 order=order,
                 is_primary=spec.get("is_primary", False),
                 show_if=spec.get("show_if") or {},
+                config=spec.get("config") or {},
             )
         )
     _relink_endpoints(links, {q.code: q for q in created})
@@ -132,7 +135,7 @@ def _relink_endpoints(links, by_code: dict[str, Question]) -> None:
     for endpoint, question, rating in links:
         endpoint.question = by_code.get(question) if question else None
         endpoint.rating_question = by_code.get(rating) if rating else None
-    Endpoint.objects.bulk_update([e for e, _, _ in links], ["question", "rating_question"])
+        endpoint.save(update_fields=["question", "rating_question"])  # one each: audited
 
 
 @transaction.atomic
@@ -141,9 +144,10 @@ def set_endpoints(study: ReaderStudy, endpoints: list[dict]) -> list[Endpoint]:
     _require_draft(study)
     cleaned = check_endpoints(endpoints, {q.code: q for q in study.questions.all()})
     study.endpoints.all().delete()
-    return Endpoint.objects.bulk_create(
-        Endpoint(study=study, order=order, **spec) for order, spec in enumerate(cleaned)
-    )
+    return [  # one by one: a bulk insert would bypass the audit trail (a study has a few)
+        Endpoint.objects.create(study=study, order=order, **spec)
+        for order, spec in enumerate(cleaned)
+    ]
 
 
 @transaction.atomic
@@ -165,10 +169,16 @@ def apply_preset(study: ReaderStudy, code: str) -> ReaderStudy:
 def add_cases(study: ReaderStudy, cases) -> int:
     _require_draft(study)
     existing = set(study.study_cases.values_list("case_id", flat=True))
+    practice = set(study.practice_cases.values_list("case_id", flat=True))
     new = []
     for case in cases:
         if case.status != Case.Status.READY:
             raise StudyError("case_not_ready", f"case {case.code} is {case.status}")
+        if case.pk in practice:
+            raise StudyError(
+                "practice_case_in_study",
+                f"case {case.code} is a practice case of this study; it cannot also be analysed",
+            )
         if case.pk not in existing:
             new.append(StudyCase(study=study, case=case))
             existing.add(case.pk)
@@ -292,7 +302,7 @@ def open_study(study: ReaderStudy, *, truth_pending_allowed: bool) -> ReaderStud
     for reader in readers:
         reader.arm = arms[arm_of[reader.user_id]]
         reader.order_seed = derive_seed(root, "reader", reader.user_id)
-    StudyReader.objects.bulk_update(readers, ["arm", "order_seed"])
+        reader.save(update_fields=["arm", "order_seed"])  # one each: the arm drawn is audited
 
     for reader in readers:
         _generate_assignments(study, reader, study_cases, schedule, spec)

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from . import condition_views, consent_views, editor_views, prediction_views, views
+from . import (
+    condition_views,
+    consent_views,
+    editor_views,
+    practice_views,
+    prediction_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.study_list, name="study-list"),
@@ -56,5 +63,15 @@ urlpatterns = [
         name="study-condition-move",
     ),
     path("<int:pk>/consent/", consent_views.consent_edit, name="study-consent"),
+    path("<int:pk>/practice/", practice_views.practice_configure, name="study-practice"),
+    path(
+        "<int:pk>/practice/cases/add/", practice_views.practice_case_add, name="study-practice-add"
+    ),
+    path(
+        "<int:pk>/practice/cases/remove/",
+        practice_views.practice_case_remove,
+        name="study-practice-remove",
+    ),
+    path("<int:pk>/practice/grant/", practice_views.practice_grant, name="study-practice-grant"),
     path("<int:pk>/<slug:action>/", views.study_action, name="study-action"),
 ]

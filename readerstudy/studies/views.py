@@ -6,14 +6,17 @@ from django.views.decorators.http import require_POST
 
 from readerstudy.accounts.decorators import coordinator_required
 from readerstudy.cases.models import Collection
+from readerstudy.panels.selectors import finished_panels
 
 from . import selectors, services
 from .condition_views import conditions_context
 from .errors import StudyError
 from .forms import AssistanceForm, CasePickForm, OpenStudyForm, ReaderPickForm, StudyCreateForm
 from .models import ReaderStudy
+from .practice_views import practice_setup
 from .prediction_views import PredictionsImportForm
 from .presets import PRESETS
+from .truth_source import set_truth_source
 
 
 def _guarded(action):
@@ -57,6 +60,7 @@ def _draft_forms(study) -> dict:
             initial={"readers": [r.user_id for r in study.readers.all()]}
         ),
         "open_form": OpenStudyForm(),
+        "finished_panels": finished_panels(),
         "presets": list(PRESETS.items()),
         "predictions_form": PredictionsImportForm(),
         "assistance_form": AssistanceForm(
@@ -88,6 +92,7 @@ def study_detail(request, pk: int):
         "primary_endpoint": selectors.primary_endpoint(study),
         "unlabelled": [row["code"] for row in case_rows if not row["labelled"]],
         "arms": study.arms.prefetch_related("schedule__session"),
+        "practice": practice_setup(study),
     }
     if study.status == ReaderStudy.Status.DRAFT:
         context.update(_draft_forms(study))
@@ -127,6 +132,13 @@ def _launch_inference(request, study):
 
 def _counted(what: str, added: int, removed: int) -> str:
     return f"{what}: {added} added, {removed} removed."
+
+
+def _set_truth_source(study, panel: str) -> str:
+    if panel and not panel.isdigit():
+        raise StudyError("bad_form", "choose a finished truth panel or imported labels")
+    updated = set_truth_source(study, int(panel) if panel else None)
+    return f"Truth from {updated.truth_panel or 'imported labels'}."
 
 
 @coordinator_required
@@ -174,6 +186,8 @@ def study_action(request, pk: int, action: str):
             _launch_inference(request, study)
         elif action == "grant":
             services.grant_statistician_access(study, True)
+        elif action == "truth-source":
+            message = _set_truth_source(study, request.POST.get("panel", ""))
         else:
             raise StudyError("unknown_action", f"unknown action {action!r}")
         messages.success(request, message)

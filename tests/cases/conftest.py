@@ -80,3 +80,13 @@ def upload_now(django_capture_on_commit_callbacks):
         return response, client.get(response["Location"]).json()
 
     return post
+
+
+@pytest.fixture
+def annotated(phantom_dir):
+    """Phantom cases with three annotator masks each: (folder, records, cases, manifest rows)."""
+    from .annotator_fixtures import annotated_cases
+
+    out, records = phantom_dir
+    cases, rows = annotated_cases(out, records)
+    return out, records, cases, rows

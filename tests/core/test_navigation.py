@@ -6,7 +6,9 @@ import pytest
 
 from tests.factories import (
     PASSWORD,
+    AdjudicatorFactory,
     AdminFactory,
+    AnnotatorFactory,
     CoordinatorFactory,
     ReaderFactory,
     StatisticianFactory,
@@ -28,9 +30,11 @@ def _nav(page: str) -> list[str]:
     ("factory", "links"),
     [
         (ReaderFactory, ["My studies"]),
-        (CoordinatorFactory, ["Cases", "Studies", "Readers", "Exports"]),
+        (CoordinatorFactory, ["Cases", "Studies", "Panels", "Readers", "Exports"]),
         (StatisticianFactory, ["Exports"]),
-        (AdminFactory, ["Cases", "Studies", "Readers", "Exports", "Administration"]),
+        (AnnotatorFactory, ["My panels"]),
+        (AdjudicatorFactory, ["My panels"]),
+        (AdminFactory, ["Cases", "Studies", "Panels", "Readers", "Exports", "Administration"]),
     ],
 )
 def test_the_bar_offers_each_role_its_pages(client, factory, links):

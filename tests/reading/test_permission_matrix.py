@@ -270,3 +270,41 @@ def test_every_route_refuses_anonymous_callers_except_the_public_ones(client):
         checked.append(url)
     assert "/api/ai/jobs/00000000-0000-0000-0000-000000000001/dicom/" in checked
     assert len(checked) >= 40
+
+
+@pytest.mark.parametrize("role", [*ROLES, "annotator", "other_annotator", "adjudicator"])
+def test_truth_panel_pages_by_role(client, role):
+    """Panel results are for coordinators; annotators reach only their own panel's pages."""
+    from readerstudy.panels import services as panel_services
+    from tests.factories import AdjudicatorFactory, AnnotatorFactory
+
+    annotators = [AnnotatorFactory(), AnnotatorFactory()]
+    adjudicator = AdjudicatorFactory()
+    case = cases_with_series(1)[0]
+    panel = panel_services.create_panel(
+        title="matrix panel", cases=[case], annotators=annotators, adjudicator=adjudicator,
+        labels=["ich_present"],
+    )  # fmt: skip
+    for user, present in zip(annotators, (True, False), strict=True):
+        panel_services.annotate(user, panel.pk, case.code, {"ich_present": present})
+    users = {
+        "anonymous": None, "reader_a": ReaderFactory(), "reader_b": ReaderFactory(),
+        "coordinator": CoordinatorFactory(), "statistician": StatisticianFactory(),
+        "admin": AdminFactory(), "annotator": annotators[0],
+        "other_annotator": AnnotatorFactory(), "adjudicator": adjudicator,
+    }  # fmt: skip
+    c = _client_for(client, users[role])
+    results = [f"/panels/{panel.pk}/", f"/panels/{panel.pk}/report/",
+               f"/panels/{panel.pk}/report/labels.csv", "/panels/"]  # fmt: skip
+    annotate = [f"/panels/{panel.pk}/annotate/", f"/panels/{panel.pk}/annotate/{case.code}/"]
+    adjudicate = [f"/panels/{panel.pk}/adjudicate/", f"/panels/{panel.pk}/adjudicate/{case.code}/"]
+    allowed = {
+        "coordinator": results, "admin": results, "annotator": annotate,
+        "adjudicator": adjudicate,
+    }.get(role, [])  # fmt: skip
+    for url in results + annotate + adjudicate:
+        status = c.get(url).status_code
+        if url in allowed:
+            assert status == 200, (role, url)
+        else:
+            assert status in (302, 403, 404), (role, url, status)

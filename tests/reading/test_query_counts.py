@@ -157,7 +157,7 @@ def test_detail_questions_come_from_the_cache_and_match_the_study(started, clien
     expected = list(study.questions.order_by("order", "id").values_list("code", flat=True))
     assert [q["code"] for q in body["questions"]] == expected
     assert set(body["questions"][0]) == {
-        "code", "type", "text", "help_text", "options", "required", "order", "show_if",
+        "code", "type", "text", "help_text", "options", "required", "order", "show_if", "config",
     }  # fmt: skip
     assert body["images"]["num_slices"] > 0
 

@@ -18,6 +18,7 @@
     assistanceShown: false,
     assignment: null, viewer: null, seriesUID: null, questions: [], dirty: false,
     activeMs: 0, activeSince: null, lastInput: Date.now(), requestId: null, autosaveTimer: null,
+    marksPanels: {}, marksPending: {},
   };
   const IDLE_MS = 60000;
   // How often an aided read asks again for a model output that is not ready (tests shorten it).
@@ -36,8 +37,11 @@
     if (!response.ok) {
       // A new consent version: the page reloads onto the consent page, before any read data.
       if (data && data.code === 'consent_required') window.location.reload();
+      // The practice's qualification rule is not met (any more): the page reopens the practice.
+      if (data && data.code === 'practice_required' && !url.includes('/practice/')) window.location.reload();
       const err = new Error((data && (data.detail || JSON.stringify(data))) || response.statusText);
       err.status = response.status;
+      err.code = data && data.code;
       throw err;
     }
     return data;
@@ -155,6 +159,10 @@
         nodes = q.options.map((o) => labelRating(q, o));
       } else if (q.type === 'scale_5') {
         nodes = [1, 2, 3, 4, 5].map((v) => choice('radio', q.code, String(v), String(v)));
+      } else if (q.type === 'marks') {
+        const host = document.createElement('div'); // the marks panel, once the viewer is up
+        host.dataset.marksHost = q.code;
+        nodes = [host];
       } else {
         const text = document.createElement('textarea');
         text.name = q.code;
@@ -170,6 +178,10 @@
   // One question's answer as the form holds it (undefined: not answered).
   function readAnswer(q) {
     const f = ui.form;
+    if (q.type === 'marks') {
+      const panel = state.marksPanels[q.code];
+      return panel ? panel.value() : state.marksPending[q.code];
+    }
     if (q.type === 'binary' || q.type === 'single_choice') {
       const el = f.querySelector(`input[name="${q.code}"]:checked`);
       return el ? el.value : undefined;
@@ -221,7 +233,10 @@
     Object.entries(answers || {}).forEach(([code, value]) => {
       const q = state.questions.find((x) => x.code === code);
       if (!q) return;
-      if (Array.isArray(value)) {
+      if (q.type === 'marks') {
+        state.marksPending[code] = value;
+        if (state.marksPanels[code]) state.marksPanels[code].setValue(value);
+      } else if (Array.isArray(value)) {
         value.forEach((v) => { const el = ui.form.querySelector(`input[name="${code}"][value="${v}"]`); if (el) el.checked = true; });
       } else if (q.type === 'multi_label') {
         ui.form.querySelector(`input[name="${code}.present"]`).checked = Boolean(value.present);
@@ -277,6 +292,25 @@
     });
     state.seriesUID = images.series_instance_uid;
     window.ReaderstudyViewer.buildToolbar(state.viewer, ui.toolbar);
+  }
+
+  // --- marks questions: their panel drives the viewer's marking tools ---
+  function destroyMarks() {
+    Object.values(state.marksPanels).forEach((p) => p.destroy());
+    state.marksPanels = {};
+    state.marksPending = {};
+  }
+
+  function mountMarks(assignment) {
+    state.questions.filter((q) => q.type === 'marks').forEach((q) => {
+      const host = ui.form.querySelector(`[data-marks-host="${q.code}"]`);
+      if (!host || !state.viewer) return;
+      const panel = window.ReaderstudyViewer.buildMarksPanel(state.viewer, host, q, {
+        apiBase: `/api/reading/assignments/${assignment.id}`, csrf, onChange: markDirty,
+      });
+      if (state.marksPending[q.code]) panel.setValue(state.marksPending[q.code]);
+      state.marksPanels[q.code] = panel;
+    });
   }
 
   // A label code ("sich") as the study's questions name it ("Spontaneous ICH").
@@ -459,6 +493,55 @@
     return button;
   }
 
+  // --- seed 001: the nomogram with this case's points, feature importance, clinical data ---
+  function panel(title, testid) {
+    const section = document.createElement('details');
+    section.className = 'rs-interp';
+    section.open = true;
+    section.dataset.testid = testid;
+    const summary = document.createElement('summary');
+    summary.textContent = title;
+    const body = document.createElement('div');
+    section.append(summary, body);
+    return { section, body };
+  }
+
+  function interpretationPanels(payload) {
+    const RV = window.ReaderstudyViewer;
+    const out = [];
+    const draw = (title, testid, fill) => {
+      const { section, body } = panel(title, testid);
+      try {
+        fill(body);
+      } catch (e) {
+        body.textContent = `Not shown: ${e.message}`;
+      }
+      out.push(section);
+    };
+    if (payload.nomogram) {
+      draw('Nomogram', 'nomogram-panel', (body) => {
+        RV.buildNomogram(body, payload.nomogram);
+        const sig = payload.nomogram.signatures || {};
+        const names = Object.keys(sig);
+        if (names.length) {
+          const p = el('p', 'rs-hint', `Signatures: ${names.map((n) => `${n.toUpperCase()} ${(sig[n] * 100).toFixed(1)}%`).join(' · ')}`);
+          p.dataset.testid = 'signatures';
+          body.appendChild(p);
+        }
+      });
+    }
+    if (payload.feature_importance) {
+      draw('Feature importance', 'feature-panel', (body) => {
+        RV.buildFeatureChart(body, payload.feature_importance.features);
+        body.appendChild(el('p', 'rs-hint', 'Selected features by weight (orange: radiomics, blue: deep features; outlined: negative weight).'));
+      });
+    }
+    if (payload.clinical) {
+      draw('Clinical information', 'clinical-panel', (body) => RV.buildClinicalTable(body, payload.clinical));
+    }
+    return out;
+  }
+
   async function showAssistance(assignmentId) {
     const payload = await api('GET', `/api/reading/assignments/${assignmentId}/assistance/`);
     const box = ui.assistance;
@@ -487,6 +570,7 @@
       p.textContent = `Model: ${payload.model.name} ${payload.model.version}`;
       box.appendChild(p);
     }
+    interpretationPanels(payload).forEach((panel) => box.appendChild(panel));
     box.hidden = false;
     // Overlays go to the viewer; its toolbar offers the per-map switches, opacity and colour bar.
     const viewer = state.viewer;
@@ -508,6 +592,7 @@
       }
     }
     if (payload.mask) viewer.setMaskOutline(await fetchOverlay(payload.mask.url));
+    if (payload.model_marks) Object.values(state.marksPanels).forEach((p) => p.setModelMarks(payload.model_marks));
     if (payload.side_by_side && payload.side_by_side.allowed && heatmaps.length) box.appendChild(sideBySideToggle(payload));
     if (payload.slice_strip) showStrip(payload);
     if (!perLabel) showMapLocator(heatmaps.map((hm) => overlayName(payload, hm)));
@@ -599,6 +684,7 @@
   // --- the loop ---
   async function loadNext() {
     clearInterval(state.autosaveTimer);
+    destroyMarks();
     ui.submit.disabled = true;
     ui.assistance.hidden = true;
     ui.assistance.replaceChildren();
@@ -642,6 +728,7 @@
     renderForm(detail.questions);
     if (detail.prefill) { fillForm(detail.prefill); readForm(); }
     if (detail.images) showViewer(detail.images, detail.condition);
+    mountMarks(detail);
     ui.submit.textContent = 'Submit and lock';
     state.autosaveTimer = setInterval(autosave, 5000);
     updateProgress();
@@ -674,7 +761,9 @@
   }
 
   async function submit() {
+    if (state.practice) return state.practice.submit();
     if (!state.assignment) return;
+    await Promise.all(Object.values(state.marksPanels).map((p) => p.flush().catch(() => {})));
     const answers = readForm();
     const hidden = (q) => ui.form.querySelector(`fieldset[data-code="${q.code}"]`).hidden;
     const missing = state.questions.filter((q) => q.required && !(q.code in answers) && !hidden(q));
@@ -715,5 +804,9 @@
   window.addEventListener('beforeunload', () => { if (state.dirty) autosave(); });
   // For browser tests and troubleshooting: the workspace state (no model output lives here).
   window.readerstudyWorkspace = state;
-  loadNext().catch((err) => setStatus(`Could not load the next case: ${err.message}`, true));
+  const failed = (err) => setStatus(`Could not load the next case: ${err.message}`, true);
+  // practice.js (the task description and practice cases) runs first and hands over to loadNext.
+  const parts = { api, app, ui, state, renderForm, fillForm, readForm, showViewer, setStatus, activeMs, el, loadNext };
+  if (window.ReaderstudyPractice) window.ReaderstudyPractice.start(parts).catch(failed);
+  else loadNext().catch(failed);
 })();

@@ -1,0 +1,1 @@
+"""Seed 001's deep-learning radiomics nomogram (``cvt_hematoma_dlrn``)."""

@@ -1,0 +1,153 @@
+"""Truth panels: N annotators label a set of cases blind to each other; a majority vote, and an
+adjudicator for the items without one, establish each case's reference standard."""
+
+from django.conf import settings
+from django.db import models
+
+from readerstudy.cases.models import Case
+
+
+class Rule(models.TextChoices):
+    MAJORITY = "majority", "Majority vote; items without a majority go to the adjudicator"
+    UNANIMOUS = "unanimous", "Unanimous, or the adjudicator decides"
+
+
+class Panel(models.Model):
+    class Status(models.TextChoices):
+        ANNOTATING = "annotating"
+        ADJUDICATING = "adjudicating"
+        FINISHED = "finished"
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    rule = models.CharField(max_length=16, choices=Rule.choices, default=Rule.MAJORITY)
+    labels = models.JSONField(help_text="label kinds established: etiology, ich_present, ...")
+    etiology_values = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ANNOTATING)
+    adjudicator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="adjudicated_panels"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status == self.Status.FINISHED
+
+
+class PanelCase(models.Model):
+    panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="panel_cases")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="panel_memberships")
+
+    class Meta:
+        ordering = ["panel_id", "case__code"]
+        constraints = [models.UniqueConstraint(fields=["panel", "case"], name="unique_panel_case")]
+
+
+class PanelAnnotator(models.Model):
+    """An annotator of a panel; ``position`` names them A1..An wherever others see them."""
+
+    panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="annotators")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="panel_seats"
+    )
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["panel_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["panel", "user"], name="unique_panel_annotator"),
+            models.UniqueConstraint(fields=["panel", "position"], name="unique_panel_position"),
+        ]
+
+    @property
+    def alias(self) -> str:
+        return f"A{self.position}"
+
+
+class Annotation(models.Model):
+    """One annotator's labels of one case (``values``: etiology, ich_present, subtypes, location)."""
+
+    panel_case = models.ForeignKey(PanelCase, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(
+        PanelAnnotator, on_delete=models.CASCADE, related_name="annotations"
+    )
+    values = models.JSONField()
+    submitted_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["panel_case", "annotator"], name="unique_annotation_per_annotator"
+            )
+        ]
+
+
+class PanelItem(models.Model):
+    """One vote item of one case once every annotator is done: the vote, and its decision."""
+
+    class Method(models.TextChoices):
+        VOTE = "vote"
+        ADJUDICATION = "adjudication"
+
+    panel_case = models.ForeignKey(PanelCase, on_delete=models.CASCADE, related_name="items")
+    key = models.CharField(max_length=32, help_text="etiology, ich_present, subtype:iph, ...")
+    votes = models.JSONField(help_text="{alias: value}")
+    majority = models.JSONField(null=True, blank=True, help_text="the vote's winner, if any")
+    needs_adjudication = models.BooleanField(default=False)
+    value = models.JSONField(null=True, blank=True, help_text="the decided value")
+    method = models.CharField(max_length=16, choices=Method.choices, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["panel_case_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["panel_case", "key"], name="unique_panel_item")
+        ]
+
+    @property
+    def decided(self) -> bool:
+        return bool(self.method)
+
+
+class PanelTruth(models.Model):
+    """A finished panel's truth for one case, in the fields of ``cases.GroundTruth``, with the
+    provenance of each field (method, annotators, adjudicator, when)."""
+
+    panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="truths")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="panel_truths")
+    etiology = models.CharField(max_length=32, blank=True)
+    ich_present = models.BooleanField(null=True, blank=True)
+    subtypes = models.JSONField(default=list, blank=True)
+    location = models.CharField(max_length=32, blank=True)
+    slice_labels = models.JSONField(default=dict, blank=True)
+    provenance = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["panel_id", "case__code"]
+        constraints = [models.UniqueConstraint(fields=["panel", "case"], name="unique_panel_truth")]
+
+    def field_rows(self) -> list[dict]:
+        """Each established field with its value (as text) and provenance, for pages."""
+        rows = []
+        for name, provenance in self.provenance.items():
+            value = getattr(self, name, "")
+            if isinstance(value, list):
+                value = ", ".join(value) or "none"
+            elif isinstance(value, bool):
+                value = "yes" if value else "no"
+            rows.append({"field": name, "value": value or "none", **provenance})
+        return rows

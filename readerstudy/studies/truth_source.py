@@ -1,0 +1,62 @@
+"""Where a study's truth comes from: a finished truth panel, or the cases' imported truth.
+
+Every read of a study's truth (the opening check, the case table, the exports) goes through
+:func:`study_truths`, so a study on a panel is scored on the panel's values even when the
+case's imported truth changes later.
+"""
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from readerstudy.cases.models import GroundTruth
+from readerstudy.panels.models import Panel, PanelTruth
+
+from .errors import ProtocolConflict, StudyError
+from .models import ReaderStudy
+
+
+def study_truths(study: ReaderStudy) -> dict:
+    """Per case id, the truth the study uses (a ``PanelTruth`` or a ``GroundTruth``)."""
+    rows: QuerySet
+    if study.truth_panel_id:
+        rows = PanelTruth.objects.filter(panel_id=study.truth_panel_id)
+    else:
+        rows = GroundTruth.objects.all()
+    rows = rows.filter(case__study_memberships__study=study).select_related("case")
+    return {truth.case_id: truth for truth in rows}
+
+
+def describe(study: ReaderStudy) -> dict:
+    """The study's truth source as pages and exports record it."""
+    panel = study.truth_panel
+    if panel is None:
+        return {"source": "import", "panel": None, "panel_title": None}
+    return {
+        "source": "panel",
+        "panel": panel.pk,
+        "panel_title": panel.title,
+        "panel_rule": panel.rule,
+        "panel_finished_at": panel.finished_at.isoformat() if panel.finished_at else None,
+    }
+
+
+def set_truth_source(study: ReaderStudy, panel_id: int | None) -> ReaderStudy:
+    """Take the truth from a finished panel (``panel_id``) or from imports (None); drafts only."""
+    with transaction.atomic():
+        study = ReaderStudy.objects.select_for_update().get(pk=study.pk)
+        if study.status != ReaderStudy.Status.DRAFT:
+            raise ProtocolConflict(
+                "study_frozen", "the truth source is fixed once the study is opened"
+            )
+        panel = None
+        if panel_id is not None:
+            panel = Panel.objects.filter(pk=panel_id).first()
+            if panel is None:
+                raise StudyError("unknown_panel", f"no truth panel {panel_id}")
+            if not panel.is_finished:
+                raise StudyError(
+                    "panel_not_finished", f"the panel “{panel.title}” is not finalized yet"
+                )
+        study.truth_panel = panel
+        study.save(update_fields=["truth_panel"])
+    return study
