@@ -31,15 +31,20 @@ def nomogram(output, positive_label: str) -> tuple[dict[str, Any], dict[str, Any
     variables = catalogue()
     values = stored.get("values") or {}
     probability = (output.probabilities or {}).get(positive_label)
+    # The axes list keeps the model's order; the points mapping may not (PostgreSQL's jsonb
+    # reorders keys), so the rows follow the axes.
+    axis_order = [axis["variable"] for axis in stored.get("axes") or []]
+    names = [n for n in axis_order if n in stored["points"]]
+    names += [n for n in stored["points"] if n not in names]
     part = {
         "variables": [
             {
                 "name": name,
                 "display": _display(name, variables),
-                "points": points,
+                "points": stored["points"][name],
                 "value": values.get(name),
             }
-            for name, points in stored["points"].items()
+            for name in names
         ],
         "total_points": stored["total_points"],
         "probability": probability if isinstance(probability, int | float) else None,

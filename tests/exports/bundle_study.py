@@ -42,7 +42,7 @@ def build_closed_study(n_cases: int = 6):
                 assistance_payload(r, a.pk, url_for=lambda *args: "/x")
             answer = {
                 "diagnosis": "cvst_ich" if (a.position + a.reader_id) % 3 else "sich",
-                "confidence": 10 + 7 * a.position + 3 * a.reader_id,
+                "confidence": (10 + 7 * a.position + 3 * a.reader_id) % 101,
             }
             reading.save_draft(r, a.pk, {"diagnosis": "sich"})
             reading.submit(

@@ -150,3 +150,25 @@ def test_blinding_none_of_it_reaches_an_unaided_read(client):
     services.submit(reader, unaided.pk, ANSWER, client_request_id="u", lock=True)
     again = client.get(f"/api/reading/assignments/{unaided.pk}/assistance/")
     assert again.status_code == 404  # the unaided read itself never shows assistance
+
+
+def test_the_rows_follow_the_models_axes_not_the_stored_key_order():
+    """PostgreSQL's jsonb returns object keys shortest first, so the points mapping cannot
+    carry the model's order; the axes list does."""
+    from types import SimpleNamespace
+
+    from readerstudy.reading.interpretation import nomogram
+
+    stored = {
+        "points": {"sex": 5.0, "dlr_signature": 60.0, "seizure": 12.0},
+        "total_points": 77.0,
+        "axes": [
+            {"variable": "dlr_signature", "ticks": []},
+            {"variable": "seizure", "ticks": []},
+            {"variable": "sex", "ticks": []},
+        ],
+    }
+    output = SimpleNamespace(nomogram=stored, probabilities={"cvt_related": 0.7}, signatures={})
+    part, _ = nomogram(output, "cvt_related")
+    assert [v["name"] for v in part["variables"]] == ["dlr_signature", "seizure", "sex"]
+    assert [v["points"] for v in part["variables"]] == [60.0, 12.0, 5.0]
