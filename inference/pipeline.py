@@ -163,6 +163,23 @@ class CVSTICHPipeline(ManifestIdentity):
         """The manifest's explainers (what ``options.explain`` may name)."""
         return list(self._manifest["explainers"])
 
+    def segmentation_mask(
+        self, volume: Any, geometry: Any = None, options: object = None
+    ) -> np.ndarray:
+        """The hematoma mask on the input grid, exactly ``predict(...).mask``, from the
+        segmentation stage alone (no classifier, no explainers): for callers that need only
+        the ROI. ``volume``/``geometry``/``options`` as in :meth:`predict`."""
+        opts = PredictOptions.coerce(options)
+        opts = dataclasses.replace(opts, device=resolve_device(opts.device))
+        self.to(opts.device)
+        with torch_settings(opts.threads, opts.deterministic, opts.seed):
+            prep = pp.prepare(input_image(volume, geometry), self.cfg)
+            prob = self.segment(prep.ct)
+        mask: np.ndarray = (to_grid(prob, prep.grid, prep.input_grid, "linear", 0.0) >= 0.5).astype(
+            np.uint8
+        )
+        return mask
+
     # -- the public call --------------------------------------------------------------------
     def predict(
         self,

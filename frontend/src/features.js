@@ -48,7 +48,10 @@ export function buildFeatureChart(container, features, { width = 300, limit = 20
   bars.forEach((b, i) => {
     const y = i * rowHeight;
     const g = node('g', { class: `rs-feature rs-feature-${b.source}${b.sign < 0 ? ' rs-feature-neg' : ''}`, 'data-feature': b.name });
-    g.appendChild(node('text', { x: 0, y: y + 9, class: 'rs-feature-name' }, b.name));
+    // SVG text does not wrap: a PyRadiomics name longer than the chart (about 5.8 units per
+    // character at the 10px font) is fitted to the width instead of running out of the panel.
+    const fit = b.name.length * 5.8 > width ? { textLength: width, lengthAdjust: 'spacingAndGlyphs' } : {};
+    g.appendChild(node('text', { x: 0, y: y + 9, class: 'rs-feature-name', ...fit }, b.name));
     const bar = node('rect', { x: 0, y: y + 12, width: Math.max(1, b.fraction * barWidth), height: 8, rx: 1 });
     bar.appendChild(node('title', {}, `${b.name}: importance ${b.importance}${b.value === null || b.value === undefined ? '' : `, value ${b.value}`}`));
     g.appendChild(bar);

@@ -86,7 +86,7 @@ export function defaultRating(config) {
 
 /** The marks settings of a question with the server's defaults filled in. */
 export function marksConfig(question) {
-  return { tools: ['point', 'ellipse', 'rectangle', 'slice', 'brush'], rating_min: 1, rating_max: 5, max_marks: 20, ...(question.config || {}) };
+  return { tools: ['point', 'ellipse', 'rectangle', 'slice', 'brush'], rating_min: 1, rating_max: 5, max_marks: 20, threshold_hu_low: 40, threshold_hu_high: 90, ...(question.config || {}) };
 }
 
 /** An empty answer. */

@@ -86,8 +86,8 @@ export function buildMarksPanel(handle, container, question, options = {}) {
 
   // --- segmentation controls ---------------------------------------------------------------
   const seg = el('div', 'rs-marks-seg');
-  const huLow = number('rs-marks-hu-low', 40, 'Threshold lower HU');
-  const huHigh = number('rs-marks-hu-high', 90, 'Threshold upper HU');
+  const huLow = number('rs-marks-hu-low', config.threshold_hu_low, 'Threshold lower HU');
+  const huHigh = number('rs-marks-hu-high', config.threshold_hu_high, 'Threshold upper HU');
   const undo = el('button', '', 'Undo');
   undo.type = 'button';
   undo.title = 'Undo (Ctrl+Z)';

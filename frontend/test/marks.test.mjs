@@ -6,6 +6,7 @@ import {
   defaultRating,
   handlesFromMark,
   markFromHandles,
+  marksConfig,
   packMask,
   toggleSliceMark,
   toolForKey,
@@ -92,4 +93,12 @@ test('labelmap slices pack into one binary mask', () => {
   const { bytes, voxels } = packMask([new Uint8Array([0, 2, 0, 0]), null, new Uint16Array([1, 1, 0, 0])], 4);
   assert.deepEqual([...bytes], [0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0]);
   assert.equal(voxels, 3);
+});
+
+test('marksConfig fills the server defaults, the threshold fill window included', () => {
+  const config = marksConfig({ config: { max_marks: 3, threshold_hu_low: 35 } });
+  assert.equal(config.max_marks, 3);
+  assert.equal(config.threshold_hu_low, 35);
+  assert.equal(config.threshold_hu_high, 90);
+  assert.deepEqual(marksConfig({}).tools, ['point', 'ellipse', 'rectangle', 'slice', 'brush']);
 });

@@ -24,7 +24,9 @@ from typing import IO, Any
 import pandas as pd
 
 FORMAT = "readerstudy-study-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: versions this platform reads (version 1: no truth panel record; its truth is imported)
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 REPORT = "report.json"
 OPTIONS = "analysis/options.json"
@@ -129,11 +131,11 @@ def _read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
         raise BundleError("invalid_manifest", f"{MANIFEST} is not JSON: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BundleError("unknown_format", f"{MANIFEST} does not describe a {FORMAT}")
-    if data.get("format_version") != FORMAT_VERSION:
+    if data.get("format_version") not in READABLE_VERSIONS:
         raise BundleError(
             "unknown_version",
             f"bundle format version {data.get('format_version')!r} is not supported; this "
-            f"platform reads version {FORMAT_VERSION}",
+            f"platform reads version(s) {', '.join(map(str, READABLE_VERSIONS))}",
         )
     if not isinstance(data.get("files"), dict):
         raise BundleError("invalid_manifest", f"{MANIFEST} lists no files")

@@ -45,27 +45,41 @@ def _read(name: str) -> sitk.Image:
 
 def feature_rows(masks: Iterable[AnnotatorMask], extractor: Extractor) -> Iterator[dict]:
     """The long-format rows of each mask's features, masks in the order given."""
+    return mask_feature_rows(
+        (
+            (mask.series, mask.file, mask.case.code, mask.annotator, mask.session, str(mask))
+            for mask in masks
+        ),
+        extractor,
+    )
+
+
+def mask_feature_rows(
+    items: Iterable[tuple[Series, str, str, str, Any, str]], extractor: Extractor
+) -> Iterator[dict]:
+    """The long-format rows of the features of each ``(series, mask file, case code, rater,
+    session, label)``, in the order given (``label`` names the mask in errors); a mask is a
+    NIfTI on its series' grid. Masks of one series in a row share one read of its volume."""
     images: dict[int, sitk.Image] = {}
-    for mask in masks:
-        series: Series = mask.series
+    for series, file, case, rater, session, label in items:
         if series.pk not in images:
             images.clear()  # one series' volume at a time
             images[series.pk] = _read(series.volume)
         image = images[series.pk]
-        roi = _read(mask.file)
+        roi = _read(file)
         roi.CopyInformation(image)
         try:
             values = extractor(image, roi, image.GetSpacing())
         except ValueError as exc:
-            raise FeatureError(f"{mask}: {exc}") from exc
+            raise FeatureError(f"{label}: {exc}") from exc
         for feature, value in values.items():
             value = float(value)
             if not np.isfinite(value):
-                raise FeatureError(f"{mask}: feature {feature!r} is not a finite number")
+                raise FeatureError(f"{label}: feature {feature!r} is not a finite number")
             yield {
-                "case": mask.case.code,
-                "rater": mask.annotator,
-                "session": mask.session,
+                "case": case,
+                "rater": rater,
+                "session": session,
                 "feature": feature,
                 "value": repr(value),
             }

@@ -53,3 +53,37 @@ class TruthForm(forms.Form):
             "location": state["location"],
             "site": state["site"],
         }
+
+
+class LesionsCsvForm(forms.Form):
+    """A lesions CSV (``cases.lesions``): checked first, or checked and stored."""
+
+    file = forms.FileField(
+        label="Lesions CSV",
+        help_text="case_code, lesion_id, x_mm, y_mm, z_mm; optional radius_mm, weight",
+    )
+
+
+class MaskLesionsForm(forms.Form):
+    """Truth lesions from the hematoma masks' connected components."""
+
+    cases = forms.CharField(
+        label="Cases",
+        required=False,
+        help_text="case codes separated by spaces or commas; blank: every case with a mask",
+    )
+    weighting = forms.ChoiceField(
+        label="Lesion weights",
+        choices=[("equal", "equal weights"), ("volume", "by volume (voxels)")],
+        initial="equal",
+    )
+    min_voxels = forms.IntegerField(
+        label="Smallest component (voxels)",
+        min_value=1,
+        initial=1,
+        help_text="smaller components are not lesions",
+    )
+
+    def codes(self) -> list[str]:
+        raw = self.cleaned_data["cases"].replace(",", " ")
+        return [code for code in raw.split() if code]

@@ -156,7 +156,7 @@ def _weights(items: list[dict], errors: list[str]) -> list[float]:
     if total and not 0.99 <= total <= 1.01:
         lines = ", ".join(str(it["line"]) for it in items)
         errors.append(
-            f"lines {lines}: the weights of case {items[0]['case'].code} sum to {total:g} "
+            f"line{'s' if len(items) > 1 else ''} {lines}: the weights of case {items[0]['case'].code} sum to {total:g} "
             "(must be 1, or all blank/0 for equal weights)"
         )
         return values
@@ -167,9 +167,10 @@ def _weights(items: list[dict], errors: list[str]) -> list[float]:
         return values
 
 
-def import_lesions_csv(source) -> LesionSummary:
+def import_lesions_csv(source, *, store: bool = True) -> LesionSummary:
     """Check a lesions CSV (path or file) and replace the named cases' lesions; raises
-    LabelError listing every problem, storing nothing."""
+    LabelError listing every problem, storing nothing. ``store=False`` only checks it (the
+    summary says what would be stored)."""
     header, rows = read_csv(source)
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
@@ -201,7 +202,43 @@ def import_lesions_csv(source) -> LesionSummary:
             )
     if errors:
         raise LabelError(errors)
-    with transaction.atomic():
-        TruthLesion.objects.filter(case_id__in=list(by_case)).delete()
-        TruthLesion.objects.bulk_create(planned)
+    if store:
+        with transaction.atomic():
+            TruthLesion.objects.filter(case_id__in=list(by_case)).delete()
+            TruthLesion.objects.bulk_create(planned)
     return LesionSummary(len(by_case), len(planned))
+
+
+def extract_masks_lesions(
+    codes: list[str] | None = None, *, weighting: str = "equal", min_voxels: int = 1
+) -> LesionSummary:
+    """Replace the lesions of the cases ``codes`` (None: every case with a hematoma mask) by
+    their masks' components, in one transaction: raises LabelError listing every case that
+    cannot be done (unknown, no mask, bad mask), storing nothing."""
+    if min_voxels < 1:
+        raise LabelError([f"min_voxels must be at least 1, not {min_voxels}"])
+    if codes:
+        cases = {c.code: c for c in Case.objects.filter(code__in=codes)}
+        unknown = sorted(set(codes) - set(cases))
+        if unknown:
+            raise LabelError([f"no case with code {', '.join(unknown)}"])
+        chosen = [cases[code] for code in sorted(set(codes))]
+    else:
+        chosen = list(Case.objects.filter(hematoma_mask__isnull=False).order_by("code"))
+        if not chosen:
+            raise LabelError(["no case has a hematoma mask"])
+    errors: list[str] = []
+    lesions = 0
+    with transaction.atomic():
+        for case in chosen:
+            try:
+                lesions += len(
+                    extract_mask_lesions(case, weighting=weighting, min_voxels=min_voxels)
+                )
+            except ValueError as exc:
+                errors.append(f"{case.code}: {exc}")
+        if errors:
+            transaction.set_rollback(True)
+    if errors:
+        raise LabelError(errors)
+    return LesionSummary(len(chosen), lesions)

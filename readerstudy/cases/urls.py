@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import annotator_views, clinical_views, truth_views, views
+from . import annotator_views, clinical_views, lesion_views, truth_views, views
 
 urlpatterns = [
     path("", views.case_list, name="case-list"),
@@ -14,6 +14,9 @@ urlpatterns = [
         annotator_views.annotator_mask_upload,
         name="case-annotator-masks-upload",
     ),
+    path("lesions/", lesion_views.lesions_page, name="case-lesions"),
+    path("lesions/csv/", lesion_views.lesions_csv, name="case-lesions-csv"),
+    path("lesions/masks/", lesion_views.lesions_from_masks, name="case-lesions-masks"),
     path("annotators/dice.csv", annotator_views.annotator_dice_csv, name="case-annotator-dice"),
     path("<str:code>/", truth_views.case_detail, name="case-detail"),
     path("<str:code>/clinical/", clinical_views.case_clinical, name="case-clinical-detail"),

@@ -195,7 +195,7 @@ def _in_condition_order(reads: pd.DataFrame, study: ReaderStudy) -> pd.DataFrame
 
 def analysis_inputs(study: ReaderStudy) -> AnalysisInputs:
     endpoints = study_endpoints(study)
-    table = reads_table(study, with_truth=True)
+    table = reads_table(study, with_truth=True, columns=[*ANALYSIS_COLUMNS, "endpoint"])
     reads = table[ANALYSIS_COLUMNS + (["endpoint"] if "endpoint" in table else [])]
     skipped: dict[str, str] = {}
     reads = _typed(_fill_decisions(_drop_without_truth(reads, study, endpoints, skipped), skipped))

@@ -2,7 +2,7 @@
 files (permission-checked)."""
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema
@@ -27,6 +27,8 @@ from .model_reads import model_scores
 from .models import AnalysisRun
 from .reads import REVISIONS, reads_table
 from .report_files import report_file_response
+from .segmentation_archive import FORMATS as ARCHIVE_FORMATS
+from .segmentation_archive import checked_segmentations, segmentations_zip
 from .segmentations import dice_inputs, segmentation_seg
 from .serializers import (
     AnalysisRequestSerializer,
@@ -293,6 +295,35 @@ class SegmentationSegApi(APIView):
         name, data = segmentation_seg(study, assignment_id)
         audit.record(request.user, "export.download", study, table="seg", format="dcm")
         return _download(data, "application/dicom", name)
+
+
+class SegmentationArchiveApi(APIView):
+    """GET /api/exports/studies/<id>/segmentations/archive/<fmt>/ (``seg`` or ``nifti``): every
+    locked read's segmentation in one zip, as binary DICOM SEG files or the stored NIfTI masks,
+    with ``manifest.csv`` (file, case, reader, session, condition, read, sha256, voxels);
+    streamed. Same rights as the other exports (segmentations hold no truth)."""
+
+    @extend_schema(
+        responses={(200, "application/zip"): bytes, 400: ProblemSerializer, 409: ProblemSerializer}
+    )
+    def get(self, request, pk: int, fmt: str):
+        study = get_object_or_404(ReaderStudy, pk=pk)
+        _rights_or_403(request.user, study)
+        if fmt not in ARCHIVE_FORMATS:
+            raise StudyError(
+                "unknown_format", f"unknown format {fmt!r}; choose {' or '.join(ARCHIVE_FORMATS)}"
+            )
+        segs = checked_segmentations(study)
+        audit.record(
+            request.user, "export.download", study, table="segmentations", format=fmt,
+            reads=len(segs),
+        )  # fmt: skip
+        response = StreamingHttpResponse(
+            segmentations_zip(segs, fmt), content_type="application/zip"
+        )
+        name = f"{slugify(study.title)}-segmentations-{fmt}.zip"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
 
 
 class StudyBundleDownloadApi(APIView):

@@ -8,6 +8,8 @@ reader's user name) by the caller. Text: empty = NULL, booleans ``true``/``false
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.db import models
@@ -40,6 +42,62 @@ def encode(field: models.Field, value: Any) -> str:
     return str(value)
 
 
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
+def or_empty(convert: Callable[[Any], str]) -> Callable[[Any], str]:
+    return lambda value: "" if value is None else convert(value)
+
+
+def _bool(value: Any) -> str:
+    return TRUE if value else FALSE
+
+
+def encoder(field: models.Field) -> Callable[[Any], str]:
+    """``encode`` of one field as a function of the value: what a table's rows call (the
+    type tests are made once per column, not once per cell)."""
+    if isinstance(field, models.JSONField):
+        return or_empty(_JSON)
+    if isinstance(field, models.BooleanField):
+        return or_empty(_bool)
+    if isinstance(field, models.DateTimeField | models.DateField):
+        return or_empty(lambda value: value.isoformat())
+    if isinstance(field, models.FloatField):
+        return or_empty(lambda value: repr(value) if isinstance(value, float) else str(value))
+    if isinstance(field, models.IntegerField | models.CharField | models.TextField):
+        return or_empty(str)
+    return lambda value: encode(field, value)
+
+
+def raw_encoder(field: models.Field, tz: dt.tzinfo) -> Callable[[Any], str]:
+    """``encode`` of one field as a function of the value the database driver returns, before
+    Django's conversion (what a streamed table reads, ``bundle_tables.raw_rows``): times as
+    datetimes or (SQLite) their ISO text in ``tz``, the connection's time zone; JSON as its
+    text; booleans as booleans or 0/1. The cell is the one ``encode`` writes of the converted
+    value."""
+    if isinstance(field, models.JSONField):
+        return or_empty(lambda value: _JSON(json.loads(value) if isinstance(value, str) else value))
+    if isinstance(field, models.DateTimeField):
+
+        def moment(value: Any) -> str:
+            if isinstance(value, str):
+                value = dt.datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=tz)
+            return value.isoformat()
+
+        return or_empty(moment)
+    if isinstance(field, models.DateField):
+        return or_empty(lambda value: value if isinstance(value, str) else value.isoformat())
+    if isinstance(
+        field,
+        models.BooleanField | models.FloatField | models.IntegerField | models.CharField
+        | models.TextField,
+    ):  # fmt: skip
+        return encoder(field)
+    return lambda value: encode(field, field.to_python(value))
+
+
 def to_json(field: models.Field, value: Any) -> Any:
     """A field's value for a JSON file (times as ISO text)."""
     if isinstance(value, dt.datetime | dt.date):
@@ -70,6 +128,77 @@ def decode(field: models.Field, text: str | None, where: str) -> Any:
     if isinstance(field, models.DateTimeField) and value is not None and value.tzinfo is None:
         raise BundleError("invalid_value", f"{where}: {field.name} has no time zone")
     return value
+
+
+def decoder(field: models.Field) -> Callable[[str | None, str], Any]:
+    """``decode`` of one field as a function of (text, where): what the import calls for the
+    cells of its large tables (the type tests are made once per column)."""
+    if isinstance(field, models.JSONField | models.BooleanField):
+        return _literal_decoder(field)
+    if field.choices and not isinstance(field, models.CharField | models.TextField):
+        return partial(decode, field)
+    empty = (
+        None
+        if field.null
+        else ""
+        if isinstance(field, models.CharField | models.TextField)
+        else _EMPTY
+    )  # noqa: E501
+    if isinstance(field, models.CharField | models.TextField):
+        return lambda text, where: text if text else empty
+    convert: Callable[[str], Any]
+    if isinstance(field, models.IntegerField):
+        convert, what = int, "an integer"
+    elif isinstance(field, models.DateTimeField):
+        convert, what = dt.datetime.fromisoformat, "an ISO 8601 time"
+    else:
+        return partial(decode, field)
+
+    def cell(text: str | None, where: str) -> Any:
+        if not text:
+            if empty is _EMPTY:
+                raise BundleError("invalid_value", f"{where}: {field.name} is empty")
+            return empty
+        try:
+            value: Any = convert(text)
+        except ValueError as exc:
+            raise BundleError(
+                "invalid_value", f"{where}: {field.name} = {text!r} is not {what}: {exc}"
+            ) from exc
+        if what == "an ISO 8601 time" and value.tzinfo is None:
+            raise BundleError("invalid_value", f"{where}: {field.name} has no time zone")
+        return value
+
+    return cell
+
+
+_EMPTY = object()
+
+
+def _literal_decoder(field: models.Field) -> Callable[[str | None, str], Any]:
+    """``decoder`` of a JSON or boolean field: its text parsed at once; an empty cell and a
+    refusal by ``decode``'s rules."""
+    if isinstance(field, models.JSONField):
+        loads = json.loads
+
+        def json_cell(text: str | None, where: str) -> Any:
+            if not text:
+                return decode(field, text, where)  # the empty cell's rule
+            try:
+                return loads(text)
+            except (ValueError, RecursionError) as exc:
+                raise BundleError(
+                    "invalid_value", f"{where}: {field.name} = {text!r}: {exc}"
+                ) from exc
+
+        return json_cell
+    truth = {TRUE: True, FALSE: False}
+
+    def bool_cell(text: str | None, where: str) -> Any:
+        value = truth.get(text)  # type: ignore[arg-type]
+        return decode(field, text, where) if value is None else value
+
+    return bool_cell
 
 
 def from_json(field: models.Field, value: Any, where: str) -> Any:

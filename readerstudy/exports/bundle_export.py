@@ -27,16 +27,16 @@ from django.utils import timezone
 
 from readerstudy import audit
 from readerstudy.ai.models import ModelVersion
-from readerstudy.ai.selectors import latest_output
 from readerstudy.analysis import bundle as fmt
 from readerstudy.studies.errors import StudyError
 from readerstudy.studies.models import ReaderStudy
 from readerstudy.version import __version__
 
+from . import bundle_panel as panel
 from . import bundle_tables as tables
 from .analysis_inputs import analysis_inputs
 from .bundle_codec import dict_of
-from .model_reads import study_model
+from .model_reads import latest_outputs, study_model
 from .models import AnalysisRun
 
 
@@ -114,9 +114,11 @@ def _username(user) -> str | None:
 
 
 def design(study: ReaderStudy) -> dict[str, Any]:
-    """study.json: the study and its protocol (keys by code, index and name, never ids)."""
+    """study.json: the study and its protocol (keys by code, index and name, never ids), and
+    where its truth comes from (``panel``: the bundle holds the panel's record)."""
     sessions = {s.pk: s.index for s in study.sessions.all()}
     return {
+        "truth_source": study.truth_source,
         "study": {**dict_of(study), "created_by": _username(study.created_by)},
         "conditions": [dict_of(c) for c in study.conditions.order_by("order", "code")],
         "sessions": [dict_of(s) for s in study.sessions.order_by("index")],
@@ -262,12 +264,7 @@ def _latest_output_ids(study: ReaderStudy) -> set[int]:
     version, _ = study_model(study)
     if version is None:
         return set()
-    ids = set()
-    for sc in study.study_cases.select_related("case__primary_series"):
-        output = latest_output(series=sc.case.primary_series, model_version=version)
-        if output is not None:
-            ids.add(output.pk)
-    return ids
+    return {o.pk for o in latest_outputs(study, version).values()}
 
 
 def _images(writer: _Writer, study: ReaderStudy) -> None:
@@ -283,7 +280,11 @@ def _write(archive: zipfile.ZipFile, study, options, created_at, images) -> tupl
     writer = _Writer(archive)
     writer.json("study.json", design(study))
     rows: dict[str, int] = {}
-    for table, queryset in tables.study_tables(study):
+    listed = tables.study_tables(study)
+    if study.truth_panel_id:
+        writer.json(panel.PANEL, panel.panel_record(study))
+        listed += panel.panel_tables(study)
+    for table, queryset in listed:
         rows[table.name] = writer.csv(table.name, table.header, table.rows(queryset))
     outputs = list(tables.study_outputs(study, _latest_output_ids(study)))
     rows["outputs.csv"] = writer.csv(

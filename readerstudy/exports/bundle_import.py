@@ -21,12 +21,14 @@ import io
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 
 from readerstudy import audit
 from readerstudy.accounts.models import ReaderProfile, Role
@@ -35,6 +37,7 @@ from readerstudy.analysis import bundle as fmt
 from readerstudy.analysis.bundle import BundleError
 from readerstudy.cases.models import Case, Collection, GroundTruth, Instance, Series
 from readerstudy.cases.storage import content_name, save_content_addressed
+from readerstudy.panels.models import Annotation, Panel, PanelTruth
 from readerstudy.reading.models import AnswerRevision, AssistanceExposure, ConsentAcceptance
 from readerstudy.studies.consent import ConsentVersion, text_sha256
 from readerstudy.studies.models import (
@@ -51,13 +54,16 @@ from readerstudy.studies.models import (
     StudyReader,
 )
 
+from . import bundle_panel as panels
 from . import bundle_tables as tables
-from .bundle_codec import decode, fields_of, own_fields
+from .bundle_codec import decode, decoder, fields_of, own_fields
 
 BATCH = 5000
+_ASSIGNMENT_KEYS = ("study", "reader", "study_case", "session", "prerequisite")
+_POSITION = Assignment._meta.get_field("position")
 TIMESTAMPED = (
     ReaderStudy, StudyReader, ConsentVersion, AnswerRevision, GroundTruth, InferenceOutput,
-    ModelVersion, Case, Series,
+    ModelVersion, Case, Series, Panel, Annotation, PanelTruth,
 )  # fmt: skip
 
 
@@ -101,11 +107,75 @@ def _batched(items, size: int = BATCH) -> Iterator[list]:
         yield batch
 
 
+def _insert(model: type[models.Model], columns: list[models.Field], rows) -> None:
+    """INSERT ``rows`` (tuples of Python values, one per field of ``columns``) into ``model``'s
+    table with ``executemany`` in batches: a million answer revisions go in without building a
+    model instance each (no signals: none of the bulk-imported models has a receiver). Each
+    value is prepared by its field (``get_db_prep_save``), as ``bulk_create`` does."""
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(model._meta.db_table),
+        ", ".join(quote(f.column) for f in columns),
+        ", ".join(["%s"] * len(columns)),
+    )
+    prepare = [
+        (i, p) for i, f in enumerate(columns) if (p := _preparation(f, connection)) is not _same
+    ]
+    with connection.cursor() as cursor:
+        for batch in _batched(rows):
+            if prepare:  # only the columns whose values the driver does not take as they are
+                batch = [list(row) for row in batch]
+                for row in batch:
+                    if len(row) != len(columns):
+                        raise ValueError(f"{len(row)} values for {len(columns)} columns")
+                    for i, p in prepare:
+                        row[i] = p(row[i])
+            cursor.executemany(sql, batch)
+
+
+# Fields whose decoded value (str, int, float, bool, a related row's id) the database driver
+# takes as it is: preparing them would return the same value.
+_NATIVE = (
+    models.CharField, models.TextField, models.IntegerField, models.FloatField,
+    models.BooleanField,
+)  # fmt: skip
+
+
+def _field(model: type[models.Model], name: str) -> models.Field:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
+def _preparation(field: models.Field, connection):
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    if isinstance(target, _NATIVE):
+        return _same
+    if isinstance(field, models.DateTimeField):  # already an aware datetime (``decoder``)
+        if connection.vendor == "sqlite" and settings.USE_TZ:
+            return partial(_sqlite_moment, connection.timezone)
+        return connection.ops.adapt_datetimefield_value
+    return partial(field.get_db_prep_save, connection=connection)
+
+
+def _same(value):
+    return value
+
+
+def _sqlite_moment(tz, value):
+    """SQLite's ``adapt_datetimefield_value`` of an aware datetime (its naive text in the
+    connection's time zone), without its per-value checks of the settings: a million times
+    per import."""
+    return None if value is None else str(value.astimezone(tz).replace(tzinfo=None))
+
+
 class _Import:
     def __init__(self, bundle: fmt.Bundle, user, stored: list[str]):
         self.bundle, self.user, self.stored = bundle, user, stored
         self.rows: dict[str, int] = {}
         self.images = 0
+        self._decoders: dict[int, tuple[list, list]] = {}
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -141,6 +211,15 @@ class _Import:
             if f.name in row
         }
 
+    def own_values(self, fields: list[models.Field], row: dict, where: str) -> list[Any]:
+        """``own`` as a list in ``fields`` order; a column the bundle lacks takes the default."""
+        entry = self._decoders.get(id(fields))
+        if entry is None or entry[0] is not fields:  # the entry holds the list: its id stays
+            entry = self._decoders[id(fields)] = (fields, [(f.name, decoder(f), f) for f in fields])
+        return [
+            cell(row[name], where) if name in row else f.get_default() for name, cell, f in entry[1]
+        ]
+
     @staticmethod
     def key(mapping: dict, value: Any, what: str, where: str):
         try:
@@ -173,12 +252,15 @@ class _Import:
         readers = list(self.table(tables.READERS))
         consents = list(self.table(tables.CONSENT))
         self.reader_rows, self.consent_rows = readers, consents
-        names = {row["reader"] for _, row in readers + consents}
+        roles: dict[str, str] = {row["reader"]: Role.READER for _, row in readers + consents}
+        if self.panel_record is not None:
+            roles = {**panels.panel_users(self.panel_record), **roles}
+        names = set(roles)
         User = get_user_model()
         self.user_by_name = {u.username: u for u in User.objects.filter(username__in=names)}
         new = []
         for name in sorted(names - set(self.user_by_name)):
-            user = User(username=name, role=Role.READER)
+            user = User(username=name, role=roles[name])
             user.set_unusable_password()
             new.append(user)
         User.objects.bulk_create(new)
@@ -436,9 +518,14 @@ class _Import:
         self.reader_by_name = {r.user.username: r for r in readers}
 
     def assignments(self, study: ReaderStudy) -> None:
-        """Created in rounds: a read after its prerequisite (the unaided read of the case)."""
+        """Inserted in rounds: a read after its prerequisite (the unaided read of the case).
+        A read is found again by its reader, session and position (unique)."""
         waiting: list[tuple[str, dict]] = list(self.table(tables.ASSIGNMENTS))
-        self.assignment_by_id: dict[str, Assignment] = {}
+        own = own_fields(Assignment)
+        columns = [_field(Assignment, n) for n in _ASSIGNMENT_KEYS] + own
+        at = len(_ASSIGNMENT_KEYS) + own.index(_POSITION)
+        self.assignment_by_id: dict[str, int] = {}
+        placed: dict[str, tuple[int, int, int]] = {}  # bundle id: (reader, session, position)
         while waiting:
             ready = [
                 (w, r) for w, r in waiting if not r["prerequisite"]
@@ -449,29 +536,42 @@ class _Import:
                 raise BundleError(
                     "unknown_reference", f"{where}: unknown prerequisite {row['prerequisite']!r}"
                 )
-            made = [self._assignment(study, where, row) for where, row in ready]
-            Assignment.objects.bulk_create(made, batch_size=BATCH)
-            for (_, row), a in zip(ready, made, strict=True):
-                self.assignment_by_id[row["id"]] = a
+            made = [self._assignment(study, where, row, own) for where, row in ready]
+            _insert(Assignment, columns, made)
+            for (_, row), values in zip(ready, made, strict=True):
+                placed[row["id"]] = (values[1], values[3], values[at])
+            by_place = {
+                tuple(place): pk
+                for *place, pk in Assignment.objects.filter(study=study)
+                .values_list("reader_id", "session_id", "position", "pk")
+                .iterator(chunk_size=BATCH)
+            }
+            for _, row in ready:
+                self.assignment_by_id[row["id"]] = by_place[placed[row["id"]]]
             done = {id(r) for _, r in ready}
             waiting = [(w, r) for w, r in waiting if id(r) not in done]
 
-    def _assignment(self, study, where: str, row: dict) -> Assignment:
+    def _assignment(self, study, where: str, row: dict, own: list) -> tuple:
+        """The row's values in the order of ``assignments``' columns."""
         pre = row["prerequisite"]
-        return Assignment(
-            study=study,
-            reader=self.key(self.reader_by_name, row["reader"], "reader", where),
-            study_case=self.key(self.study_case, row["case"], "case", where),
-            session=self.key(self.session_by_index, row["session"], "session", where),
-            prerequisite=self.assignment_by_id[pre] if pre else None,
-            **self.own(Assignment, row, where),
+        reader = self.key(self.reader_by_name, row["reader"], "reader", where)
+        return (
+            study.pk,
+            reader.pk,
+            self.key(self.study_case, row["case"], "case", where).pk,
+            self.key(self.session_by_index, row["session"], "session", where).pk,
+            self.key(self.assignment_by_id, pre, "prerequisite", where) if pre else None,
+            *self.own_values(own, row, where),
         )
 
     def outputs(self) -> None:
+        """Model outputs: an output of a job this platform already ran (same series, model
+        version and parameters) must be the same; the others come with a job of their own."""
         header = tables.output_header()
         self.output_by_id: dict[str, InferenceOutput] = {}
         hashed = tables.output_fields()
         params = InferenceOutput._meta.get_field("provenance")
+        rows = []
         for where, row in self.table("outputs.csv", header):
             values = {f.name: decode(f, row.get(f.name, ""), where) for f in hashed}
             if tables.output_sha256(values) != row["output_sha256"]:
@@ -480,23 +580,35 @@ class _Import:
                 )
             series = self.key(self.series_by_uid, row["series"], "series", where)
             model = self.key(self.models, (row["model_id"], row["model_version"]), "model", where)
-            job = InferenceJob.objects.filter(
-                series=series, model_version=model, params_hash=row["params_hash"]
-            ).first()
-            if job is not None:
-                found = InferenceOutput.objects.filter(job=job).first()
-                ok = (
-                    found is not None
-                    and tables.output_sha256({k: getattr(found, k) for k in values})
-                    == row["output_sha256"]
+            rows.append((where, row, values, series, model))
+        have = {
+            (o.job.series_id, o.job.model_version_id, o.job.params_hash): o
+            for o in InferenceOutput.objects.filter(
+                job__series__in=[r[3] for r in rows], job__model_version__in=self.models.values()
+            ).select_related("job")
+        }  # fmt: skip
+        ran = set(
+            InferenceJob.objects.filter(
+                series__in=[r[3] for r in rows], model_version__in=self.models.values()
+            ).values_list("series_id", "model_version_id", "params_hash")
+        )
+        jobs, outputs = [], []
+        for where, row, values, series, model in rows:
+            job_key = (series.pk, model.pk, row["params_hash"])
+            found = have.get(job_key)
+            if found is None and job_key in ran:
+                raise BundleError(
+                    "hash_mismatch", f"{where}: this platform has another output of that job"
                 )
-                if not ok:
+            if found is not None:
+                same = tables.output_sha256({k: getattr(found, k) for k in values})
+                if same != row["output_sha256"]:
                     raise BundleError(
                         "hash_mismatch", f"{where}: this platform has another output of that job"
                     )
-                self.output_by_id[row["id"]] = found  # type: ignore[assignment]
+                self.output_by_id[row["id"]] = found
                 continue
-            job = InferenceJob.objects.create(
+            job = InferenceJob(
                 case=self.key(self.case_by_code, row["case"], "case", where),
                 series=series,
                 model_version=model,
@@ -506,33 +618,39 @@ class _Import:
                 done=100,
                 total=100,
             )
-            self.output_by_id[row["id"]] = InferenceOutput.objects.create(
-                job=job, mask="", **values
-            )
+            jobs.append(job)
+            outputs.append((row["id"], InferenceOutput(job=job, mask="", **values)))
+        InferenceJob.objects.bulk_create(jobs, batch_size=BATCH)
+        InferenceOutput.objects.bulk_create([o for _, o in outputs], batch_size=BATCH)
+        self.output_by_id.update(dict(outputs))
 
     def answers(self) -> None:
+        own = own_fields(AnswerRevision)
+        columns = [_field(AnswerRevision, "assignment"), *own]
+
         def revisions():
             for where, row in self.table(tables.REVISIONS):
                 a = self.key(self.assignment_by_id, row["assignment"], "assignment", where)
-                yield AnswerRevision(assignment=a, **self.own(AnswerRevision, row, where))
+                yield (a, *self.own_values(own, row, where))
 
-        for batch in _batched(revisions()):
-            AnswerRevision.objects.bulk_create(batch)
-        exposures = []
-        for where, row in self.table(tables.EXPOSURES):
-            exposures.append(
-                AssistanceExposure(
-                    assignment=self.key(
-                        self.assignment_by_id, row["assignment"], "assignment", where
-                    ),
-                    model_version=self.key(
-                        self.models, (row["model_id"], row["model_version"]), "model", where
-                    ),
-                    inference_output=self.key(self.output_by_id, row["output"], "output", where),
-                    **self.own(AssistanceExposure, row, where),
+        _insert(AnswerRevision, columns, revisions())
+        own = own_fields(AssistanceExposure)
+        columns = [
+            _field(AssistanceExposure, n)
+            for n in ("assignment", "model_version", "inference_output")
+        ] + own
+
+        def exposures():
+            for where, row in self.table(tables.EXPOSURES):
+                model = (row["model_id"], row["model_version"])
+                yield (
+                    self.key(self.assignment_by_id, row["assignment"], "assignment", where),
+                    self.key(self.models, model, "model", where).pk,
+                    self.key(self.output_by_id, row["output"], "output", where).pk,
+                    *self.own_values(own, row, where),
                 )
-            )
-        AssistanceExposure.objects.bulk_create(exposures, batch_size=BATCH)
+
+        _insert(AssistanceExposure, columns, exposures())
         ConsentAcceptance.objects.bulk_create(
             [
                 ConsentAcceptance(
@@ -546,7 +664,19 @@ class _Import:
             ]
         )
 
+    def _panel_record(self) -> dict | None:
+        """panel/panel.json when the study's truth came from a panel (every part required)."""
+        if self.bundle.json("study.json").get("truth_source") != "panel":
+            return None
+        for name in panels.FILES:
+            if not self.bundle.has(name):
+                raise BundleError(
+                    "missing_part", f"the study's truth came from a panel; the bundle has no {name}"
+                )
+        return self.bundle.json(panels.PANEL)
+
     def run(self) -> ReaderStudy:
+        self.panel_record = self._panel_record()
         self.model_versions()
         self.users()
         self.cases()
@@ -556,6 +686,8 @@ class _Import:
         self.assignments(study)
         self.outputs()
         self.answers()
+        if self.panel_record is not None:
+            panels.PanelImport(self).run(study)
         return study
 
 

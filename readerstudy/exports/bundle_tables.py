@@ -6,12 +6,14 @@ Rows are bundle-local where a table needs an id of its own (``assignments.id``, 
 the exporting platform's primary keys, used only to join the tables of one bundle).
 """
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
-from django.db import models
+from django.db import connections, models
+from django.db.models.sql.constants import MULTI
 
 from readerstudy.ai.models import Heatmap, InferenceOutput
 from readerstudy.analysis.bundle import dumps
@@ -19,7 +21,7 @@ from readerstudy.cases.models import Case, GroundTruth, Instance, Series
 from readerstudy.reading.models import AnswerRevision, AssistanceExposure, ConsentAcceptance
 from readerstudy.studies.models import Assignment, ReaderStudy, StudyReader
 
-from .bundle_codec import encode, own_fields
+from .bundle_codec import encode, or_empty, own_fields, raw_encoder
 
 CHUNK = 5000
 
@@ -45,10 +47,23 @@ class Table:
     def rows(self, queryset) -> Iterator[list[str]]:
         fields = self.fields
         lookups = [lookup for _, lookup in self.keys] + [self.prefix + f.attname for f in fields]
-        n = len(self.keys)
-        for values in queryset.values_list(*lookups).iterator(chunk_size=CHUNK):
-            keys = ["" if v is None else str(v) for v in values[:n]]
-            yield keys + [encode(f, v) for f, v in zip(fields, values[n:], strict=True)]
+        key = or_empty(str)
+        tz = connections[queryset.db].timezone or dt.UTC
+        encoders = [key] * len(self.keys) + [raw_encoder(f, tz) for f in fields]
+        for values in raw_rows(queryset.values_list(*lookups)):
+            yield [write(v) for write, v in zip(encoders, values, strict=False)]
+
+
+def raw_rows(queryset) -> Iterator[tuple]:
+    """The rows of a ``values_list`` queryset as the database driver returns them, fetched in
+    chunks (as ``iterator()`` does, with PostgreSQL's server-side cursor) but without Django's
+    per-value conversion: the table's encoders read the raw values (``raw_encoder``), ten
+    times fewer calls per cell on tables of a million rows. A row may carry trailing columns
+    the ordering added; the encoders take the first ones."""
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    chunks = compiler.execute_sql(MULTI, chunked_fetch=True, chunk_size=CHUNK)
+    for chunk in chunks or ():
+        yield from chunk
 
 
 CASES = Table(

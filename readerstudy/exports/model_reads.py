@@ -9,9 +9,9 @@ get none. The model's 0/1 call is read from the output's decision at the study's
 from collections.abc import Iterator
 
 import pandas as pd
+from django.db.models import F
 
-from readerstudy.ai.models import InferenceOutput, ModelVersion
-from readerstudy.ai.selectors import latest_output
+from readerstudy.ai.models import InferenceJob, InferenceOutput, ModelVersion
 from readerstudy.studies.endpoints import endpoint_values
 from readerstudy.studies.models import Endpoint, ReaderStudy, StudyCase
 
@@ -28,11 +28,28 @@ def study_model(study: ReaderStudy) -> tuple[ModelVersion | None, str]:
     return config.model_version, config.operating_point
 
 
+def latest_outputs(study: ReaderStudy, version: ModelVersion) -> dict[int, InferenceOutput]:
+    """Per primary series of the study's cases, the newest succeeded output of ``version``
+    (``ai.selectors.latest_output`` for every case at once: one query)."""
+    series = study.study_cases.values("case__primary_series")
+    found = (
+        InferenceOutput.objects.filter(
+            job__series__in=series,
+            job__model_version=version,
+            job__status=InferenceJob.Status.SUCCEEDED,
+        )
+        .annotate(series_id=F("job__series_id"))
+        .order_by("created_at", "id")
+    )
+    return {o.series_id: o for o in found}
+
+
 def _outputs(
     study: ReaderStudy, version: ModelVersion
 ) -> Iterator[tuple[StudyCase, InferenceOutput]]:
-    for sc in study.study_cases.select_related("case__primary_series"):
-        output = latest_output(series=sc.case.primary_series, model_version=version)
+    latest = latest_outputs(study, version)
+    for sc in study.study_cases.select_related("case"):
+        output = latest.get(sc.case.primary_series_id or 0)
         if output is not None:
             yield sc, output
 

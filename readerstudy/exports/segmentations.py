@@ -39,6 +39,7 @@ class ReaderSegmentation:
     assignment: Assignment
     file: str
     sha256: str
+    voxels: int = 0
 
 
 def _locked_answers(study: ReaderStudy) -> dict[int, dict]:
@@ -63,7 +64,11 @@ def reader_segmentations(study: ReaderStudy) -> list[ReaderSegmentation]:
     for a in reads:
         seg = (answers.get(a.pk, {}).get(code) or {}).get("segmentation")
         if seg:
-            found.append(ReaderSegmentation(a, str(seg["file"]), str(seg["sha256"])))
+            found.append(
+                ReaderSegmentation(
+                    a, str(seg["file"]), str(seg["sha256"]), int(seg.get("voxels") or 0)
+                )
+            )
     return found
 
 
@@ -90,6 +95,14 @@ def segmentation_seg(study: ReaderStudy, assignment_id: int) -> tuple[str, bytes
     seg = next((s for s in reader_segmentations(study) if s.assignment.pk == assignment_id), None)
     if seg is None:
         raise NotAvailable("no_segmentation", "this study has no locked segmentation for that read")
+    a = seg.assignment
+    return f"{a.study_case.case.code}-{a.reader.user.username}-{a.condition}-seg.dcm", seg_bytes(
+        seg
+    )
+
+
+def seg_bytes(seg: ReaderSegmentation) -> bytes:
+    """One read's segmentation as a binary DICOM SEG referencing the case's series."""
     a = seg.assignment
     series = a.study_case.case.primary_series
     instances = list(series.instances.order_by("position")) if series else []
@@ -131,8 +144,7 @@ def segmentation_seg(study: ReaderStudy, assignment_id: int) -> tuple[str, bytes
         content_creator_name=pydicom.valuerep.PersonName(f"{reader[:60]}^"),  # a family name
         omit_empty_frames=False,
     )
-    name = f"{a.study_case.case.code}-{reader}-{a.condition}-seg.dcm"
-    return name, _encode(dataset, seg)
+    return _encode(dataset, seg)
 
 
 def _encode(dataset: pydicom.Dataset, seg: ReaderSegmentation) -> bytes:

@@ -45,6 +45,11 @@ urlpatterns = [
         name="export-segmentation-dice",
     ),
     path(
+        "studies/<int:pk>/segmentations/archive/<slug:fmt>/",
+        api.SegmentationArchiveApi.as_view(),
+        name="export-segmentation-archive",
+    ),
+    path(
         "studies/<int:pk>/segmentations/<int:assignment_id>/seg/",
         api.SegmentationSegApi.as_view(),
         name="export-segmentation-seg",

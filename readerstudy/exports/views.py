@@ -1,6 +1,7 @@
 """Export and analysis pages (permission-checked); their API is in ``api``."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
@@ -79,3 +80,66 @@ def analysis_page(request, run_id):
     ]
     report = next((f for f in files if f["name"] == "report.html"), None)
     return render(request, "exports/analysis.html", {"run": run, "files": files, "report": report})
+
+
+def _dice_summary(study, rights, segs) -> list[dict]:
+    from readerstudy.analysis.segmentation_dice import dice_rows, dice_summary
+
+    from .segmentations import dice_inputs
+
+    if not segs:
+        return []
+    rows = dice_rows(*dice_inputs(study, with_truth=rights.with_truth))
+    return [{"comparison": k, **v} for k, v in dice_summary(rows).items()]
+
+
+@login_required
+def study_marks(request, pk: int):
+    """A marks study's lesion-mark page: how marks are scored (coordinators change it), the
+    reader segmentations as zips, their Dice table and how to get their features' ICC."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from .forms import LocalizationScoringForm
+    from .froc_data import scoring_of
+    from .segmentation_archive import checked_segmentations
+
+    study = get_object_or_404(ReaderStudy, pk=pk)
+    rights = _page_rights(request, study)
+    if not study.questions.filter(type=QuestionType.MARKS).exists():
+        raise Http404("this study has no marks question")
+    may_edit = request.user.is_coordinator or request.user.is_platform_admin
+    scoring = scoring_of(study)
+    form = LocalizationScoringForm(instance=scoring, study=study)
+    status = 200
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied("only coordinators set how marks are scored")
+        form = LocalizationScoringForm(request.POST, instance=scoring, study=study)
+        if form.is_valid():
+            fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+            try:
+                services.set_localization_scoring(study, user=request.user, fields=fields)
+            except StudyError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "How lesion marks are scored is saved.")
+                return redirect("export-marks", pk=study.pk)
+        status = 400
+    try:
+        segs = checked_segmentations(study)
+        seg_problem = ""
+    except StudyError as exc:
+        segs, seg_problem = [], exc.message
+    context = {
+        "study": study,
+        "rights": rights,
+        "form": form,
+        "may_edit": may_edit,
+        "scoring": scoring,
+        "segs": segs,
+        "readers": sorted({s.assignment.reader.user.username for s in segs}),
+        "seg_problem": seg_problem,
+        "dice": _dice_summary(study, rights, segs),
+    }
+    return render(request, "exports/study_marks.html", context, status=status)

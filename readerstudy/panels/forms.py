@@ -1,5 +1,7 @@
 """Forms of the panel pages: create a panel, label a case, decide an item."""
 
+import json
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -17,7 +19,8 @@ class PanelForm(forms.Form):
         choices=list(L.KINDS.items()),
         widget=forms.CheckboxSelectMultiple,
         initial=[L.ICH_PRESENT, L.SUBTYPES],
-        help_text="what the panel establishes for each case",
+        help_text="what the panel establishes for each case (hematoma masks are voted voxel by"
+        " voxel, by majority, under either rule)",
     )
     etiology_values = forms.CharField(
         required=False,
@@ -77,6 +80,36 @@ class AnnotationForm(forms.Form):
                 required=False,
                 label="Location",
             )
+        if L.SLICE_LABELS in kinds:
+            # filled by the viewer's slice marks on the page: [{sop_instance_uid, label}]
+            self.fields[L.SLICE_LABELS] = forms.CharField(
+                required=False, widget=forms.HiddenInput, label="Slice labels"
+            )
+        if L.HEMATOMA_MASK in kinds:
+            # filled by the viewer's segmentation: {file, sha256, voxels} of the uploaded mask
+            self.fields[L.HEMATOMA_MASK] = forms.CharField(
+                required=False, widget=forms.HiddenInput, label="Hematoma mask"
+            )
+
+    def clean_hematoma_mask(self) -> dict | None:
+        text = self.cleaned_data.get(L.HEMATOMA_MASK) or "null"
+        try:
+            mask = json.loads(text)
+        except ValueError:
+            raise forms.ValidationError("the mask reference is not valid JSON") from None
+        if mask is not None and not isinstance(mask, dict):
+            raise forms.ValidationError("the mask reference must be an object")
+        return mask
+
+    def clean_slice_labels(self) -> list:
+        text = self.cleaned_data.get(L.SLICE_LABELS) or "[]"
+        try:
+            marks = json.loads(text)
+        except ValueError:
+            raise forms.ValidationError("the slice marks are not valid JSON") from None
+        if not isinstance(marks, list):
+            raise forms.ValidationError("the slice marks must be a list")
+        return marks
 
     @staticmethod
     def initial_for(values: dict | None) -> dict:
@@ -85,6 +118,9 @@ class AnnotationForm(forms.Form):
         initial = dict(values)
         if L.ICH_PRESENT in initial:
             initial[L.ICH_PRESENT] = "yes" if initial[L.ICH_PRESENT] else "no"
+        for kind in (L.SLICE_LABELS, L.HEMATOMA_MASK):
+            if kind in initial:
+                initial[kind] = json.dumps(initial[kind])
         return initial
 
 

@@ -4,7 +4,7 @@ adjudicator for the items without one, establish each case's reference standard.
 from django.conf import settings
 from django.db import models
 
-from readerstudy.cases.models import Case
+from readerstudy.cases.models import Case, Series
 
 
 class Rule(models.TextChoices):
@@ -92,6 +92,44 @@ class Annotation(models.Model):
         ]
 
 
+class PanelMask(models.Model):
+    """A hematoma mask an annotator drew of a panel case (one row per uploaded version; their
+    annotation names the one they submit). NIfTI on the series grid, content-addressed."""
+
+    panel_case = models.ForeignKey(PanelCase, on_delete=models.CASCADE, related_name="masks")
+    annotator = models.ForeignKey(PanelAnnotator, on_delete=models.CASCADE, related_name="masks")
+    series = models.ForeignKey(Series, on_delete=models.PROTECT, related_name="+")
+    file = models.CharField(max_length=300, help_text="NIfTI on the series grid, storage name")
+    sha256 = models.CharField(max_length=64)
+    voxels = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["panel_case_id", "annotator_id", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["panel_case", "annotator", "sha256"], name="unique_panel_mask_upload"
+            )
+        ]
+
+
+class ConsensusMask(models.Model):
+    """The annotators' masks of one case voted voxel by voxel once every annotator is done,
+    with the Dice coefficients between them (see ``panels.masks``)."""
+
+    panel_case = models.OneToOneField(
+        PanelCase, on_delete=models.CASCADE, related_name="consensus_mask"
+    )
+    file = models.CharField(max_length=300, blank=True, help_text="NIfTI; blank when empty")
+    sha256 = models.CharField(max_length=64, blank=True)
+    voxels = models.PositiveIntegerField()
+    volume_ml = models.FloatField()
+    method = models.CharField(max_length=32)
+    annotator_voxels = models.JSONField(help_text="{alias: voxels}")
+    dice = models.JSONField(help_text='{"pairs": {"A1-A2": d}, "to_consensus": {"A1": d}}')
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
 class PanelItem(models.Model):
     """One vote item of one case once every annotator is done: the vote, and its decision."""
 
@@ -123,8 +161,10 @@ class PanelItem(models.Model):
 
 
 class PanelTruth(models.Model):
-    """A finished panel's truth for one case, in the fields of ``cases.GroundTruth``, with the
-    provenance of each field (method, annotators, adjudicator, when)."""
+    """A finished panel's truth for one case, in the fields of ``cases.GroundTruth`` (slice
+    labels in its layout) and of ``cases.HematomaMask`` (the consensus mask, NIfTI stored as
+    the cases' truth masks are), with the provenance of each field (method, annotators,
+    adjudicator, when). A study on the panel reads these, not the case's imported truth."""
 
     panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="truths")
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="panel_truths")
@@ -133,6 +173,12 @@ class PanelTruth(models.Model):
     subtypes = models.JSONField(default=list, blank=True)
     location = models.CharField(max_length=32, blank=True)
     slice_labels = models.JSONField(default=dict, blank=True)
+    mask_file = models.CharField(
+        max_length=300, blank=True, help_text="consensus hematoma mask, NIfTI on the series grid"
+    )
+    mask_sha256 = models.CharField(max_length=64, blank=True)
+    mask_voxels = models.PositiveIntegerField(null=True, blank=True)
+    mask_volume_ml = models.FloatField(null=True, blank=True)
     provenance = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -144,10 +190,27 @@ class PanelTruth(models.Model):
         """Each established field with its value (as text) and provenance, for pages."""
         rows = []
         for name, provenance in self.provenance.items():
-            value = getattr(self, name, "")
-            if isinstance(value, list):
+            value: object = getattr(self, name, "")
+            if name == "slice_labels":
+                value = _slice_summary(self.slice_labels)
+            elif name == "hematoma_mask":
+                value = (
+                    f"{self.mask_voxels} voxels, {self.mask_volume_ml:.2f} ml"
+                    if self.mask_voxels
+                    else "empty"
+                )
+            elif isinstance(value, list):
                 value = ", ".join(value) or "none"
             elif isinstance(value, bool):
                 value = "yes" if value else "no"
             rows.append({"field": name, "value": value or "none", **provenance})
         return rows
+
+
+def _slice_summary(slice_labels: dict) -> str:
+    slices = (slice_labels or {}).get("slices") or {}
+    positive = sorted(int(p) for p, labels in slices.items() if labels)
+    if not positive:
+        return f"no slice of {len(slices)} positive"
+    shown = ", ".join(str(p + 1) for p in positive[:12]) + (" …" if len(positive) > 12 else "")
+    return f"{len(positive)} of {len(slices)} slices positive ({shown})"

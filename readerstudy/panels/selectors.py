@@ -5,7 +5,7 @@ from django.db.models import Count
 from readerstudy.analysis.panel_agreement import panel_agreement
 
 from . import labels as L
-from .models import Annotation, Panel, PanelAnnotator, PanelCase, PanelItem
+from .models import Annotation, ConsensusMask, Panel, PanelAnnotator, PanelCase, PanelItem
 
 
 def panels_for_coordinator():
@@ -75,6 +75,7 @@ def items_to_adjudicate(panel: Panel) -> list[dict]:
                 "case": item.panel_case.case.code,
                 "key": item.key,
                 "name": L.item_name(item.key),
+                "slice": _slice_position(item.key),
                 "votes": [(alias, L.shown(v)) for alias, v in sorted(item.votes.items())],
                 "choices": choices_for(panel, item.key),
                 "value": item.value,
@@ -83,6 +84,11 @@ def items_to_adjudicate(panel: Panel) -> list[dict]:
             }
         )
     return rows
+
+
+def _slice_position(key: str) -> int | None:
+    parsed = L.parse_slice_key(key)
+    return None if parsed is None else parsed[0]
 
 
 def choices_for(panel: Panel, key: str) -> list[tuple[str, str]]:
@@ -111,8 +117,13 @@ def report(panel: Panel) -> dict:
         ratings = [[i.votes[a] for a in aliases] for i in items if i.key == key]
         stats = panel_agreement(ratings)
         agreement.append({"key": key, "name": L.item_name(key), **stats})
+    slice_items = [i for i in items if i.key.startswith(L.SLICE_PREFIX)]
+    if L.SLICE_LABELS in panel.labels:
+        agreement.extend(_slice_agreement(panel, slice_items, aliases))
     by_case: dict[str, dict] = {}
     for i in items:
+        if i.key.startswith(L.SLICE_PREFIX):
+            continue
         row = by_case.setdefault(i.panel_case.case.code, {"case": i.panel_case.case.code})
         row[i.key] = i
     rows = [
@@ -132,7 +143,24 @@ def report(panel: Panel) -> dict:
         for code, row in by_case.items()
     ]
     n_adjudicated = sum(1 for i in items if i.method == PanelItem.Method.ADJUDICATION)
+    slices = [
+        {
+            "case": i.panel_case.case.code,
+            "key": i.key,
+            "name": L.item_name(i.key),
+            "votes": [L.shown(i.votes[a]) for a in aliases],
+            "value": L.shown(i.value),
+            "method": i.method,
+        }
+        for i in slice_items
+    ]
+    masks = _mask_rows(panel) if L.HEMATOMA_MASK in panel.labels else []
     return {
+        "masks": masks,
+        "mask_dice": _mean_dice(masks),
+        "has_masks": L.HEMATOMA_MASK in panel.labels,
+        "slices": slices,
+        "has_slice_labels": L.SLICE_LABELS in panel.labels,
         "aliases": aliases,
         "keys": keys,
         "names": [L.item_name(k) for k in keys],
@@ -143,22 +171,89 @@ def report(panel: Panel) -> dict:
     }
 
 
+def _slice_agreement(panel: Panel, items: list[PanelItem], aliases: list[str]) -> list[dict]:
+    """Fleiss' kappa and percent agreement per slice label over every slice of every case: a
+    slice nobody marked counts as a unanimous no."""
+    votes = {(i.panel_case_id, i.key): i.votes for i in items}
+    no = dict.fromkeys(aliases, False)
+    cases = panel.panel_cases.select_related("case__primary_series")
+    out = []
+    for label in L.slice_label_values(panel.labels):
+        ratings = [
+            [votes.get((pc.pk, L.slice_key(p, label)), no)[a] for a in aliases]
+            for pc in cases
+            for p in range(pc.case.primary_series.num_slices if pc.case.primary_series else 0)
+        ]
+        stats = panel_agreement(ratings)
+        stats["n_slices"] = stats.pop("n_cases")
+        key = f"{L.SLICE_LABELS}:{label}"
+        out.append({"key": key, "name": f"Slices · {label.upper()}", "n_cases": None, **stats})
+    return out
+
+
+def _mask_rows(panel: Panel) -> list[dict]:
+    """Per case: each annotator's voxels, the consensus and the Dice between them."""
+    rows = []
+    consensus = ConsensusMask.objects.filter(panel_case__panel=panel).select_related(
+        "panel_case__case"
+    )
+    for c in consensus.order_by("panel_case__case__code"):
+        rows.append(
+            {
+                "case": c.panel_case.case.code,
+                "voxels": c.annotator_voxels,
+                "consensus_voxels": c.voxels,
+                "volume_ml": c.volume_ml,
+                "pairs": c.dice["pairs"],
+                "to_consensus": c.dice["to_consensus"],
+                "method": c.method,
+            }
+        )
+    return rows
+
+
+def _mean_dice(rows: list[dict]) -> dict[str, float | None]:
+    """Mean Dice per annotator pair over the cases where it is defined (not both empty)."""
+    pairs = {pair for row in rows for pair in row["pairs"]}
+    out: dict[str, float | None] = {}
+    for pair in sorted(pairs):
+        values = [row["pairs"][pair] for row in rows if row["pairs"].get(pair) is not None]
+        out[pair] = sum(values) / len(values) if values else None
+    return out
+
+
+def mask_csv_rows(panel: Panel) -> list[list[str]]:
+    """Per case and annotator pair (and annotator vs consensus): the Dice coefficient."""
+    out = [["case", "comparison", "dice", "consensus_voxels", "consensus_volume_ml"]]
+    for row in report(panel)["masks"]:
+        comparisons = [*row["pairs"].items()]
+        comparisons += [(f"{a}-consensus", d) for a, d in row["to_consensus"].items()]
+        for name, value in comparisons:
+            out.append([row["case"], name, _num(value), str(row["consensus_voxels"]),
+                        _num(float(row["volume_ml"]))])  # fmt: skip
+    return out
+
+
 def report_csv_rows(panel: Panel) -> list[list[str]]:
-    """The report's per-case table as CSV rows: case, label, A1..An, decided value, method."""
+    """The report's per-case table as CSV rows: case, label, A1..An, decided value, method
+    (slice items as ``slice:<position>:<label>``)."""
     data = report(panel)
     header = ["case", "label", *data["aliases"], "value", "method"]
     out = [header]
     for row in data["rows"]:
         for cell in row["cells"]:
             out.append([row["case"], cell["key"], *cell["votes"], cell["value"], cell["method"]])
+    for cell in data["slices"]:
+        out.append([cell["case"], cell["key"], *cell["votes"], cell["value"], cell["method"]])
     return out
 
 
 def agreement_csv_rows(panel: Panel) -> list[list[str]]:
-    header = ["label", "n_cases", "n_raters", "fleiss_kappa", "percent_agreement", "unanimous"]
+    header = ["label", "n_cases", "n_slices", "n_raters", "fleiss_kappa", "percent_agreement",
+              "unanimous"]  # fmt: skip
     out = [header]
     for a in report(panel)["agreement"]:
-        out.append([a["key"], *(_num(a[c]) for c in header[1:])])
+        out.append([a["key"], *(_num(a.get(c)) for c in header[1:])])
     return out
 
 

@@ -5,12 +5,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from readerstudy import audit
-from readerstudy.cases.models import Case
+from readerstudy.cases.models import Case, Instance
 from readerstudy.cases.provenance import Method, entry
 
 from . import labels as L
+from . import masks
 from .errors import PanelConflict, PanelError, PanelNotAvailable
-from .models import Annotation, Panel, PanelAnnotator, PanelCase, PanelItem, PanelTruth, Rule
+from .models import (
+    Annotation,
+    ConsensusMask,
+    Panel,
+    PanelAnnotator,
+    PanelCase,
+    PanelItem,
+    PanelMask,
+    PanelTruth,
+    Rule,
+)
 from .validation import check_annotation, check_decision, check_etiology_values, check_kinds
 from .voting import tally
 
@@ -89,7 +100,13 @@ def annotate(user, panel_id: int, case_code: str, values: object) -> Annotation:
         panel_case = PanelCase.objects.filter(panel=panel, case__code=case_code).first()
         if panel_case is None:
             raise PanelNotAvailable("not_found", "no such case in this panel")
-        checked = check_annotation(values, panel.labels, panel.etiology_values)
+        positions = _slice_positions(panel_case.case) if L.SLICE_LABELS in panel.labels else None
+        checked = check_annotation(values, panel.labels, panel.etiology_values, positions)
+        if L.HEMATOMA_MASK in panel.labels:
+            assert isinstance(values, dict)  # check_annotation refuses anything else
+            checked[L.HEMATOMA_MASK] = _checked_mask(
+                seat, panel_case, values.get(L.HEMATOMA_MASK), checked.get(L.ICH_PRESENT)
+            )
         annotation, _ = Annotation.objects.update_or_create(
             panel_case=panel_case, annotator=seat, defaults={"values": checked}
         )
@@ -100,29 +117,98 @@ def annotate(user, panel_id: int, case_code: str, values: object) -> Annotation:
     return annotation
 
 
+def _checked_mask(
+    seat: PanelAnnotator, panel_case: PanelCase, value: object, present: object
+) -> dict | None:
+    """The annotation's mask: one the annotator uploaded of this case (``{"sha256"}`` names
+    it), or None (nothing drawn). Required when they say ICH is present, refused when not."""
+    if value in (None, {}):
+        if present is True:
+            raise PanelError("bad_annotation", "draw the hematoma mask (ICH is present)")
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("sha256"), str):
+        raise PanelError("bad_annotation", "hematoma_mask names an uploaded mask by its sha256")
+    if present is False:
+        raise PanelError("bad_annotation", "a hematoma mask is drawn only when ICH is present")
+    mask = PanelMask.objects.filter(
+        annotator=seat, panel_case=panel_case, sha256=value["sha256"]
+    ).first()
+    if mask is None:
+        raise PanelError("bad_annotation", "no mask of yours of this case has that sha256")
+    return {"file": mask.file, "sha256": mask.sha256, "voxels": mask.voxels}
+
+
+def upload_mask(
+    user, panel_id: int, case_code: str, body: bytes, content_type: str, shape: str | None
+) -> PanelMask:
+    """Keep a mask the caller drew of a case while the panel is annotating (not yet their
+    annotation: that names the mask it submits)."""
+    seat = _seat(panel_id, user)
+    panel = seat.panel
+    if L.HEMATOMA_MASK not in panel.labels:
+        raise PanelError("no_masks", "this panel does not draw hematoma masks")
+    if panel.status != Panel.Status.ANNOTATING:
+        raise PanelConflict("panel_closed", "the panel's annotation is over")
+    panel_case = (
+        PanelCase.objects.filter(panel=panel, case__code=case_code)
+        .select_related("case__primary_series")
+        .first()
+    )
+    if panel_case is None:
+        raise PanelNotAvailable("not_found", "no such case in this panel")
+    with transaction.atomic():
+        return masks.record_upload(seat, panel_case, body, content_type, shape)
+
+
+def _slice_positions(case: Case) -> dict[str, int]:
+    """De-identified SOP Instance UID -> 0-based position of the case's primary series."""
+    if case.primary_series_id is None:
+        return {}
+    rows = Instance.objects.filter(series_id=case.primary_series_id)
+    return dict(rows.values_list("sop_instance_uid", "position"))
+
+
+def _item(panel: Panel, panel_case: PanelCase, key: str, votes: dict) -> PanelItem:
+    result = tally(list(votes.values()), panel.rule)
+    decided = not result.needs_adjudication
+    return PanelItem(
+        panel_case=panel_case,
+        key=key,
+        votes=votes,
+        majority=result.majority,
+        needs_adjudication=result.needs_adjudication,
+        value=result.majority if decided else None,
+        method=PanelItem.Method.VOTE if decided else "",
+    )
+
+
+def _slice_items(panel: Panel, panel_case: PanelCase, annotations: list[Annotation]) -> list:
+    """One yes/no item per (slice, label) that at least one annotator marked."""
+    marked = {
+        a.annotator.alias: {(m["position"], m["label"]) for m in a.values.get(L.SLICE_LABELS, [])}
+        for a in annotations
+    }
+    order = L.slice_label_values(panel.labels)
+    pairs = sorted(set().union(*marked.values()), key=lambda p: (p[0], order.index(p[1])))
+    return [
+        _item(panel, panel_case, L.slice_key(*pair), {a: pair in m for a, m in marked.items()})
+        for pair in pairs
+    ]
+
+
 def _start_vote(panel: Panel) -> None:
     keys = L.item_keys(panel.labels)
     items = []
     for panel_case in panel.panel_cases.prefetch_related("annotations__annotator"):
-        per_alias = {
-            a.annotator.alias: L.item_values(a.values, panel.labels)
-            for a in sorted(panel_case.annotations.all(), key=lambda a: a.annotator.position)
-        }
+        annotations = sorted(panel_case.annotations.all(), key=lambda a: a.annotator.position)
+        per_alias = {a.annotator.alias: L.item_values(a.values, panel.labels) for a in annotations}
         for key in keys:
             votes = {alias: values[key] for alias, values in per_alias.items()}
-            result = tally(list(votes.values()), panel.rule)
-            decided = not result.needs_adjudication
-            items.append(
-                PanelItem(
-                    panel_case=panel_case,
-                    key=key,
-                    votes=votes,
-                    majority=result.majority,
-                    needs_adjudication=result.needs_adjudication,
-                    value=result.majority if decided else None,
-                    method=PanelItem.Method.VOTE if decided else "",
-                )
-            )
+            items.append(_item(panel, panel_case, key, votes))
+        if L.SLICE_LABELS in panel.labels:
+            items.extend(_slice_items(panel, panel_case, annotations))
+        if L.HEMATOMA_MASK in panel.labels:
+            masks.build_consensus(panel_case, annotations)
     PanelItem.objects.bulk_create(items)
     panel.status = Panel.Status.ADJUDICATING
     panel.save(update_fields=["status"])
@@ -175,7 +261,9 @@ def finalize(user, panel_id: int) -> Panel:
         annotators = [seat.user.username for seat in panel.annotators.select_related("user")]
         truths = [
             _truth(panel, pc, annotators, now)
-            for pc in panel.panel_cases.select_related("case").prefetch_related("items__decided_by")
+            for pc in panel.panel_cases.select_related("case__primary_series").prefetch_related(
+                "items__decided_by"
+            )
         ]
         PanelTruth.objects.bulk_create(truths)
         panel.status = Panel.Status.FINISHED
@@ -200,7 +288,20 @@ def _truth(panel: Panel, panel_case: PanelCase, annotators: list[str], now) -> P
 
     truth = PanelTruth(panel=panel, case=panel_case.case, provenance={})
     for kind in panel.labels:
-        if kind == L.SUBTYPES:
+        if kind == L.HEMATOMA_MASK:
+            consensus = ConsensusMask.objects.filter(panel_case=panel_case).first()
+            if consensus is not None and consensus.voxels:
+                truth.mask_file, truth.mask_sha256 = consensus.file, consensus.sha256
+                truth.mask_voxels, truth.mask_volume_ml = consensus.voxels, consensus.volume_ml
+            truth.provenance[kind] = {
+                **entry(Method.VOTE, source=source, annotators=annotators, at=now),
+                "consensus": masks.METHOD_TEXT,
+            }
+            continue
+        if kind == L.SLICE_LABELS:
+            group = [i for k, i in items.items() if k.startswith(L.SLICE_PREFIX)]
+            truth.slice_labels = _slice_truth(panel, panel_case.case, group)
+        elif kind == L.SUBTYPES:
             group = [i for k, i in items.items() if k.startswith(L.SUBTYPE_PREFIX)]
             truth.subtypes = [
                 k[len(L.SUBTYPE_PREFIX) :] for k, i in items.items()
@@ -217,3 +318,19 @@ def _truth(panel: Panel, panel_case: PanelCase, annotators: list[str], now) -> P
                 truth.etiology = str(value)
         truth.provenance[kind] = provenance(group)
     return truth
+
+
+def _slice_truth(panel: Panel, case: Case, items: list[PanelItem]) -> dict:
+    """The decided slice items in the layout of the cases' slice truth (see
+    ``cases.slice_labels``): ``{"labels", "slices": {position: [positive labels]}}`` with every
+    slice of the series present, an empty list meaning negative."""
+    labels = list(L.slice_label_values(panel.labels))
+    n_slices = case.primary_series.num_slices if case.primary_series else 0
+    slices: dict[str, list[str]] = {str(p): [] for p in range(n_slices)}
+    for item in items:
+        parsed = L.parse_slice_key(item.key)
+        if parsed is not None and item.value is True:
+            slices.setdefault(str(parsed[0]), []).append(parsed[1])
+    for values in slices.values():
+        values.sort(key=labels.index)
+    return {"labels": labels, "slices": slices}

@@ -16,6 +16,16 @@ urlpatterns = [
     ),
     path("<int:pk>/annotate/", views.annotate_list, name="panel-annotate"),
     path("<int:pk>/annotate/<str:code>/", views.annotate_case, name="panel-annotate-case"),
+    path(
+        "<int:pk>/annotate/<str:code>/segmentations/",
+        views.mask_upload,
+        name="panel-mask-upload",
+    ),
+    path(
+        "<int:pk>/annotate/<str:code>/segmentations/<str:sha256>/",
+        views.mask_download,
+        name="panel-mask",
+    ),
     path("<int:pk>/adjudicate/", views.adjudicate_list, name="panel-adjudicate"),
     path("<int:pk>/adjudicate/<str:code>/", views.adjudicate_case, name="panel-adjudicate-case"),
 ]

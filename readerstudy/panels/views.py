@@ -2,16 +2,22 @@
 (blind to each other); the adjudicator decides the items the vote leaves open."""
 
 import csv
+import gzip
+import json
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from readerstudy.accounts.decorators import coordinator_required, role_required
+from readerstudy.core.errors import DomainError
 
-from . import selectors, services
+from . import labels as L
+from . import masks, selectors, services
 from .errors import PanelError
 from .forms import AnnotationForm, PanelForm, decision_value
 from .models import Panel
@@ -107,8 +113,10 @@ def _csv(rows: list[list[str]], filename: str) -> HttpResponse:
 @coordinator_required
 def panel_report_csv(request, pk: int, table: str):
     panel = _reported_panel(pk)
-    if table not in ("labels", "agreement"):
-        raise Http404("the report has a labels table and an agreement table")
+    if table not in ("labels", "agreement", "masks"):
+        raise Http404("the report has a labels table, an agreement table and a masks table")
+    if table == "masks":
+        return _csv(selectors.mask_csv_rows(panel), f"panel-{panel.pk}-masks.csv")
     if table == "agreement":
         return _csv(selectors.agreement_csv_rows(panel), f"panel-{panel.pk}-agreement.csv")
     return _csv(selectors.report_csv_rows(panel), f"panel-{panel.pk}-labels.csv")
@@ -170,8 +178,56 @@ def annotate_case(request, pk: int, code: str):
         "form": form,
         "editable": panel.status == Panel.Status.ANNOTATING,
         "back": "panel-annotate",
+        "draws_mask": L.HEMATOMA_MASK in panel.labels,
+        "slice_options": [
+            {"value": v, "label": v.upper()} for v in L.slice_label_values(panel.labels)
+        ]
+        if L.SLICE_LABELS in panel.labels
+        else None,
     }
     return render(request, "panels/annotate_case.html", context, status=status)
+
+
+@annotator_required
+@require_POST
+def mask_upload(request, pk: int, code: str):
+    """The viewer's segmentation upload (raw uint8 with ?shape=, or NIfTI): 201 and
+    ``{file, sha256, voxels}``, or the problem as ``{code, detail}``."""
+    content_type = (request.content_type or "").split(";")[0].strip()
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+        detail = f"the mask upload is larger than {limit} MiB; send it gzip-compressed"
+        return JsonResponse({"code": "mask_too_large", "detail": detail}, status=413)
+    try:
+        mask = services.upload_mask(
+            request.user, pk, code, body, content_type, request.GET.get("shape")
+        )
+    except DomainError as exc:
+        return JsonResponse({"code": exc.code, "detail": exc.message}, status=exc.status)
+    return JsonResponse(
+        {"file": mask.file, "sha256": mask.sha256, "voxels": mask.voxels}, status=201
+    )
+
+
+@annotator_required
+def mask_download(request, pk: int, code: str, sha256: str):
+    """One of the caller's own masks as raw uint8 (gzip) to restore the viewer; another
+    annotator's mask is answered as not found."""
+    mask = masks.own_mask(_seat(request, pk), code, sha256)
+    if mask is None:
+        raise Http404("no such mask")
+    data, shape = masks.mask_bytes(mask)
+    response = HttpResponse(
+        gzip.compress(data, compresslevel=1, mtime=0), content_type="application/octet-stream"
+    )
+    response["Content-Encoding"] = "gzip"
+    response["X-Overlay"] = json.dumps(
+        {"method": "segmentation", "shape": list(shape), "range": [0, 1]}
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _adjudicated_panel(request, pk: int) -> Panel:

@@ -342,6 +342,19 @@ class PracticeFeedbackApi(ReaderBaseApi):
         return Response(PracticeFeedbackSerializer(body).data)
 
 
+class PracticeHeatmapApi(ReaderBaseApi):
+    """A heatmap overlay of a practice case, as the aided view's (after its unaided answer)."""
+
+    @extend_schema(
+        operation_id="reading_studies_practice_cases_heatmaps_retrieve",
+        responses={(200, "application/octet-stream"): bytes, 404: ProblemSerializer},
+    )
+    def get(self, request, study_id: int, practice_case_id: int, method: str, label: str):
+        return _overlay_response(
+            *practice_services.case_heatmap(request.user, study_id, practice_case_id, method, label)
+        )
+
+
 class PracticeFinishApi(ReaderBaseApi):
     """Go on to the study's reads: skip an optional practice or record a passed attempt."""
 

@@ -2,14 +2,38 @@
 
 Only practice cases pass through here; a study case's truth is never read by these functions'
 callers (``practice_services`` resolves a practice case of the reader's own study first).
+
+Heatmaps take the aided view's path: the entries are built by the aided payload's own code
+(:func:`.assistance._heatmaps`) from the assistance configuration of the practice's aided
+condition, and their volumes (:func:`practice_heatmap`) are encoded as the aided view's. They
+appear only where that condition shows heatmaps, in the aided practice read and in the
+feedback: both come after the reader's unaided practice answer of the case is stored (a
+practice answer is final when submitted), so no heatmap reaches an unaided read before it.
 """
+
+from collections.abc import Callable
+
+from django.urls import reverse
 
 from readerstudy.ai import labels as model_labels
 from readerstudy.ai import selectors as ai_selectors
+from readerstudy.ai.scales import overlay_scale
 from readerstudy.studies.endpoints import endpoint_values
+from readerstudy.studies.errors import NotAvailable
 from readerstudy.studies.models import AssistanceConfig, EndpointKind, ReaderStudy
 
-from .assistance import _label_probabilities, _legacy_decision, _shown_labels
+from .assistance import _heatmaps, _label_probabilities, _legacy_decision, _shown_labels
+
+#: ``url_for(practice_case_id, method, label)``: the route of a practice heatmap volume
+HeatmapUrl = Callable[[int, str, str], str]
+NO_HEATMAP = NotAvailable("not_found", "no such practice heatmap")
+
+
+def heatmap_url(study_id: int) -> HeatmapUrl:
+    """The practice heatmap route of a study, as ``url_for``."""
+    return lambda pk, method, label: reverse(
+        "reading-practice-heatmap", args=[study_id, pk, method, label]
+    )
 
 
 def _endpoints(study: ReaderStudy) -> list:
@@ -109,8 +133,72 @@ def model_summary(config: AssistanceConfig | None, case, *, as_configured: bool)
     return summary
 
 
-def feedback(study: ReaderStudy, practice_case, answers_by_condition: dict[str, dict]) -> dict:
-    """What the reader sees after a practice answer, for one practice case."""
+def aided_config(aided_condition) -> AssistanceConfig | None:
+    """The assistance configuration of the practice's aided condition (None: no aided read)."""
+    if aided_condition is None:
+        return None
+    try:
+        return aided_condition.assistance
+    except AssistanceConfig.DoesNotExist:
+        return None
+
+
+def heatmap_entries(config: AssistanceConfig | None, practice_case, url_for: HeatmapUrl) -> list:
+    """The heatmaps the aided condition shows for this practice case, as the aided payload
+    lists them (method, label, display, signed, url, opacity, scale, colour bar)."""
+    version = config.model_version if config else None
+    if config is None or version is None or not config.heatmaps:
+        return []
+    output = ai_selectors.latest_output(
+        series=practice_case.case.primary_series_id, model_version=version
+    )
+    if output is None:
+        return []
+    labels = _shown_labels(config, version)
+    return _heatmaps(
+        config, version, output, labels, practice_case.pk,
+        lambda _kind, pk, method, label: url_for(pk, method, label),
+    )  # fmt: skip
+
+
+def practice_heatmap(config: AssistanceConfig | None, practice_case, method: str, label: str):
+    """(descriptor, bytes) of a heatmap the aided condition shows, encoded as the aided view's
+    volumes; anything else is not found (the caller has checked the reader may see it)."""
+    version = config.model_version if config else None
+    if config is None or version is None or method not in (config.heatmaps or []):
+        raise NO_HEATMAP
+    if label not in {x.name for x in _shown_labels(config, version)}:
+        raise NO_HEATMAP
+    output = ai_selectors.latest_output(
+        series=practice_case.case.primary_series_id, model_version=version
+    )
+    heatmap = output.heatmaps.filter(method=method, label=label).first() if output else None
+    if heatmap is None:
+        raise NO_HEATMAP
+    scale = overlay_scale(config.heatmap_scale, version, heatmap)
+    return ai_selectors.heatmap_overlay(heatmap, global_factor=scale.factor)
+
+
+def _with_heatmaps(summary: dict, config, practice_case, url_for: HeatmapUrl | None) -> dict:
+    if summary.get("available") and url_for is not None:
+        entries = heatmap_entries(config, practice_case, url_for)
+        if entries:
+            summary["heatmaps"] = entries
+            summary["positive_label"] = config.model_version.positive_label
+    return summary
+
+
+def feedback(
+    study: ReaderStudy,
+    practice_case,
+    answers_by_condition: dict[str, dict],
+    *,
+    aided_condition=None,
+    url_for: HeatmapUrl | None = None,
+) -> dict:
+    """What the reader sees after a practice answer, for one practice case: the truth, the
+    reader's answers, the model output and (where the aided condition shows them) its
+    heatmaps."""
     case = practice_case.case
     truth = getattr(case, "ground_truth", None)
     try:
@@ -118,17 +206,19 @@ def feedback(study: ReaderStudy, practice_case, answers_by_condition: dict[str, 
     except AssistanceConfig.DoesNotExist:
         config = None
     unaided = answers_by_condition.get("unaided")
+    model = model_summary(config, case, as_configured=False)
     return {
         "practice_case": practice_case.pk,
         "rows": endpoint_rows(study, truth, answers_by_condition),
         "correct": None if unaided is None else is_correct(study, unaided, truth),
-        "model": model_summary(config, case, as_configured=False),
+        "model": _with_heatmaps(model, aided_config(aided_condition), practice_case, url_for),
     }
 
 
-def item_body(state, item) -> dict:
+def item_body(state, item, url_for: HeatmapUrl | None = None) -> dict:
     """The next practice read as the workspace opens it: images, questions, the reader's own
-    unaided answer to start an aided read from, and (aided) the model output as configured."""
+    unaided answer to start an aided read from, and (aided) the model output as configured,
+    its heatmaps included. An unaided read carries nothing of the model."""
     case = item.practice_case.case
     series = case.primary_series
     images = None
@@ -150,7 +240,12 @@ def item_body(state, item) -> dict:
             ),
             None,
         )
-    config = getattr(item.condition, "assistance", None) if aided else None
+    config = aided_config(item.condition) if aided else None
+    model = None
+    if aided:
+        model = _with_heatmaps(
+            model_summary(config, case, as_configured=True), config, item.practice_case, url_for
+        )
     return {
         "practice_case": item.practice_case.pk,
         "number": item.number,
@@ -160,5 +255,5 @@ def item_body(state, item) -> dict:
         "aided": aided,
         "images": images,
         "prefill": prefill,
-        "model": model_summary(config, case, as_configured=True) if aided else None,
+        "model": model,
     }

@@ -7,7 +7,8 @@ from readerstudy.core.validators import storable_json
 from readerstudy.studies.practice import PracticeRule, task_text
 from readerstudy.studies.selectors import question_rows
 
-from .practice_feedback import item_body
+from .assistance_serializers import AssistanceHeatmapSerializer
+from .practice_feedback import heatmap_url, item_body
 from .serializers import MAX_ACTIVE_MS, AssignmentImagesSerializer, ReaderQuestionSerializer
 
 
@@ -19,6 +20,13 @@ class PracticeModelSerializer(serializers.Serializer):
     meaning = serializers.CharField(required=False)
     labels = serializers.JSONField(required=False, help_text="probability per label")
     decision = serializers.JSONField(required=False, help_text="the call at the operating point")
+    positive_label = serializers.CharField(required=False, help_text="with heatmaps")
+    heatmaps = AssistanceHeatmapSerializer(
+        many=True,
+        required=False,
+        help_text="the aided condition's heatmaps (aided read and feedback only), as the aided "
+        "view lists them; each volume is served after the case's unaided practice answer",
+    )
 
 
 class PracticeItemSerializer(serializers.Serializer):
@@ -87,7 +95,9 @@ class PracticeStateSerializer(serializers.Serializer):
     @extend_schema_field(PracticeItemSerializer(allow_null=True))
     def get_next(self, state) -> dict | None:
         item = state.next_item()
-        return None if item is None else PracticeItemSerializer(item_body(state, item)).data
+        if item is None:
+            return None
+        return PracticeItemSerializer(item_body(state, item, heatmap_url(state.study.pk))).data
 
 
 class PracticeFeedbackRowSerializer(serializers.Serializer):

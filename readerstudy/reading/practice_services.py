@@ -18,8 +18,15 @@ from readerstudy.studies.selectors import answer_validator
 
 from . import consent
 from .practice import PracticeAnswer
-from .practice_feedback import feedback, is_correct
-from .practice_state import PracticeState, Status, practice_state
+from .practice_feedback import (
+    NO_HEATMAP,
+    aided_config,
+    feedback,
+    heatmap_url,
+    is_correct,
+    practice_heatmap,
+)
+from .practice_state import UNAIDED, PracticeState, Status, practice_state
 from .rows import bigint
 
 
@@ -51,16 +58,53 @@ def my_practice(user, study_id: int) -> PracticeState:
     return practice_state(_reader(user, study_id))
 
 
-def case_feedback(state: PracticeState, practice_case_id: int) -> dict:
-    """Feedback on a practice case of the reader's own study that the reader has answered in
-    the current attempt; anything else is not found (no truth leaves without an answer)."""
+def _aided_condition(state: PracticeState):
+    return next((c for c in state.conditions if c.is_aided), None)
+
+
+def _feedback(state: PracticeState, practice_case_id: int, answers: list) -> dict:
     case = next((c for c in state.cases if c.pk == practice_case_id), None)
-    given = {
-        a.condition: a.answers for a in state.answers if a.practice_case_id == practice_case_id
-    }
+    given = {a.condition: a.answers for a in answers if a.practice_case_id == practice_case_id}
     if case is None or not given:
         raise NotAvailable("not_found", "no feedback: answer this practice case first")
-    return feedback(state.study, case, given)
+    return feedback(
+        state.study, case, given, aided_condition=_aided_condition(state),
+        url_for=heatmap_url(state.study.pk),
+    )  # fmt: skip
+
+
+def _open_answers(state: PracticeState) -> list:
+    """The answers of the attempt being read: none once a new attempt is next (its unaided
+    reads must not see the truth or the model output again before their own answers)."""
+    return [] if state.status == Status.RETRY else state.answers
+
+
+def case_feedback(state: PracticeState, practice_case_id: int) -> dict:
+    """Feedback on a practice case of the reader's own study that the reader has answered in
+    the attempt being read; anything else is not found (no truth leaves without an answer)."""
+    return _feedback(state, practice_case_id, _open_answers(state))
+
+
+def case_heatmap(user, study_id: int, practice_case_id: int, method: str, label: str):
+    """(descriptor, bytes) of a heatmap of a practice case whose unaided practice answer the
+    reader has stored in the attempt being read, where the practice's aided condition shows
+    that heatmap; anything else is not found, with the same message whatever the reason."""
+    state = my_practice(user, study_id)
+    case = next((c for c in state.cases if c.pk == practice_case_id), None)
+    unaided_done = any(
+        a.practice_case_id == practice_case_id and a.condition == UNAIDED
+        for a in _open_answers(state)
+    )
+    if case is None or not unaided_done:
+        raise NO_HEATMAP
+    return practice_heatmap(aided_config(_aided_condition(state)), case, method, label)
+
+
+def _replayed(state: PracticeState, existing: PracticeAnswer) -> dict:
+    """The feedback of a repeated submission: that of the answer it stored, from its own
+    attempt (the reader received it with the first response)."""
+    answers = [a for a in state.answers if a.attempt == existing.attempt] or [existing]
+    return _feedback(state, existing.practice_case_id, answers)
 
 
 def _qualify(reader: StudyReader, via: str) -> None:
@@ -89,9 +133,7 @@ def submit(
         reader = _reader(user, study_id)
         existing = PracticeAnswer.objects.get(reader=reader, client_request_id=client_request_id)
         state = practice_state(reader)
-        return PracticeResult(
-            existing, False, case_feedback(state, existing.practice_case_id), state
-        )
+        return PracticeResult(existing, False, _replayed(state, existing), state)
 
 
 @transaction.atomic
@@ -106,9 +148,7 @@ def _submit(user, study_id, practice_case_id, condition, answers, client_request
                 "request_id_reused", "this client_request_id was used for a different answer"
             )
         state = practice_state(reader)
-        return PracticeResult(
-            existing, False, case_feedback(state, existing.practice_case_id), state
-        )
+        return PracticeResult(existing, False, _replayed(state, existing), state)
     state = practice_state(reader)
     item = state.next_item()
     if item is None:
@@ -139,7 +179,7 @@ def _submit(user, study_id, practice_case_id, condition, answers, client_request
         none = state.settings.rule == PracticeRule.NONE
         _qualify(reader, PracticeStanding.Via.OPTIONAL if none else PracticeStanding.Via.RULE)
         state = practice_state(reader)
-    return PracticeResult(answer, True, case_feedback(state, practice_case_id), state)
+    return PracticeResult(answer, True, _feedback(state, practice_case_id, state.answers), state)
 
 
 @transaction.atomic

@@ -125,6 +125,8 @@ class PracticeState:
                 "correctly (your unaided answer) to open the study."
             )
         if self.settings.rule == PracticeRule.ALL_DONE:
+            if n == 1:
+                return "Read the practice case to open the study."
             return f"Read all {n} practice cases to open the study."
         return f"The {n} practice cases are optional: you may skip them."
 

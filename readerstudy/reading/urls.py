@@ -26,6 +26,12 @@ urlpatterns = [
         name="reading-practice-feedback",
     ),
     path(
+        "studies/<int:study_id>/practice/cases/<int:practice_case_id>/heatmaps/<slug:method>/"
+        "<slug:label>/",
+        api.PracticeHeatmapApi.as_view(),
+        name="reading-practice-heatmap",
+    ),
+    path(
         "studies/<int:study_id>/practice/finish/",
         api.PracticeFinishApi.as_view(),
         name="reading-practice-finish",

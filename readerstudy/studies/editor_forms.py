@@ -6,6 +6,7 @@ dropped, so the page can always offer a few empty rows without JavaScript.
 
 from django import forms
 
+from .marks import DEFAULT_CONFIG, HU_LIMITS, MAX_MARKS_LIMIT, TOOLS, marks_config
 from .models import EndpointKind, QuestionType, TruthField
 from .questions import OPTION_TYPES
 
@@ -124,6 +125,96 @@ class QuestionForm(forms.Form):
 
 def question_initial(spec: dict) -> dict:
     return {**spec, "show_if": condition_key(spec.get("show_if"))}
+
+
+TOOL_LABELS = {
+    "point": "point: a lesion mark with its rating",
+    "ellipse": "ellipse: a small elliptic ROI with its rating",
+    "rectangle": "rectangle: a small rectangular ROI with its rating",
+    "slice": "slice marks: “this slice shows …”, one per option (e.g. per subtype)",
+    "brush": "segmentation: brush, threshold fill in an HU window, eraser",
+}
+TOOL_CHOICES = [(tool, TOOL_LABELS[tool]) for tool in TOOLS]
+
+
+class MarksSettingsForm(forms.Form):
+    """The settings (``Question.config``) of a ``marks`` question; other types have none.
+
+    Rendered with the prefix ``marks`` beside the question's fields and checked only when the
+    question's type is ``marks``; the service checks them again (``marks.validate_marks_definition``).
+    """
+
+    tools = forms.MultipleChoiceField(
+        choices=TOOL_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Tools the reader may use",
+    )
+    rating_min = forms.IntegerField(label="Lowest rating of a mark", required=False)
+    rating_max = forms.IntegerField(
+        label="Highest rating of a mark", required=False, help_text="e.g. 1 to 5 for wAFROC"
+    )
+    max_marks = forms.IntegerField(
+        label="Most lesion marks per read",
+        required=False,
+        help_text=f"1 to {MAX_MARKS_LIMIT}; slice marks are not counted",
+    )
+    threshold_hu_low = forms.IntegerField(
+        label="Threshold fill: lower HU", required=False, help_text="segmentation only"
+    )
+    threshold_hu_high = forms.IntegerField(
+        label="Threshold fill: upper HU",
+        required=False,
+        help_text="where the fill starts; the reader may change the window while segmenting",
+    )
+
+    def clean(self):
+        data = super().clean()
+        for key in ("rating_min", "rating_max", "max_marks", "threshold_hu_low",
+                    "threshold_hu_high"):  # fmt: skip
+            if data.get(key) is None and key not in self.errors:
+                self.add_error(key, "a marks question needs this setting")
+        if not data.get("tools"):
+            self.add_error("tools", "pick at least one tool")
+        if self.errors:
+            return data
+        if data["rating_min"] >= data["rating_max"]:
+            self.add_error(
+                "rating_max",
+                f"the highest rating ({data['rating_max']}) must be above the lowest"
+                f" ({data['rating_min']})",
+            )
+        if not 1 <= data["max_marks"] <= MAX_MARKS_LIMIT:
+            self.add_error("max_marks", f"must be from 1 to {MAX_MARKS_LIMIT} marks")
+        low, high = HU_LIMITS
+        for key in ("threshold_hu_low", "threshold_hu_high"):
+            if not low <= data[key] <= high:
+                self.add_error(key, f"must be from {low} to {high} HU")
+        hu_checked = (
+            "threshold_hu_high" not in self.errors and "threshold_hu_low" not in self.errors
+        )
+        if hu_checked and data["threshold_hu_low"] >= data["threshold_hu_high"]:
+            self.add_error(
+                "threshold_hu_high",
+                f"the upper HU ({data['threshold_hu_high']}) must be above the lower"
+                f" ({data['threshold_hu_low']})",
+            )
+        return data
+
+    def config(self) -> dict:
+        """The question's ``config``: every setting, the tools in their usual order."""
+        data = self.cleaned_data
+        return {
+            **{key: data[key] for key in DEFAULT_CONFIG if key != "tools"},
+            "tools": [t for t in TOOLS if t in data["tools"]],
+        }
+
+
+def marks_initial(spec: dict) -> dict:
+    """The settings form's values: the stored config with the defaults filled in (a new
+    question, or one of another type, shows the defaults)."""
+    config = spec.get("config") if spec.get("type") == QuestionType.MARKS else None
+    return marks_config(config)
 
 
 class EndpointForm(forms.Form):

@@ -16,12 +16,14 @@ from . import editing, services
 from .editor_forms import (
     EndpointForm,
     LabelRowFormSet,
+    MarksSettingsForm,
     QuestionForm,
     label_rows,
+    marks_initial,
     question_initial,
 )
 from .errors import StudyError
-from .models import ReaderStudy
+from .models import QuestionType, ReaderStudy
 from .selectors import endpoint_specs, question_specs
 
 
@@ -45,17 +47,27 @@ def _find(specs: list[dict], code: str) -> tuple[int, dict]:
     raise Http404(f"no item {code!r}")
 
 
-def _edit_page(request, study, template, *, form, rows, item, status=200):
-    context = {"study": study, "form": form, "rows": rows, "item": item}
+def _edit_page(request, study, template, *, form, rows, item, status=200, **extra):
+    context = {"study": study, "form": form, "rows": rows, "item": item, **extra}
     return render(request, template, context, status=status)
 
 
-def _submit(request, study, form, rows, save) -> str | None:
-    """Validate the form and its rows and ``save(spec)``; the refusal shown, or None if saved."""
-    if not (form.is_valid() and rows.is_valid()):
+def _submit(request, study, form, rows, save, settings=None) -> str | None:
+    """Validate the form and its rows and ``save(spec)``; the refusal shown, or None if saved.
+
+    ``settings``: a question's marks settings form, checked and stored as its ``config`` when
+    the question is a ``marks`` question (every other type has no config)."""
+    valid = form.is_valid() & rows.is_valid()
+    marks = settings is not None and form.cleaned_data.get("type") == QuestionType.MARKS
+    if marks:
+        valid &= settings.is_valid()
+    if not valid:
         return "Please correct the fields marked below."
+    spec = form.spec(label_rows(rows))
+    if marks:
+        spec["config"] = settings.config()
     try:
-        save(form.spec(label_rows(rows)))
+        save(spec)
     except StudyError as exc:
         form.add_error(None, f"[{exc.code}] {exc.message}")
         return exc.message
@@ -72,9 +84,10 @@ def _question_page(request, pk: int, code: str | None):
     if request.method == "POST":
         form = QuestionForm(request.POST, earlier=earlier)
         rows = LabelRowFormSet(request.POST, prefix="options")
+        settings = MarksSettingsForm(request.POST, prefix="marks")
         refused = _submit(
             request, study, form, rows,
-            lambda new: editing.save_question(study, new, replacing=code),
+            lambda new: editing.save_question(study, new, replacing=code), settings,
         )  # fmt: skip
         if refused is None:
             messages.success(request, f"Question “{form.cleaned_data['code']}” saved.")
@@ -84,9 +97,13 @@ def _question_page(request, pk: int, code: str | None):
         initial = question_initial(spec) if spec else None
         form = QuestionForm(initial=initial, earlier=earlier)
         rows = LabelRowFormSet(initial=spec.get("options") or None, prefix="options")
+        settings = MarksSettingsForm(initial=marks_initial(spec), prefix="marks")
         status = 200
     template = "studies/question_form.html"
-    return _edit_page(request, study, template, form=form, rows=rows, item=code, status=status)
+    return _edit_page(
+        request, study, template, form=form, rows=rows, item=code, status=status,
+        marks_form=settings,
+    )  # fmt: skip
 
 
 @coordinator_required

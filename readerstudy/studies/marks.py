@@ -17,8 +17,17 @@ series' geometry by the reading app, which knows the case.
 LESION_TOOLS = ("point", "ellipse", "rectangle")
 TOOLS = (*LESION_TOOLS, "slice", "brush")
 ROI_TOOLS = ("ellipse", "rectangle")
-DEFAULT_CONFIG = {"tools": list(TOOLS), "rating_min": 1, "rating_max": 5, "max_marks": 20}
+DEFAULT_CONFIG = {
+    "tools": list(TOOLS),
+    "rating_min": 1,
+    "rating_max": 5,
+    "max_marks": 20,
+    # the HU window the segmentation's threshold fill paints inside (the reader may change it)
+    "threshold_hu_low": 40,
+    "threshold_hu_high": 90,
+}
 MAX_MARKS_LIMIT = 500
+HU_LIMITS = (-1024, 3071)
 _MM = {"type": "number", "minimum": -1e6, "maximum": 1e6}
 _POINT = {"type": "array", "items": _MM, "minItems": 3, "maxItems": 3}
 _UID = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)*$", "maxLength": 64}
@@ -42,13 +51,19 @@ def validate_marks_definition(config: dict | None, options: list) -> None:
         raise ValueError(f"tools must be a non-empty list of {', '.join(TOOLS)}")
     if len(set(tools)) != len(tools):
         raise ValueError("each tool may be listed once")
-    for key in ("rating_min", "rating_max", "max_marks"):
+    for key in ("rating_min", "rating_max", "max_marks", "threshold_hu_low", "threshold_hu_high"):
         if not isinstance(c[key], int) or isinstance(c[key], bool):
             raise ValueError(f"{key} must be an integer")
     if c["rating_min"] >= c["rating_max"]:
         raise ValueError("rating_min must be below rating_max")
     if not 1 <= c["max_marks"] <= MAX_MARKS_LIMIT:
         raise ValueError(f"max_marks must be from 1 to {MAX_MARKS_LIMIT}")
+    low, high = HU_LIMITS
+    for key in ("threshold_hu_low", "threshold_hu_high"):
+        if not low <= c[key] <= high:
+            raise ValueError(f"{key} must be from {low} to {high} HU")
+    if c["threshold_hu_low"] >= c["threshold_hu_high"]:
+        raise ValueError("threshold_hu_low must be below threshold_hu_high")
     if "slice" in tools and not options:
         raise ValueError("slice marks need their labels as the question's options")
 

@@ -127,7 +127,8 @@ class QuestionInputSerializer(serializers.Serializer):
     )
     config = serializers.JSONField(
         default=dict,
-        help_text='marks: {"tools", "rating_min", "rating_max", "max_marks"}; others: {}',
+        help_text='marks: {"tools", "rating_min", "rating_max", "max_marks", '
+        '"threshold_hu_low", "threshold_hu_high"}; others: {}',
     )
 
     class Meta:

@@ -5,8 +5,9 @@
   ``data/froc/FED_inferred_roc.csv``): entered as an FROC data file (each case's highest rating
   as its one mark) and analysed with the ``HrAuc`` FOM, OR and DBM, against OR-DBM MRMC 2.51's
   printed output and the RJafroc Book.
-* ``dataset04`` wAFROC (OR and DBM) against the RJafroc Book - only when the FROC data are
-  supplied (they are not available as text; see ``data/froc/README.md``).
+
+The wAFROC comparison on ``dataset04`` itself needs RJafroc's binary data files, which are not
+available as text here; ``data/froc/README.md`` says how to run it by hand.
 """
 
 from __future__ import annotations

@@ -124,3 +124,105 @@ def test_practice_feedback_qualification_then_the_study(live_server, page, tmp_p
         "() => document.querySelector('#rs-case').textContent.startsWith('Case ')", timeout=30000
     )
     assert PracticeAnswer.objects.filter(reader__user=reader).count() == 4
+
+
+# Whether any word of the feedback cards is split across two lines (a mid-word break) or a
+# card is wider than its box.
+_LAYOUT_JS = """(where) => {
+  const cards = [...document.querySelectorAll(where + ' .rs-fb-card')];
+  const problems = [];
+  for (const card of cards) {
+    if (card.scrollWidth > card.clientWidth + 1) problems.push('overflow: ' + card.innerText);
+    const walker = document.createTreeWalker(card, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.textContent.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (lines.size > 1) problems.push('broken: ' + m[0]);
+      }
+    }
+  }
+  return { cards: cards.length, problems };
+}"""
+
+
+def _aided_world(tmp_path):
+    from phantoms import generate_dataset
+
+    records = generate_dataset(tmp_path / "ph", 2, 9, matrix=128, positive_fraction=0.5)
+    cases = [import_study(tmp_path / "ph" / r["case_id"]).case for r in records]
+    study = study_services.create_study(
+        title="Head CT reading, aided", design=Design.SEQUENTIAL_PER_CASE, randomization_seed=3
+    )
+    study_services.add_cases(study, cases[:1])
+    reader = ReaderFactory()
+    study_services.enroll_reader(study, reader)
+    version = ModelVersionFactory()
+    study_services.configure_assistance(study, model_version=version, heatmaps=["gradcampp", "ig"])
+    coordinator = CoordinatorFactory()
+    practice = cases[1]
+    GroundTruth.objects.update_or_create(case=practice, defaults={"etiology": "cvst_ich"})
+    series = practice.primary_series
+    make_inference_output(practice, version, shape=(series.num_slices, 128, 128))
+    setup.add_case(study, practice, by=coordinator)
+    setup.configure(
+        study, by=coordinator, rule=PracticeRule.ALL_DONE,
+        task_text="Decide for each head CT: CVST-related ICH or spontaneous ICH.",
+    )  # fmt: skip
+    return study_services.open_study(study, truth_pending_allowed=True), reader
+
+
+def test_aided_practice_feedback_shows_the_models_heatmap(live_server, browser, tmp_path):
+    study, reader = _aided_world(tmp_path)
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    heatmap_requests: list[str] = []
+    page.on("request", lambda r: "/heatmaps/" in r.url and heatmap_requests.append(r.url))
+    _login(page, live_server, reader)
+    page.goto(f"{live_server.url}/read/{study.pk}/")
+    page.wait_for_selector("#rs-intro:not([hidden])")
+    assert "Read the practice case to open" in page.inner_text("#rs-practice-rule")
+    page.evaluate("() => document.querySelector('#rs-intro').scrollIntoView()")
+    _shot(page, "practice_task_screen.png")
+    page.click("#rs-begin")
+    page.wait_for_function(
+        "() => { const ws = window.readerstudyWorkspace; return ws.viewer"
+        " && ws.viewer.getState().timings.firstImageMs != null; }",
+        timeout=60000,
+    )
+    # The unaided practice read: nothing of the model, no map asked for.
+    assert page.locator("#rs-assistance").is_hidden() and heatmap_requests == []
+    assert page.evaluate("() => window.readerstudyWorkspace.viewer.getOverlays().overlays") == {}
+    _answer(page, "sich")
+    page.wait_for_selector("[data-testid=practice-heatmaps]")
+    page.wait_for_function(
+        "() => Object.keys(window.readerstudyWorkspace.viewer.getOverlays().overlays).length == 2"
+    )
+    overlays = page.evaluate("() => window.readerstudyWorkspace.viewer.getOverlays().overlays")
+    assert set(overlays) == {"gradcampp", "ig"} and overlays["gradcampp"]["visible"]
+    assert all("/practice/cases/" in url for url in heatmap_requests)
+    feedback = page.inner_text("#rs-feedback")
+    assert "Truth" in feedback and "CVST-related ICH" in feedback and "81.3%" in feedback
+    layout = page.evaluate(_LAYOUT_JS, "#rs-feedback")
+    assert layout["cards"] == 2 and layout["problems"] == []
+    _shot(page, "practice_feedback_unaided.png")
+    page.click("#rs-practice-next")
+    page.wait_for_selector("#rs-assistance:not([hidden]) [data-testid=practice-heatmaps]")
+    layout = page.evaluate(_LAYOUT_JS, "#rs-assistance")
+    assert layout["cards"] == 1 and layout["problems"] == []
+    _shot(page, "practice_aided_read.png")
+    _answer(page, "cvst_ich")
+    assert "You, aided" in page.inner_text("#rs-feedback")
+    layout = page.evaluate(_LAYOUT_JS, "#rs-feedback")
+    assert layout["cards"] == 2 and layout["problems"] == []
+    _shot(page, "practice_feedback_aided.png")
+    page.click("#rs-practice-next")
+    page.wait_for_function(
+        "() => document.querySelector('#rs-case').textContent.startsWith('Case ')", timeout=30000
+    )
+    # The study's unaided read starts on a fresh viewer: no practice map survives into it.
+    page.wait_for_function("() => window.readerstudyWorkspace.viewer")
+    assert page.evaluate("() => window.readerstudyWorkspace.viewer.getOverlays().overlays") == {}
+    context.close()

@@ -42,6 +42,11 @@ OPERATIONS = {
     ),
     (
         "GET",
+        "/api/exports/studies/{id}/segmentations/archive/{fmt}/",
+        "exports_studies_segmentations_archive_retrieve",
+    ),
+    (
+        "GET",
         "/api/exports/studies/{id}/segmentations/dice/{fmt}/",
         "exports_studies_segmentations_dice_retrieve",
     ),
@@ -101,6 +106,12 @@ OPERATIONS = {
         "GET",
         "/api/reading/studies/{study_id}/practice/cases/{practice_case_id}/feedback/",
         "reading_studies_practice_cases_feedback_retrieve",
+    ),
+    (
+        "GET",
+        "/api/reading/studies/{study_id}/practice/cases/{practice_case_id}/heatmaps/{method}/"
+        "{label}/",
+        "reading_studies_practice_cases_heatmaps_retrieve",
     ),
     (
         "POST",

@@ -242,3 +242,31 @@ def test_a_series_hash_that_does_not_match_its_instances_is_refused(tmp_path):
     with pytest.raises(BundleError, match="content hash does not match"):
         import_bundle(rewrite(path, tmp_path / "t.zip", files, rehash=True))
     assert ReaderStudy.objects.count() == 0
+
+
+def test_a_cell_that_does_not_fit_its_field_is_refused(tmp_path):
+    """Each checked column type of the large tables: JSON, integer, time with its zone."""
+    first = tmp_path / "first.zip"
+    export_bundle(build_closed_study(), first, report_options=FAST)
+    empty_database()
+    files = members(first)
+    header, *lines = files["revisions.csv"].decode().splitlines()
+    columns = header.split(",")
+    row = next(csv.DictReader(io.StringIO("\n".join([header, lines[-1]]))))
+    for column, text, says in [
+        ("answers", '{"diagnosis": ', "answers = '{\"diagnosis\": '"),
+        ("number", "two", "number = 'two' is not an integer"),
+        ("server_time", "2026-01-02T03:04:05", "server_time has no time zone"),
+    ]:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writerow({**row, column: text})
+        table = "\n".join([header, *lines[:-1], out.getvalue()])
+        changed = {**files, "revisions.csv": table.encode()}
+        broken = rewrite(first, tmp_path / f"{column}.zip", changed, rehash=True)
+        with pytest.raises(BundleError) as error:
+            import_bundle(broken)
+        assert error.value.code == "invalid_value", column
+        assert f"revisions.csv row {len(lines) + 1}" in error.value.message
+        assert says in error.value.message
+        assert set(_counts().values()) == {0}

@@ -56,6 +56,7 @@ def test_predict_cli_with_mask_writes_the_fixed_schema(case_dir, tmp_path, model
     assert imps == sorted(imps, reverse=True) and sum(imps) == pytest.approx(1.0)
     prov = r["provenance"]
     assert prov["roi_source"] == "mask" and prov["radiomics_features"] == 851
+    assert "segmenter" not in prov["roi"]
     assert {"roi_resample", "radiomics", "deep", "model"} <= set(prov["timings_s"])
     assert r["decisions"]["youden"]["cvt_related"] == int(p >= r["thresholds"]["youden"])
     # what the worker stores (readerstudy.ai.interpretation) accepts this result as it is
@@ -73,6 +74,10 @@ def test_predict_without_mask_uses_the_segmenter(case_dir, model):
     )
     assert pred.provenance["roi_source"] == "segmenter" and pred.roi == {"source": "segmenter"}
     assert pred.provenance["roi"]["largest_slice_area_mm2"] > 0
+    seg = pred.provenance["roi"]["segmenter"]
+    assert set(seg) == {"components_found", "components_kept", "voxels_dropped"}
+    assert seg["components_found"] >= seg["components_kept"] >= 1 and seg["voxels_dropped"] >= 0
+    assert pred.provenance["radiomics_features"] == 851
     assert set(pred.outputs["signatures"]) == {"rad", "dl", "dlr", "dlrn"}
     assert pred.probabilities["cvt_related"] == pred.outputs["signatures"]["dlrn"]
 

@@ -15,8 +15,12 @@ def answer(diagnosis: str) -> dict:
     return {"diagnosis": diagnosis, "confidence": 70}
 
 
-def build(make_study, *, rule=PracticeRule.AT_LEAST, k=2, max_attempts=2, design=None):
+def build(make_study, *, rule=PracticeRule.AT_LEAST, k=2, max_attempts=2, design=None, heatmaps=()):
+    """``heatmaps``: the methods the aided condition shows (each practice case's output has
+    Grad-CAM++ and IG maps when any is asked for)."""
     study, readers = make_study(design or Design.SEQUENTIAL_PER_CASE, n_cases=3, open_it=False)
+    if heatmaps:
+        services.configure_assistance(study, heatmaps=list(heatmaps))
     coordinator = CoordinatorFactory()
     for sc in study.study_cases.select_related("case"):
         GroundTruth.objects.create(case=sc.case, etiology="sich")
@@ -24,7 +28,7 @@ def build(make_study, *, rule=PracticeRule.AT_LEAST, k=2, max_attempts=2, design
     version = study.assistance.model_version
     for case, truth in zip(cases_with_series(3), PRACTICE_TRUTH, strict=True):
         GroundTruth.objects.create(case=case, etiology=truth)
-        make_inference_output(case, version, methods=())
+        make_inference_output(case, version, methods=("gradcampp", "ig") if heatmaps else ())
         practice.append(practice_services.add_case(study, case, by=coordinator))
     practice_services.configure(
         study, by=coordinator, task_text="Decide CVST-related ICH or spontaneous ICH.",

@@ -22,13 +22,33 @@ def write_card(bundle: Path, manifest: dict[str, Any], model: dict[str, Any]) ->
         "",
         "## Pipeline (seed 001)",
         "",
-        "1. ROI: the given haematoma mask, or the `cvst_ich_demo` segmenter's mask "
-        "(`provenance.roi_source` says which); image and mask resampled to 0.5 x 0.5 x 5 mm.",
+        "1. ROI: the given haematoma mask, or the mask of the `cvst_ich_demo` segmenter's "
+        "segmentation stage with its connected components smaller than 10 % of the largest "
+        "dropped (that pipeline's own ROI rule; specks on the skull would otherwise widen "
+        "the ROI and its grey-level range), `provenance.roi_source` says which and "
+        "`provenance.roi.segmenter` counts the components; image and mask resampled to "
+        "0.5 x 0.5 x 5 mm. Training and the held-out figures below use the phantoms' "
+        "ground-truth masks. The segmenter was trained on seed-000 phantoms, and on this "
+        "model's held-out phantoms its ROI is much rougher than the truth "
+        "(`bench/inference/dlrn_roi.py` measures the Dice and the probabilities with either "
+        "ROI): give a mask where one exists.",
         f"2. Handcrafted: PyRadiomics 3.0.1 (`radiomics.yaml`): shape, first order, GLCM, GLDM, "
         f"GLRLM, GLSZM, NGTDM on the original and the 8 wavelet images: "
         f"**{fc['radiomics_extracted']} features** ({fc['radiomics_used']} finite on every "
-        "training case were used). The seed reports 1,834; its Table S1 is missing, and the "
-        "extra image types it used (beyond original + wavelet) are not stated.",
+        "training case were used).",
+        "",
+        "   The seed reports 1,834 (its Table S1 is missing). With PyRadiomics 3.0.1's "
+        "classes shape (14 features, original image only) is computed once and every image "
+        "adds first order 18 + GLCM 24 + GLDM 14 + GLRLM 16 + GLSZM 16 + NGTDM 5 = 93, so "
+        "a total is 14 + 93 n for n images: original + 8 wavelets = 9 gives 851. Each further "
+        "filter adds whole images (LoG: one per sigma; square, square root, logarithm, "
+        "exponential, gradient: one each; LBP 3D: three), so no combination reaches 1,834: "
+        "1,834 - 14 = 1,820 = 19 x 93 + 53 (n = 19 gives 1,781, n = 20 gives 1,874). "
+        "Enabling the deprecated features too (17 + 100 n) does not fit either (1,817 is not "
+        "a multiple of 100). 1,834 = 14 + 20 x 91 would need 20 images "
+        "with two features fewer per image than these classes give, a per-feature choice the "
+        "seed does not state; the model keeps the documented 851.",
+        "",
         f"3. Deep: the axial slice with the largest haematoma area (128 x 128 at 0.5 mm, brain "
         f"window) through a MONAI 2D ResNet (basic blocks, layers "
         f"{model['deep']['extractor']['layers']}, widths "

@@ -9,7 +9,7 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from .radiomics_features import PARAMS, extract_radiomics
-from .roi import LargestSlice, largest_slice, resampled_roi
+from .roi import LargestSlice, largest_slice, resampled_mask
 
 
 @dataclass
@@ -21,7 +21,7 @@ class CaseFeatures:
 
 def case_features(image: sitk.Image, mask: sitk.Image, params: str | Path = PARAMS) -> CaseFeatures:
     t = time.perf_counter()
-    roi_img, roi_mask = resampled_roi(image, mask)
+    roi_mask = resampled_mask(image, mask)
     sl = largest_slice(image, roi_mask)
     t_roi = time.perf_counter() - t
     t = time.perf_counter()

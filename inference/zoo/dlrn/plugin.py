@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import SimpleITK as sitk
     import torch
 
+    from ...pipeline import CVSTICHPipeline
     from ...results import Prediction
 
 BUNDLE = Path(__file__).resolve().parents[2] / "models" / "cvt_hematoma_dlrn"
@@ -49,6 +50,7 @@ class DLRNModel(PluginModel):
             )
         self._model: dict[str, Any] | None = None
         self._forests: dict[str, Any] = {}
+        self._segmenter: CVSTICHPipeline | None = None
 
     # -- bundle ---------------------------------------------------------------------------
     def model_data(self) -> dict[str, Any]:
@@ -102,15 +104,33 @@ class DLRNModel(PluginModel):
             out[n] = float(v)
         return out
 
-    def roi(self, image: sitk.Image, roi_mask: Any, threads: int | None) -> tuple[Any, str]:
+    def segmenter(self) -> CVSTICHPipeline:
+        """The seed-000 segmenter, loaded once per model instance."""
+        from .roi import segmenter
+
+        with self._lock:
+            if self._segmenter is None:
+                self._segmenter = segmenter()
+            return self._segmenter
+
+    def roi(
+        self, image: sitk.Image, roi_mask: Any, threads: int | None
+    ) -> tuple[Any, str, dict[str, int]]:
+        """(mask image, ``"mask"`` or ``"segmenter"``, the segmenter's component counts)."""
         import SimpleITK as sitk
 
         from .roi import segmenter_mask
 
         if roi_mask is None:
-            return segmenter_mask(image, threads), "segmenter"
+            seg = segmenter_mask(image, threads, self.segmenter())
+            info = {
+                "components_found": seg.components_found,
+                "components_kept": seg.components_kept,
+                "voxels_dropped": seg.voxels_dropped,
+            }
+            return seg.mask, "segmenter", info
         if isinstance(roi_mask, sitk.Image):
-            return roi_mask, "mask"
+            return roi_mask, "mask", {}
         arr = np.asarray(roi_mask)
         if arr.shape != tuple(reversed(image.GetSize())):
             raise ValueError(
@@ -118,7 +138,7 @@ class DLRNModel(PluginModel):
             )
         mask = sitk.GetImageFromArray(arr.astype(np.uint8))
         mask.CopyInformation(image)
-        return mask, "mask"
+        return mask, "mask", {}
 
     # -- prediction -----------------------------------------------------------------------
     def _predict(self, image: sitk.Image, opts: PredictOptions) -> Prediction:
@@ -132,7 +152,7 @@ class DLRNModel(PluginModel):
         covariates = self.check_covariates(dict(opts.covariates or {}))
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        mask, source = self.roi(image, opts.roi_mask, opts.threads)
+        mask, source, segmented = self.roi(image, opts.roi_mask, opts.threads)
         timings["roi_mask"] = time.perf_counter() - t
         cf = case_features(image, mask)
         timings.update(cf.timings)
@@ -180,6 +200,7 @@ class DLRNModel(PluginModel):
                     "largest_slice_index": cf.largest.index,
                     "roi_slices": cf.largest.n_slices,
                     "spacing_mm": [0.5, 0.5, 5.0],
+                    **({"segmenter": segmented} if segmented else {}),
                 },
                 "radiomics_features": len(cf.radiomics),
                 "covariates": covariates,

@@ -66,12 +66,14 @@ def as_images(
 
 
 def extractor(params: str | Path = PARAMS) -> Any:
+    """PyRadiomics' extractor for ``params``, its diagnostics off (``additionalInfo``: they
+    are never returned, and hashing the whole series for them cost a second per case)."""
     import radiomics
     from radiomics import featureextractor
 
     radiomics.setVerbosity(logging.ERROR)  # its import resets the level to WARNING
 
-    return featureextractor.RadiomicsFeatureExtractor(str(params))
+    return featureextractor.RadiomicsFeatureExtractor(str(params), additionalInfo=False)
 
 
 def extract_radiomics(
@@ -90,9 +92,15 @@ def extract_radiomics(
     ``wavelet-LHL_firstorder_Mean``, ...), diagnostics left out; 851 features with the
     shipped parameters. Raises :class:`RoiError` for an unusable ROI.
     """
+    from threadpoolctl import threadpool_limits
+
     img, msk = as_images(image_sitk_or_array, mask, spacing)
     try:
-        result = extractor(params).execute(img, msk, label=1)
+        # One BLAS thread: PyRadiomics' linear algebra is many small matrices (GLCM MCC's
+        # eigenvalues, 13 angles x Ng x Ng), where BLAS threads only wait for each other
+        # (7x slower with 2 OpenBLAS threads on 2 busy cores).
+        with threadpool_limits(limits=1, user_api="blas"):
+            result = extractor(params).execute(img, msk, label=1)
     except ValueError as exc:  # PyRadiomics' own ROI checks
         raise RoiError(f"PyRadiomics refused the ROI: {exc}") from exc
     return {

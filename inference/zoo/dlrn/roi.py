@@ -2,23 +2,28 @@
 """The haematoma ROI on the seed's 0.5 x 0.5 x 5 mm grid and its largest axial slice.
 
 The ROI is the given mask, or, when there is none, the mask of the seed-000 segmenter
-(``cvst_ich_demo`` run through its plug-in). The deep branch's input is the axial slice
-of the resampled grid with the largest haematoma area: a square crop centred on that
-slice's haematoma, brain window.
+(``cvst_ich_demo``'s segmentation stage, its small detached components dropped). The deep
+branch's input is the axial slice of the resampled grid with the largest haematoma area: a
+square crop centred on that slice's haematoma, brain window.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import SimpleITK as sitk
 
 from .radiomics_features import RoiError, as_images
 
+if TYPE_CHECKING:
+    from ...pipeline import CVSTICHPipeline
+
 SPACING = (0.5, 0.5, 5.0)  # (x, y, z) mm, seed 001
 CROP = 128  # pixels of the deep branch's input (64 mm at 0.5 mm)
 WINDOW = (40.0, 80.0)  # brain window: level, width (HU)
+SEGMENTER = "cvst_ich_demo"  # the seed-000 segmenter used when no mask is given
 
 
 @dataclass(frozen=True)
@@ -29,30 +34,75 @@ class LargestSlice:
     n_slices: int
 
 
-def segmenter_mask(image: sitk.Image, threads: int | None = None) -> sitk.Image:
-    """The seed-000 segmenter's haematoma mask on ``image``'s grid."""
+@dataclass(frozen=True)
+class SegmenterRoi:
+    mask: sitk.Image  # uint8 on the input grid
+    components_found: int
+    components_kept: int
+    voxels_dropped: int
+
+
+def haematoma_components(mask: np.ndarray, min_fraction: float) -> tuple[np.ndarray, int, int]:
+    """``mask`` without the connected components smaller than ``min_fraction`` of the
+    largest (the seed-000 pipeline's own ROI rule: specks on the skull or the sinuses are
+    segmentation noise, several sizeable bleeds all stay). Returns (mask, found, kept)."""
+    from scipy import ndimage
+
+    labels, n = ndimage.label(mask > 0)
+    if n <= 1:
+        return (mask > 0).astype(np.uint8), int(n), int(n)
+    sizes = np.bincount(labels.ravel())[1:]
+    keep = np.flatnonzero(sizes >= min_fraction * sizes.max()) + 1
+    return np.isin(labels, keep).astype(np.uint8), int(n), int(keep.size)
+
+
+def segmenter() -> CVSTICHPipeline:
+    """The loaded seed-000 segmenter (``cvst_ich_demo``'s two-stage pipeline)."""
+    from ...bundle import BundleModel
+    from ...manifest import ModelLoadError
     from ...registry import get_model
 
-    pred = get_model("cvst_ich_demo").predict(image, options={"threads": threads, "device": "cpu"})
-    if pred.mask is None or not np.any(pred.mask):
-        raise RoiError("the segmenter (cvst_ich_demo) found no haematoma: give a mask")
-    mask = sitk.GetImageFromArray(pred.mask.astype(np.uint8))
+    model = get_model(SEGMENTER)
+    if not isinstance(model, BundleModel):
+        raise ModelLoadError(f"{SEGMENTER} is registered as {type(model).__name__}, not a bundle")
+    return model.load()
+
+
+def segmenter_mask(
+    image: sitk.Image, threads: int | None = None, pipeline: CVSTICHPipeline | None = None
+) -> SegmenterRoi:
+    """The seed-000 segmenter's haematoma mask on ``image``'s grid: its segmentation stage
+    only (the classifier is not needed), components below its ``roi_min_component_fraction``
+    of the largest dropped. ``pipeline``: a loaded :func:`segmenter` to reuse."""
+    pipeline = pipeline or segmenter()
+    raw = pipeline.segmentation_mask(image, options={"threads": threads, "device": "cpu"})
+    if not np.any(raw):
+        raise RoiError(f"the segmenter ({SEGMENTER}) found no haematoma: give a mask")
+    kept, found, n_kept = haematoma_components(raw, pipeline.cfg.roi_min_component_fraction)
+    mask = sitk.GetImageFromArray(kept)
     mask.CopyInformation(image)
-    return mask
+    return SegmenterRoi(mask, found, n_kept, int(raw.sum()) - int(kept.sum()))
 
 
-def resampled_roi(image: sitk.Image, mask: sitk.Image) -> tuple[sitk.Image, sitk.Image]:
-    """Image (B-spline) and mask (nearest) on the 0.5 x 0.5 x 5 mm grid, cropped to the
-    mask's bounding box with a margin (PyRadiomics' own resampling)."""
+def resampled_mask(image: sitk.Image, mask: sitk.Image) -> sitk.Image:
+    """The mask (nearest neighbour) on the 0.5 x 0.5 x 5 mm grid, cropped to its bounding
+    box with a margin: PyRadiomics' own resampling, whose grid depends on the mask alone;
+    the image is not needed here (the radiomics resample it themselves), so the mask stands
+    in for it and nothing is B-spline interpolated twice."""
     from radiomics import imageoperations
 
-    img, msk = as_images(image, mask, None)
-    out_img, out_msk = imageoperations.resampleImage(
-        img, msk, resampledPixelSpacing=list(SPACING), interpolator=sitk.sitkBSpline, padDistance=2
+    _, msk = as_images(image, mask, None)
+    _, out_msk = imageoperations.resampleImage(
+        msk,
+        msk,
+        resampledPixelSpacing=list(SPACING),
+        interpolator=sitk.sitkNearestNeighbor,
+        padDistance=2,
     )
     if int(sitk.GetArrayViewFromImage(out_msk).sum()) == 0:
         raise RoiError("the ROI vanishes on the 0.5 x 0.5 x 5 mm grid (too small)")
-    return out_img, out_msk
+    resampled: sitk.Image = out_msk
+    return resampled
 
 
 def largest_slice(image: sitk.Image, roi_mask: sitk.Image) -> LargestSlice:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,36 @@ def icc_exclusions(
     }
 
 
+@dataclass
+class RadiomicsMatrix:
+    values: np.ndarray  # (cases, used features), the features selection may choose from
+    extracted: list[str]  # every extracted feature, PyRadiomics' order
+    used: list[str]  # the columns of ``values``
+    finite: np.ndarray  # per extracted feature: finite on every training case
+    icc_report: dict[str, Any]
+
+
+def radiomics_matrix(
+    cases: list[dict[str, Any]],
+    idx_tr: np.ndarray,
+    icc: str | Path | None = None,
+    icc_threshold: float = 0.8,
+) -> RadiomicsMatrix:
+    """The radiomic features selection starts from: those finite on every training case,
+    less (with ``icc``) those whose ICC(2,1) is below ``icc_threshold``."""
+    names = list(cases[0]["radiomics"])
+    rad = np.array([[c["radiomics"][k] for k in names] for c in cases], dtype=np.float64)
+    finite = np.all(np.isfinite(rad[idx_tr]), axis=0)
+    report: dict[str, Any] = {}
+    excluded: set[str] = set()
+    if icc:
+        excluded, report = icc_exclusions(icc, icc_threshold, names)
+    usable = [i for i, n in enumerate(names) if finite[i] and n not in excluded]
+    return RadiomicsMatrix(
+        np.nan_to_num(rad[:, usable]), names, [names[i] for i in usable], finite, report
+    )
+
+
 def auc(y: np.ndarray, p: np.ndarray) -> float:
     from sklearn.metrics import roc_auc_score
 
@@ -136,16 +167,8 @@ def train(
     idx_tr, idx_te = train_test_split(
         np.arange(len(cases)), test_size=TEST_FRACTION, stratify=y, random_state=seed
     )
-    rad_names = list(cases[0]["radiomics"])
-    rad = np.array([[c["radiomics"][k] for k in rad_names] for c in cases], dtype=np.float64)
-    finite = np.all(np.isfinite(rad[idx_tr]), axis=0)
-    icc_report: dict[str, Any] = {}
-    excluded: set[str] = set()
-    if icc:
-        excluded, icc_report = icc_exclusions(icc, icc_threshold, rad_names)
-    usable = [i for i, n in enumerate(rad_names) if finite[i] and n not in excluded]
-    rad_used = [rad_names[i] for i in usable]
-    rad = np.nan_to_num(rad[:, usable])
+    rm = radiomics_matrix(cases, idx_tr, icc, icc_threshold)
+    rad, rad_names, rad_used = rm.values, rm.extracted, rm.used
 
     # deep branch
     slices = np.stack([c["slice"] for c in cases]).astype(np.float32)
@@ -243,9 +266,9 @@ def train(
     model["deep"] = {"extractor": config.to_dict(), "pca_components": n_pca, "pca_max": PCA_MAX}
     model["radiomics"] = {
         "extracted": len(rad_names),
-        "finite": int(finite.sum()),
+        "finite": int(rm.finite.sum()),
         "used": len(rad_used),
-        "icc": icc_report,
+        "icc": rm.icc_report,
     }
     model["covariates"] = cov_names
 

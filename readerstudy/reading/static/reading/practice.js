@@ -19,6 +19,10 @@
     P.ui.submit.hidden = false;
     $('rs-feedback').hidden = true;
     if (!on) {
+      // No practice overlay survives into the study's reads: they start from a fresh viewer.
+      if (P.state.viewer && P.state.viewer === mapsOn && maps.size) { P.state.viewer.destroy(); P.state.viewer = null; P.state.seriesUID = null; }
+      maps.clear();
+      mapsOn = null;
       P.state.practice = null;
       P.ui.submit.textContent = 'Submit and lock';
       P.ui.assistance.hidden = true;
@@ -63,6 +67,55 @@
     return show(st);
   }
 
+  // Heatmaps as the aided view lays them on the image (same entries, same overlay volumes),
+  // fetched only for an aided practice read or the feedback, after the unaided answer.
+  // ``maps`` holds the overlay names set on the current viewer.
+  const maps = new Set();
+  let mapsOn = null; // the viewer they are on
+  // Text whose hyphenated words ("CVST-ICH", "high-sensitivity") never break at the hyphen.
+  function words(text) {
+    const out = document.createDocumentFragment();
+    String(text).split(/(\S*-\S*)/).forEach((part, i) => {
+      if (!part) return;
+      out.appendChild(i % 2 ? P.el('span', 'rs-nowrap', part) : document.createTextNode(part));
+    });
+    return out;
+  }
+  const withWords = (el, text) => { el.appendChild(words(text)); return el; };
+  const methodName = (m) => ((window.ReaderstudyViewer && window.ReaderstudyViewer.METHOD_LABELS) || {})[m] || m;
+  const overlayName = (model, hm) => (hm.label === model.positive_label ? hm.method : `${hm.method}:${hm.label}`);
+
+  async function showMaps(model) {
+    const viewer = P.state.viewer;
+    const heatmaps = (model && model.heatmaps) || [];
+    if (!viewer || !heatmaps.length) return;
+    if (mapsOn !== viewer) { maps.clear(); mapsOn = viewer; }
+    await viewer.ready.catch(() => {});
+    for (const [i, hm] of heatmaps.entries()) {
+      const name = overlayName(model, hm);
+      if (!maps.has(name)) {
+        const overlay = P.withWords(await P.fetchOverlay(hm.url), hm, false);
+        if (P.state.viewer !== viewer) return; // the reader moved on
+        viewer.setOverlay(name, overlay);
+        viewer.setOverlayOpacity(name, hm.opacity);
+        maps.add(name);
+      }
+      viewer.setOverlayVisible(name, i === 0);
+    }
+  }
+
+  function mapsLine(model) {
+    const heatmaps = (model && model.heatmaps) || [];
+    if (!heatmaps.length) return null;
+    const names = [...new Set(heatmaps.map((hm) => methodName(hm.method)))];
+    const p = P.el('p', 'rs-fb-maps');
+    p.dataset.testid = 'practice-heatmaps';
+    p.appendChild(P.el('span', 'rs-fb-name', 'Heatmaps on the image: '));
+    names.forEach((name, i) => p.appendChild(P.el('strong', 'rs-nowrap', i < names.length - 1 ? `${name},` : name)).after(' '));
+    p.appendChild(P.el('span', 'rs-hint rs-fb-note', names.length > 1 ? 'Switch between them in the viewer\'s toolbar.' : 'Its switch and colour bar are in the viewer\'s toolbar.'));
+    return p;
+  }
+
   function modelBox(model, title) {
     const box = P.el('div', 'rs-fb-card rs-fb-model');
     box.appendChild(P.el('h3', '', title));
@@ -74,13 +127,15 @@
       const p = P.el('p');
       const prob = P.el('span', 'prob', `${(model.probability * 100).toFixed(1)}%`);
       prob.dataset.testid = 'practice-probability';
-      p.append(prob, ` ${model.meaning}`);
+      p.append(prob, ' ', words(model.meaning));
       box.appendChild(p);
     }
     if (model.decision && model.decision.label) {
-      box.appendChild(P.el('p', 'call', `Model call (${model.decision.operating_point.replace('_', '-')} operating point): ${model.decision.display || model.decision.label}`));
+      box.appendChild(withWords(P.el('p', 'call'), `Model call (${model.decision.operating_point.replace('_', '-')} operating point): ${model.decision.display || model.decision.label}`));
     }
-    box.appendChild(P.el('p', 'rs-hint', `Model: ${model.model}`));
+    const line = mapsLine(model);
+    if (line) box.appendChild(line);
+    box.appendChild(withWords(P.el('p', 'rs-hint'), `Model: ${model.model}`));
     return box;
   }
 
@@ -141,7 +196,10 @@
     if (item.images) P.showViewer(item.images, item.condition);
     P.ui.assistance.replaceChildren();
     P.ui.assistance.hidden = !item.aided;
-    if (item.aided) P.ui.assistance.appendChild(modelBox(item.model, 'AI assistance'));
+    if (item.aided) {
+      P.ui.assistance.appendChild(modelBox(item.model, 'AI assistance'));
+      showMaps(item.model).catch((err) => P.setStatus(`Heatmap not shown: ${err.message}`, true));
+    }
     P.ui.submit.textContent = 'Submit practice answer';
     P.ui.submit.disabled = false;
     P.setStatus('');
@@ -193,27 +251,33 @@
       p.title = text;
       box.appendChild(p);
     }
+    // One card per endpoint with the truth and the reader's answers side by side, then the
+    // model's card; stacked, as the side panel is narrow.
     const grid = P.el('div', 'rs-fb-grid');
     grid.dataset.testid = 'practice-feedback';
-    const truth = P.el('div', 'rs-fb-card rs-fb-truth');
-    truth.appendChild(P.el('h3', '', 'Truth'));
-    const mine = P.el('div', 'rs-fb-card rs-fb-mine');
-    mine.appendChild(P.el('h3', '', 'Your answer'));
     fb.rows.forEach((row) => {
-      const t = P.el('p');
-      t.append(P.el('span', 'rs-fb-name', `${row.name}: `), P.el('strong', '', row.truth));
-      truth.appendChild(t);
-      const m = P.el('p');
-      m.appendChild(P.el('span', 'rs-fb-name', `${row.name}: `));
+      const card = P.el('div', 'rs-fb-card rs-fb-truth');
+      card.appendChild(withWords(P.el('h3'), row.name));
+      const table = P.el('table', 'rs-fb-table');
+      const line = (what, value, cls, mark) => {
+        const tr = table.insertRow();
+        tr.appendChild(P.el('th', '', what)).scope = 'row';
+        const td = tr.insertCell();
+        td.appendChild(withWords(P.el('strong', cls || ''), value));
+        if (mark) td.appendChild(P.el('span', `rs-fb-mark ${cls}`, ` ${mark}`));
+        return tr;
+      };
+      line('Truth', row.truth).className = 'rs-fb-truthrow';
       Object.entries(row.answers).forEach(([code, given]) => {
         const [cls, mark] = verdict(given.correct);
-        const span = P.el('span', `rs-fb-answer ${cls}`, `${code}: ${given.value} ${mark.split(' ')[0]}`);
-        span.dataset.condition = code;
-        m.appendChild(span);
+        const tr = line(`You, ${code}`, given.value, cls, mark.split(' ')[0]);
+        tr.className = 'rs-fb-answer';
+        tr.dataset.condition = code;
       });
-      mine.appendChild(m);
+      card.appendChild(table);
+      grid.appendChild(card);
     });
-    grid.append(truth, mine, modelBox(fb.model, 'Model output'));
+    grid.appendChild(modelBox(fb.model, 'Model output'));
     box.appendChild(grid);
     if (st.status !== 'in_progress') box.appendChild(P.el('p', st.status === 'qualified' ? 'rs-fb-ok' : 'rs-blocked', st.message));
     const next = P.el('button', 'primary', st.status === 'in_progress' ? 'Next practice read' : st.status === 'qualified' ? 'Start the study' : 'Continue');
@@ -221,6 +285,7 @@
     next.id = 'rs-practice-next';
     box.appendChild(next);
     box.hidden = false;
+    showMaps(fb.model).catch((err) => P.setStatus(`Heatmap not shown: ${err.message}`, true));
     next.focus();
     await waitForClick(next);
     box.hidden = true;

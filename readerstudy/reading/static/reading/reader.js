@@ -806,7 +806,7 @@
   window.readerstudyWorkspace = state;
   const failed = (err) => setStatus(`Could not load the next case: ${err.message}`, true);
   // practice.js (the task description and practice cases) runs first and hands over to loadNext.
-  const parts = { api, app, ui, state, renderForm, fillForm, readForm, showViewer, setStatus, activeMs, el, loadNext };
+  const parts = { api, app, ui, state, renderForm, fillForm, readForm, showViewer, setStatus, activeMs, el, loadNext, fetchOverlay, withWords };
   if (window.ReaderstudyPractice) window.ReaderstudyPractice.start(parts).catch(failed);
   else loadNext().catch(failed);
 })();

@@ -23,3 +23,14 @@
     });
   }
 })();
+
+// The marks settings apply to a marks question only: hidden while another type is chosen.
+(function () {
+  'use strict';
+  const box = document.getElementById('marks-settings');
+  const type = box && document.getElementById(box.dataset.typeField);
+  if (!type) return;
+  const sync = () => { box.hidden = type.value !== 'marks'; };
+  type.addEventListener('change', sync);
+  sync();
+})();

@@ -1,0 +1,167 @@
+"""The record of a study's truth panel in its bundle, and its rebuilding on import.
+
+When a study takes its truth from a finished panel (``ReaderStudy.truth_panel``) the bundle
+holds ``panel/panel.json`` (the panel: title, rule, label kinds, etiology values, times, its
+adjudicator and annotators by user name with their position A1..An), and three tables:
+``panel/annotations.csv`` (each annotator's labels per case), ``panel/items.csv`` (each vote
+item: the votes by alias, the majority, whether it went to the adjudicator, the decided value,
+method vote / adjudication, who decided and when) and ``panel/truth.csv`` (each case's truth
+from the panel with the provenance of every field). Only the panel's cases that belong to the
+study travel. The import rebuilds the panel, finished, and points the study at it.
+"""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from readerstudy.accounts.models import Role
+from readerstudy.analysis.bundle import BundleError
+from readerstudy.panels.models import (
+    Annotation,
+    Panel,
+    PanelAnnotator,
+    PanelCase,
+    PanelItem,
+    PanelTruth,
+)
+from readerstudy.studies.models import ReaderStudy
+
+from .bundle_codec import dict_of, fields_of
+from .bundle_tables import CHUNK, Table
+
+PANEL = "panel/panel.json"
+ANNOTATIONS = Table(
+    "panel/annotations.csv",
+    Annotation,
+    (("case", "panel_case__case__code"), ("annotator", "annotator__user__username")),
+)
+ITEMS = Table(
+    "panel/items.csv",
+    PanelItem,
+    (("case", "panel_case__case__code"), ("decided_by", "decided_by__username")),
+)
+# the consensus mask's storage name means nothing elsewhere: its sha256 and volume travel
+TRUTH = Table("panel/truth.csv", PanelTruth, (("case", "case__code"),), ("mask_file",))
+FILES = (PANEL, ANNOTATIONS.name, ITEMS.name, TRUTH.name)
+
+
+def _in_study(queryset, study: ReaderStudy, lookup: str):
+    return queryset.filter(**{f"{lookup}__study_memberships__study": study})
+
+
+def panel_tables(study: ReaderStudy) -> list[tuple[Table, Any]]:
+    """(table, queryset) of the study's panel, in the order they are written."""
+    panel = study.truth_panel
+    annotations = Annotation.objects.filter(panel_case__panel=panel)
+    items = PanelItem.objects.filter(panel_case__panel=panel)
+    truths = PanelTruth.objects.filter(panel=panel)
+    return [
+        (
+            ANNOTATIONS,
+            _in_study(annotations, study, "panel_case__case").order_by(
+                "panel_case__case__code", "annotator__position"
+            ),
+        ),
+        (
+            ITEMS,
+            _in_study(items, study, "panel_case__case").order_by("panel_case__case__code", "key"),
+        ),
+        (TRUTH, _in_study(truths, study, "case").order_by("case__code")),
+    ]
+
+
+def panel_record(study: ReaderStudy) -> dict[str, Any]:
+    """panel/panel.json of the study's truth panel."""
+    panel = study.truth_panel
+    assert panel is not None
+    return {
+        **dict_of(panel),
+        "adjudicator": panel.adjudicator.username,
+        "created_by": panel.created_by.username if panel.created_by else None,
+        "annotators": [
+            {"annotator": seat.user.username, "position": seat.position}
+            for seat in panel.annotators.select_related("user").order_by("position")
+        ],
+    }
+
+
+def panel_users(record: dict[str, Any]) -> dict[str, str]:
+    """{user name: role} of the people a bundled panel names (created as such if missing)."""
+    users: dict[str, str] = {a["annotator"]: Role.ANNOTATOR for a in record.get("annotators", [])}
+    users[record["adjudicator"]] = Role.ADJUDICATOR
+    return users
+
+
+class PanelImport:
+    """Rebuilds a bundled panel; ``rows(table)`` reads a bundled table as ``_Import.table``."""
+
+    def __init__(self, job):
+        self.job = job
+
+    def run(self, study: ReaderStudy) -> Panel:
+        job = self.job
+        data = dict(job.panel_record)
+        where = PANEL
+        seats = data.pop("annotators", [])
+        adjudicator, created_by = data.pop("adjudicator"), data.pop("created_by", None)
+        users = {u.username: u for u in get_user_model().objects.filter(
+            username__in=[adjudicator, created_by, *(s["annotator"] for s in seats)]
+        )}  # fmt: skip
+        panel = Panel.objects.create(
+            **fields_of(Panel, data, where),
+            adjudicator=job.key(users, adjudicator, "user", where),
+            created_by=users.get(created_by) if created_by else None,
+        )
+        cases = PanelCase.objects.bulk_create(
+            PanelCase(panel=panel, case=case) for case in job.case_by_code.values()
+        )
+        panel_case = {pc.case.code: pc for pc in cases}
+        annotators = PanelAnnotator.objects.bulk_create(
+            PanelAnnotator(
+                panel=panel,
+                user=job.key(users, s["annotator"], "user", where),
+                position=s["position"],
+            )
+            for s in seats
+        )
+        seat = {a.user.username: a for a in annotators}
+        Annotation.objects.bulk_create(
+            (
+                Annotation(
+                    panel_case=job.key(panel_case, row["case"], "case", w),
+                    annotator=job.key(seat, row["annotator"], "annotator", w),
+                    **job.own(Annotation, row, w),
+                )
+                for w, row in job.table(ANNOTATIONS)
+            ),
+            batch_size=CHUNK,
+        )
+        PanelItem.objects.bulk_create(
+            (
+                PanelItem(
+                    panel_case=job.key(panel_case, row["case"], "case", w),
+                    decided_by=(
+                        job.key(users, row["decided_by"], "user", w) if row["decided_by"] else None
+                    ),
+                    **job.own(PanelItem, row, w),
+                )
+                for w, row in job.table(ITEMS)
+            ),
+            batch_size=CHUNK,
+        )
+        PanelTruth.objects.bulk_create(
+            (
+                PanelTruth(
+                    panel=panel,
+                    case=job.key(job.case_by_code, row["case"], "case", w),
+                    **job.own(PanelTruth, row, w),
+                )
+                for w, row in job.table(TRUTH)
+            ),
+            batch_size=CHUNK,
+        )
+        if panel.status != Panel.Status.FINISHED:
+            raise BundleError("invalid_value", f"{PANEL}: the study's panel is not finished")
+        study.truth_panel = panel
+        study.save(update_fields=["truth_panel"])
+        return panel
