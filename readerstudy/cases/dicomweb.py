@@ -241,19 +241,28 @@ def retrieve_frames(request, study_uid: str, series_uid: str, sop_uid: str, fram
     if issue:
         if not _authenticated(request):
             return _unauthorized()
+        if index is not None and not _may_view_case_id(request.user, index.case_id):
+            # the entry may predate the deletion and re-import of a series with the same UIDs
+            index = frame_index.series_frames(study_uid, series_uid, fresh=True)
         if index is None or not _may_view_case_id(request.user, index.case_id):
             raise Http404("no such instance")
-    elif index is None:
-        raise Http404("no such instance")
-    frame = index.frames.get(sop_uid)
-    if frame is None:
-        raise Http404("no such instance")
     if frames.strip() != "1":
         raise Http404("single-frame instances have only frame 1")
+    frame = index.frames.get(sop_uid) if index is not None else None
+    if frame is None:
+        raise Http404("no such instance")
     etag = f"{frame.sha256}-f1"
     if _not_modified(request, etag):
         return HttpResponseNotModified()
-    pixels = frame_index.read_frame(frame)
+    try:
+        pixels = frame_index.read_frame(frame)
+    except FileNotFoundError:  # a stale entry of a deleted series: look it up again
+        index = frame_index.series_frames(study_uid, series_uid, fresh=True)
+        frame = index.frames.get(sop_uid) if index is not None else None
+        if frame is None:
+            raise Http404("no such instance") from None
+        pixels = frame_index.read_frame(frame)
+        etag = f"{frame.sha256}-f1"
     boundary = uuid.uuid4().hex
     head = f"--{boundary}\r\nContent-Type: application/octet-stream; transfer-syntax={EXPLICIT_LE}\r\n\r\n"
     body = b"".join((head.encode(), pixels, f"\r\n--{boundary}--\r\n".encode()))

@@ -76,13 +76,14 @@ def _local_path(name: str) -> str | None:
         return None
 
 
-def series_frames(study_uid: str, series_uid: str) -> SeriesFrames | None:
+def series_frames(study_uid: str, series_uid: str, *, fresh: bool = False) -> SeriesFrames | None:
     """The frame index of a series (None if there is no such series); one query per series
-    and process every :data:`INDEX_TTL` seconds. No access check: callers do that."""
+    and process every :data:`INDEX_TTL` seconds, or now with ``fresh`` (a caller that found
+    the entry stale: its case gone, its file missing). No access check: callers do that."""
     key = (study_uid, series_uid)
     now = time.monotonic()
     entry = _index.get(key)
-    if entry is not None and entry.expires > now:
+    if not fresh and entry is not None and entry.expires > now:
         return entry
     rows = list(
         Instance.objects.filter(
@@ -122,6 +123,12 @@ def forget_series(study_uid: str | None = None, series_uid: str | None = None) -
             _index.clear()
         elif series_uid is not None:
             _index.pop((study_uid, series_uid), None)
+
+
+def forget_deleted_series(sender, instance, **kwargs) -> None:
+    """``post_delete`` receiver of Series: this process forgets the series at once (others
+    within :data:`INDEX_TTL`, or at their first request that finds the entry stale)."""
+    forget_series(instance.study_instance_uid, instance.series_instance_uid)
 
 
 def read_frame(frame: Frame) -> bytes:

@@ -318,3 +318,30 @@ def test_the_index_follows_a_deleted_series_after_forget(client, two_series):
     series.case.delete()
     frames.forget_series(*key)
     assert frames.series_frames(*key) is None
+
+
+def test_a_deleted_series_leaves_this_process_index_at_once(two_series):
+    series = two_series[0]
+    key = (series.study_instance_uid, series.series_instance_uid)
+    assert frames.series_frames(*key) is not None
+    series.case.delete()
+    assert key not in frames._index
+    assert frames.series_frames(*key) is None
+
+
+def test_a_stale_entry_of_a_reimported_series_is_looked_up_again(client, phantom_dir):
+    """Another process may still hold the entry of a series that was deleted and imported
+    again with the same UIDs: its case and files are gone, the frame must still be served."""
+    out, records = phantom_dir
+    series = import_study(out / records[0]["case_id"]).case.primary_series
+    key = (series.study_instance_uid, series.series_instance_uid)
+    stale = frames.series_frames(*key)
+    series.case.delete()
+    again = import_study(out / records[0]["case_id"]).case.primary_series
+    assert (again.study_instance_uid, again.series_instance_uid) == key
+    assert again.case_id != stale.case_id
+    frames._index[key] = stale  # as another process's index still has it
+    client.login(username=CoordinatorFactory().username, password=PASSWORD)
+    response = client.get(_frame_url(again))
+    assert response.status_code == 200 and _payload(response) == _pixels(again)
+    assert frames.series_frames(*key).case_id == again.case_id
