@@ -24,9 +24,10 @@ from typing import IO, Any
 import pandas as pd
 
 FORMAT = "readerstudy-study-bundle"
-FORMAT_VERSION = 2
-#: versions this platform reads (version 1: no truth panel record; its truth is imported)
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+#: versions this platform reads (version 1: no truth panel record; its truth is imported;
+#: version 2: no mask files)
+READABLE_VERSIONS = (1, 2, 3)
 MANIFEST = "manifest.json"
 REPORT = "report.json"
 OPTIONS = "analysis/options.json"
@@ -52,6 +53,8 @@ REQUIRED = (
     READS,
     REPORT,
 )
+#: files every bundle holds from a format version on (the cases' truth masks: version 3)
+REQUIRED_SINCE = {3: ("truth_masks.csv",)}
 _CHUNK = 1 << 20
 
 
@@ -155,7 +158,9 @@ def open_bundle(path: str | Path) -> Bundle:
         present = {n for n in archive.namelist() if not n.endswith("/")} - {MANIFEST}
         check_names(present)
         listed = set(data["files"])
-        for name in REQUIRED:
+        version = data["format_version"]
+        since = [n for v, names in REQUIRED_SINCE.items() if version >= v for n in names]
+        for name in [*REQUIRED, *since]:
             if name not in listed or name not in present:
                 raise BundleError("missing_part", f"the bundle has no {name}")
         if listed - present:

@@ -69,33 +69,68 @@ def encoder(field: models.Field) -> Callable[[Any], str]:
     return lambda value: encode(field, value)
 
 
-def raw_encoder(field: models.Field, tz: dt.tzinfo) -> Callable[[Any], str]:
+#: what a memo of encoded JSON cells holds at most (answers repeat: a few thousand texts)
+MEMO_SIZE = 1 << 16
+
+
+def memo(convert: Callable[[Any], Any], size: int = MEMO_SIZE) -> Callable[[Any], Any]:
+    """``convert`` remembered for the last ``size`` distinct hashable values (first come): a
+    table's JSON column repeats the same few answers hundreds of thousands of times."""
+    seen: dict[Any, Any] = {}
+
+    def cached(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            result = seen[value] = convert(value)
+            if len(seen) > size:
+                seen.pop(next(iter(seen)))
+            return result
+        except TypeError:  # not hashable (a driver that returns decoded JSON)
+            return convert(value)
+
+    return cached
+
+
+def raw_encoder(field: models.Field, tz: dt.tzinfo) -> Callable[[Any], str] | None:
     """``encode`` of one field as a function of the value the database driver returns, before
     Django's conversion (what a streamed table reads, ``bundle_tables.raw_rows``): times as
-    datetimes or (SQLite) their ISO text in ``tz``, the connection's time zone; JSON as its
+    datetimes (naive on SQLite: in ``tz``, the connection's time zone) or ISO text; JSON as its
     text; booleans as booleans or 0/1. The cell is the one ``encode`` writes of the converted
-    value."""
+    value. ``None``: the driver's value is written as it is (``csv`` writes ``None`` as an
+    empty cell, a str as itself, an int by ``str`` and a float by ``repr``)."""
     if isinstance(field, models.JSONField):
-        return or_empty(lambda value: _JSON(json.loads(value) if isinstance(value, str) else value))
+        return or_empty(
+            memo(lambda value: _JSON(json.loads(value) if isinstance(value, str) else value))
+        )
     if isinstance(field, models.DateTimeField):
-
-        def moment(value: Any) -> str:
-            if isinstance(value, str):
-                value = dt.datetime.fromisoformat(value)
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=tz)
-            return value.isoformat()
-
-        return or_empty(moment)
+        return or_empty(_moment(tz))
     if isinstance(field, models.DateField):
         return or_empty(lambda value: value if isinstance(value, str) else value.isoformat())
-    if isinstance(
-        field,
-        models.BooleanField | models.FloatField | models.IntegerField | models.CharField
-        | models.TextField,
-    ):  # fmt: skip
+    if isinstance(field, models.BooleanField):
         return encoder(field)
+    if isinstance(
+        field, models.FloatField | models.IntegerField | models.CharField | models.TextField
+    ):
+        return None
     return lambda value: encode(field, field.to_python(value))
+
+
+def _moment(tz: dt.tzinfo) -> Callable[[Any], str]:
+    """ISO 8601 text, with its offset, of a driver's time (aware, or naive in ``tz``)."""
+    utc = tz.utcoffset(None) == dt.timedelta(0) if isinstance(tz, dt.timezone) else False
+    fromisoformat = dt.datetime.fromisoformat
+
+    def moment(value: Any) -> str:
+        if isinstance(value, str):
+            value = fromisoformat(value)
+        if value.tzinfo is not None:
+            return value.isoformat()
+        if utc:  # what ``value.replace(tzinfo=UTC).isoformat()`` writes, without the copy
+            return value.isoformat() + "+00:00"
+        return value.replace(tzinfo=tz).isoformat()
+
+    return moment
 
 
 def to_json(field: models.Field, value: Any) -> Any:

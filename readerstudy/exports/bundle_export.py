@@ -32,6 +32,7 @@ from readerstudy.studies.errors import StudyError
 from readerstudy.studies.models import ReaderStudy
 from readerstudy.version import __version__
 
+from . import bundle_masks as masks
 from . import bundle_panel as panel
 from . import bundle_tables as tables
 from .analysis_inputs import analysis_inputs
@@ -75,15 +76,19 @@ class _Writer:
     def json(self, name: str, data: Any) -> None:
         self.bytes(name, fmt.dumps(data))
 
-    def csv(self, name: str, header: list[str], rows: Iterable[list[str]]) -> int:
+    def csv(self, name: str, header: list[str], rows: Iterable[list]) -> int:
         stream = self._open(name)
         text = io.TextIOWrapper(io.BufferedWriter(stream, 1 << 20), encoding="utf-8", newline="")
         writer = csv.writer(text, lineterminator="\n")
         writer.writerow(header)
         count = 0
-        for row in rows:
-            writer.writerow(row)
-            count += 1
+        try:
+            for row in rows:
+                writer.writerow(row)
+                count += 1
+        except BaseException:
+            stream.raw.close()  # the zip closes (and the export is removed) with the error
+            raise
         text.flush()
         text.detach().flush()
         self._done(name, stream)
@@ -280,12 +285,14 @@ def _write(archive: zipfile.ZipFile, study, options, created_at, images) -> tupl
     writer = _Writer(archive)
     writer.json("study.json", design(study))
     rows: dict[str, int] = {}
-    listed = tables.study_tables(study)
+    listed = [*tables.study_tables(study), (masks.CASE_MASKS, masks.case_mask_rows(study))]
     if study.truth_panel_id:
         writer.json(panel.PANEL, panel.panel_record(study))
         listed += panel.panel_tables(study)
+    files = masks.MaskFiles()
     for table, queryset in listed:
-        rows[table.name] = writer.csv(table.name, table.header, table.rows(queryset))
+        rows[table.name] = writer.csv(table.name, table.header, table.rows(queryset, files.path))
+    files.write(writer)
     outputs = list(tables.study_outputs(study, _latest_output_ids(study)))
     rows["outputs.csv"] = writer.csv(
         "outputs.csv", tables.output_header(), tables.output_rows(outputs)

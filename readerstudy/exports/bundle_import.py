@@ -3,11 +3,13 @@
 The bundle is checked first (manifest, format version, every file's sha256). Then, inside one
 transaction: model versions (an existing one must have the same weights sha256), readers (users
 created with no usable password; existing user names are reused), cases (an existing case of
-the same code must have the same series content hashes and truth), the study and its protocol,
-assignments, answer revisions, assistance exposures, consent acceptances and model outputs.
-Images are optional: when the bundle has them, each is checked against its instance's sha256
-and stored; a series' content hash is checked against its instances' hashes. Any refusal
-rolls everything back, including the images stored so far.
+the same code must have the same series content hashes, truth and truth mask), the cases' truth
+masks, the study and its protocol, assignments, answer revisions, assistance exposures,
+consent acceptances, model outputs and a truth panel with its masks. Images are optional: when
+the bundle has them, each is checked against its instance's sha256 and stored; a series'
+content hash is checked against its instances' hashes. Mask files are checked against the
+sha256 their rows name (``bundle_masks``). Any refusal rolls everything back, including the
+images and masks stored so far.
 
 Stored times are the bundle's, not the import's: while the import runs the ``auto_now`` /
 ``auto_now_add`` of the models it writes are switched off (the import is a management command,
@@ -21,23 +23,21 @@ import io
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
-from django.db import connections, models, router, transaction
+from django.db import models, transaction
 
 from readerstudy import audit
 from readerstudy.accounts.models import ReaderProfile, Role
 from readerstudy.ai.models import InferenceJob, InferenceOutput, ModelVersion
 from readerstudy.analysis import bundle as fmt
 from readerstudy.analysis.bundle import BundleError
-from readerstudy.cases.models import Case, Collection, GroundTruth, Instance, Series
+from readerstudy.cases.models import Case, Collection, GroundTruth, HematomaMask, Instance, Series
 from readerstudy.cases.storage import content_name, save_content_addressed
-from readerstudy.panels.models import Annotation, Panel, PanelTruth
+from readerstudy.panels.models import Annotation, Panel, PanelMask, PanelTruth
 from readerstudy.reading.models import AnswerRevision, AssistanceExposure, ConsentAcceptance
 from readerstudy.studies.consent import ConsentVersion, text_sha256
 from readerstudy.studies.models import (
@@ -54,16 +54,18 @@ from readerstudy.studies.models import (
     StudyReader,
 )
 
+from . import bundle_masks as masks
 from . import bundle_panel as panels
+from . import bundle_params as params
 from . import bundle_tables as tables
-from .bundle_codec import decode, decoder, fields_of, own_fields
+from .bundle_codec import decode, fields_of, own_fields
 
 BATCH = 5000
 _ASSIGNMENT_KEYS = ("study", "reader", "study_case", "session", "prerequisite")
 _POSITION = Assignment._meta.get_field("position")
 TIMESTAMPED = (
     ReaderStudy, StudyReader, ConsentVersion, AnswerRevision, GroundTruth, InferenceOutput,
-    ModelVersion, Case, Series, Panel, Annotation, PanelTruth,
+    ModelVersion, Case, Series, Panel, Annotation, PanelTruth, PanelMask,
 )  # fmt: skip
 
 
@@ -96,78 +98,10 @@ def _source_key(code: str) -> str:
     return hashlib.sha256(f"bundle-case:{code}".encode()).hexdigest()
 
 
-def _batched(items, size: int = BATCH) -> Iterator[list]:
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _insert(model: type[models.Model], columns: list[models.Field], rows) -> None:
-    """INSERT ``rows`` (tuples of Python values, one per field of ``columns``) into ``model``'s
-    table with ``executemany`` in batches: a million answer revisions go in without building a
-    model instance each (no signals: none of the bulk-imported models has a receiver). Each
-    value is prepared by its field (``get_db_prep_save``), as ``bulk_create`` does."""
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(model._meta.db_table),
-        ", ".join(quote(f.column) for f in columns),
-        ", ".join(["%s"] * len(columns)),
-    )
-    prepare = [
-        (i, p) for i, f in enumerate(columns) if (p := _preparation(f, connection)) is not _same
-    ]
-    with connection.cursor() as cursor:
-        for batch in _batched(rows):
-            if prepare:  # only the columns whose values the driver does not take as they are
-                batch = [list(row) for row in batch]
-                for row in batch:
-                    if len(row) != len(columns):
-                        raise ValueError(f"{len(row)} values for {len(columns)} columns")
-                    for i, p in prepare:
-                        row[i] = p(row[i])
-            cursor.executemany(sql, batch)
-
-
-# Fields whose decoded value (str, int, float, bool, a related row's id) the database driver
-# takes as it is: preparing them would return the same value.
-_NATIVE = (
-    models.CharField, models.TextField, models.IntegerField, models.FloatField,
-    models.BooleanField,
-)  # fmt: skip
-
-
 def _field(model: type[models.Model], name: str) -> models.Field:
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field)
     return field
-
-
-def _preparation(field: models.Field, connection):
-    target = field.target_field if isinstance(field, models.ForeignKey) else field
-    if isinstance(target, _NATIVE):
-        return _same
-    if isinstance(field, models.DateTimeField):  # already an aware datetime (``decoder``)
-        if connection.vendor == "sqlite" and settings.USE_TZ:
-            return partial(_sqlite_moment, connection.timezone)
-        return connection.ops.adapt_datetimefield_value
-    return partial(field.get_db_prep_save, connection=connection)
-
-
-def _same(value):
-    return value
-
-
-def _sqlite_moment(tz, value):
-    """SQLite's ``adapt_datetimefield_value`` of an aware datetime (its naive text in the
-    connection's time zone), without its per-value checks of the settings: a million times
-    per import."""
-    return None if value is None else str(value.astimezone(tz).replace(tzinfo=None))
 
 
 class _Import:
@@ -175,33 +109,58 @@ class _Import:
         self.bundle, self.user, self.stored = bundle, user, stored
         self.rows: dict[str, int] = {}
         self.images = 0
-        self._decoders: dict[int, tuple[list, list]] = {}
 
     # --- reading -----------------------------------------------------------------------------
 
-    def table(self, table: tables.Table | str, header: list[str] | None = None):
-        """(row number, {column: text}) of a bundled CSV, its header checked."""
+    def _columns(self, table: tables.Table | str, header: list[str] | None) -> tuple:
+        """(file name, its columns) of a bundled CSV whose header has every key column and no
+        unknown one."""
         name = table if isinstance(table, str) else table.name
         expected = header if header is not None else table.header  # type: ignore[union-attr]
         keys = expected if isinstance(table, str) else [k for k, _ in table.keys]
         with self.bundle.open(name) as raw:
-            reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
-            columns = reader.fieldnames or []
-            unknown = sorted(set(columns) - set(expected))
-            missing = [k for k in keys if k not in columns]
-            if unknown or missing:
-                raise BundleError(
-                    "invalid_table",
-                    f"{name}: "
-                    + "; ".join(
-                        ([f"unknown column(s) {unknown}"] if unknown else [])
-                        + ([f"missing column(s) {missing}"] if missing else [])
-                    ),
-                )
-            count = 0
-            for count, row in enumerate(reader, start=2):
-                yield f"{name} row {count}", row
-            self.rows[name] = max(count - 1, 0)
+            columns = next(csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline="")), [])
+        unknown = sorted(set(columns) - set(expected))
+        missing = [k for k in keys if k not in columns]
+        if unknown or missing:
+            raise BundleError(
+                "invalid_table",
+                f"{name}: "
+                + "; ".join(
+                    ([f"unknown column(s) {unknown}"] if unknown else [])
+                    + ([f"missing column(s) {missing}"] if missing else [])
+                ),
+            )
+        return name, columns
+
+    def table(self, table: tables.Table | str, header: list[str] | None = None):
+        """(row number, {column: text}) of a bundled CSV, its header checked."""
+        name, columns = self._columns(table, header)
+        for number, cells in self.cells(name, len(columns)):
+            yield f"{name} row {number}", dict(zip(columns, cells, strict=True))
+
+    def index(self, table: tables.Table | str, header: list[str] | None = None):
+        """(file name, {column: position}) of a bundled CSV, its header checked."""
+        name, columns = self._columns(table, header)
+        return name, {c: i for i, c in enumerate(columns)}
+
+    def cells(self, name: str, width: int) -> Iterator[tuple[int, list[str]]]:
+        """(row number, cells) of the rows of a bundled CSV after its header; a row of another
+        width than the header's is refused."""
+        with self.bundle.open(name) as raw:
+            reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+            next(reader, None)
+            count = 1
+            for count, cells in enumerate(reader, start=2):
+                if len(cells) != width:
+                    if not cells:
+                        continue
+                    raise BundleError(
+                        "invalid_table",
+                        f"{name} row {count}: {len(cells)} cells, the header has {width}",
+                    )
+                yield count, cells
+            self.rows[name] = count - 1
 
     @staticmethod
     def own(model, row: dict, where: str, exclude=()) -> dict[str, Any]:
@@ -210,15 +169,6 @@ class _Import:
             for f in own_fields(model, exclude)
             if f.name in row
         }
-
-    def own_values(self, fields: list[models.Field], row: dict, where: str) -> list[Any]:
-        """``own`` as a list in ``fields`` order; a column the bundle lacks takes the default."""
-        entry = self._decoders.get(id(fields))
-        if entry is None or entry[0] is not fields:  # the entry holds the list: its id stays
-            entry = self._decoders[id(fields)] = (fields, [(f.name, decoder(f), f) for f in fields])
-        return [
-            cell(row[name], where) if name in row else f.get_default() for name, cell, f in entry[1]
-        ]
 
     @staticmethod
     def key(mapping: dict, value: Any, what: str, where: str):
@@ -399,6 +349,34 @@ class _Import:
             new.append(GroundTruth(case=case, **values))
         GroundTruth.objects.bulk_create(new, batch_size=BATCH)
 
+    def truth_masks(self) -> None:
+        """The cases' hematoma masks (format version 3 on): a case that already has one here
+        must have the same file."""
+        if not self.bundle.has(masks.CASE_MASKS.name):
+            return
+        have = {
+            m.case.code: m
+            for m in HematomaMask.objects.filter(
+                case__in=self.case_by_code.values()
+            ).select_related("case")
+        }
+        new = []
+        for where, row in self.table(masks.CASE_MASKS):
+            case = self.key(self.case_by_code, row["case"], "case", where)
+            series = self.key(self.series_by_uid, row["series"], "series", where)
+            values = self.own(HematomaMask, row, where)
+            path = values.pop("file", "")
+            if row["case"] in have:
+                masks.checked(self.bundle, path, where)
+                if masks.path_of(tables.stored_sha256(have[row["case"]].file)) != path:
+                    raise BundleError(
+                        "truth_mismatch", f"{where}: case {row['case']} has another mask here"
+                    )
+                continue
+            name = masks.restore(self.bundle, path, where, masks.TRUTH_PREFIX, self.stored)
+            new.append(HematomaMask(case=case, series=series, file=name, **values))
+        HematomaMask.objects.bulk_create(new, batch_size=BATCH)
+
     # --- the study ---------------------------------------------------------------------------
 
     def study(self) -> ReaderStudy:
@@ -520,26 +498,28 @@ class _Import:
     def assignments(self, study: ReaderStudy) -> None:
         """Inserted in rounds: a read after its prerequisite (the unaided read of the case).
         A read is found again by its reader, session and position (unique)."""
-        waiting: list[tuple[str, dict]] = list(self.table(tables.ASSIGNMENTS))
+        name, index = self.index(tables.ASSIGNMENTS)
+        ident, pre = index["id"], index["prerequisite"]
+        waiting = [(f"{name} row {n}", row) for n, row in self.cells(name, len(index))]
         own = own_fields(Assignment)
         columns = [_field(Assignment, n) for n in _ASSIGNMENT_KEYS] + own
+        steps = params.Columns(own, index, params.connection_for(Assignment))
         at = len(_ASSIGNMENT_KEYS) + own.index(_POSITION)
         self.assignment_by_id: dict[str, int] = {}
         placed: dict[str, tuple[int, int, int]] = {}  # bundle id: (reader, session, position)
         while waiting:
             ready = [
-                (w, r) for w, r in waiting if not r["prerequisite"]
-                or r["prerequisite"] in self.assignment_by_id
+                (w, r) for w, r in waiting if not r[pre] or r[pre] in self.assignment_by_id
             ]  # fmt: skip
             if not ready:
                 where, row = waiting[0]
                 raise BundleError(
-                    "unknown_reference", f"{where}: unknown prerequisite {row['prerequisite']!r}"
+                    "unknown_reference", f"{where}: unknown prerequisite {row[pre]!r}"
                 )
-            made = [self._assignment(study, where, row, own) for where, row in ready]
-            _insert(Assignment, columns, made)
+            made = [self._assignment(study, where, row, index, steps) for where, row in ready]
+            params.insert(Assignment, columns, made)
             for (_, row), values in zip(ready, made, strict=True):
-                placed[row["id"]] = (values[1], values[3], values[at])
+                placed[row[ident]] = (values[1], values[3], values[at])
             by_place = {
                 tuple(place): pk
                 for *place, pk in Assignment.objects.filter(study=study)
@@ -547,22 +527,24 @@ class _Import:
                 .iterator(chunk_size=BATCH)
             }
             for _, row in ready:
-                self.assignment_by_id[row["id"]] = by_place[placed[row["id"]]]
+                self.assignment_by_id[row[ident]] = by_place[placed[row[ident]]]
             done = {id(r) for _, r in ready}
             waiting = [(w, r) for w, r in waiting if id(r) not in done]
 
-    def _assignment(self, study, where: str, row: dict, own: list) -> tuple:
-        """The row's values in the order of ``assignments``' columns."""
-        pre = row["prerequisite"]
-        reader = self.key(self.reader_by_name, row["reader"], "reader", where)
-        return (
+    def _assignment(
+        self, study, where: str, row: list[str], index: dict, steps: params.Columns
+    ) -> list:
+        """The row's parameters in the order of ``assignments``' columns."""
+        pre = row[index["prerequisite"]]
+        reader = self.key(self.reader_by_name, row[index["reader"]], "reader", where)
+        return [
             study.pk,
             reader.pk,
-            self.key(self.study_case, row["case"], "case", where).pk,
-            self.key(self.session_by_index, row["session"], "session", where).pk,
+            self.key(self.study_case, row[index["case"]], "case", where).pk,
+            self.key(self.session_by_index, row[index["session"]], "session", where).pk,
             self.key(self.assignment_by_id, pre, "prerequisite", where) if pre else None,
-            *self.own_values(own, row, where),
-        )
+            *steps.values(row, where),
+        ]
 
     def outputs(self) -> None:
         """Model outputs: an output of a job this platform already ran (same series, model
@@ -627,30 +609,38 @@ class _Import:
     def answers(self) -> None:
         own = own_fields(AnswerRevision)
         columns = [_field(AnswerRevision, "assignment"), *own]
+        name, index = self.index(tables.REVISIONS)
+        steps = params.Columns(own, index, params.connection_for(AnswerRevision))
+        assignment, by_id, key = index["assignment"], self.assignment_by_id, self.key
 
         def revisions():
-            for where, row in self.table(tables.REVISIONS):
-                a = self.key(self.assignment_by_id, row["assignment"], "assignment", where)
-                yield (a, *self.own_values(own, row, where))
+            for n, row in self.cells(name, len(index)):
+                a = by_id.get(row[assignment])
+                if a is None:
+                    a = key(by_id, row[assignment], "assignment", f"{name} row {n}")
+                yield [a, *steps.values(row, name, n)]
 
-        _insert(AnswerRevision, columns, revisions())
+        params.insert(AnswerRevision, columns, revisions())
         own = own_fields(AssistanceExposure)
         columns = [
             _field(AssistanceExposure, n)
             for n in ("assignment", "model_version", "inference_output")
         ] + own
+        name, index = self.index(tables.EXPOSURES)
+        steps = params.Columns(own, index, params.connection_for(AssistanceExposure))
 
         def exposures():
-            for where, row in self.table(tables.EXPOSURES):
-                model = (row["model_id"], row["model_version"])
-                yield (
-                    self.key(self.assignment_by_id, row["assignment"], "assignment", where),
-                    self.key(self.models, model, "model", where).pk,
-                    self.key(self.output_by_id, row["output"], "output", where).pk,
-                    *self.own_values(own, row, where),
-                )
+            for n, row in self.cells(name, len(index)):
+                where = f"{name} row {n}"
+                model = (row[index["model_id"]], row[index["model_version"]])
+                yield [
+                    key(by_id, row[index["assignment"]], "assignment", where),
+                    key(self.models, model, "model", where).pk,
+                    key(self.output_by_id, row[index["output"]], "output", where).pk,
+                    *steps.values(row, name, n),
+                ]
 
-        _insert(AssistanceExposure, columns, exposures())
+        params.insert(AssistanceExposure, columns, exposures())
         ConsentAcceptance.objects.bulk_create(
             [
                 ConsentAcceptance(
@@ -668,7 +658,8 @@ class _Import:
         """panel/panel.json when the study's truth came from a panel (every part required)."""
         if self.bundle.json("study.json").get("truth_source") != "panel":
             return None
-        for name in panels.FILES:
+        version = self.bundle.manifest["format_version"]
+        for name in [*panels.FILES, *(panels.MASK_FILES if version >= 3 else ())]:
             if not self.bundle.has(name):
                 raise BundleError(
                     "missing_part", f"the study's truth came from a panel; the bundle has no {name}"
@@ -681,6 +672,7 @@ class _Import:
         self.users()
         self.cases()
         self.truth()
+        self.truth_masks()
         study = self.study()
         self.members(study)
         self.assignments(study)

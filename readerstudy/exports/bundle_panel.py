@@ -6,8 +6,10 @@ adjudicator and annotators by user name with their position A1..An), and three t
 ``panel/annotations.csv`` (each annotator's labels per case), ``panel/items.csv`` (each vote
 item: the votes by alias, the majority, whether it went to the adjudicator, the decided value,
 method vote / adjudication, who decided and when) and ``panel/truth.csv`` (each case's truth
-from the panel with the provenance of every field). Only the panel's cases that belong to the
-study travel. The import rebuilds the panel, finished, and points the study at it.
+from the panel with the provenance of every field, and its consensus mask file) and
+``panel/masks.csv`` (every mask an annotator uploaded, its file in ``masks/``: see
+``bundle_masks``). Only the panel's cases that belong to the study travel. The import
+rebuilds the panel, finished, with its mask files, and points the study at it.
 """
 
 from typing import Any
@@ -22,10 +24,12 @@ from readerstudy.panels.models import (
     PanelAnnotator,
     PanelCase,
     PanelItem,
+    PanelMask,
     PanelTruth,
 )
 from readerstudy.studies.models import ReaderStudy
 
+from . import bundle_masks as masks
 from .bundle_codec import dict_of, fields_of
 from .bundle_tables import CHUNK, Table
 
@@ -40,9 +44,11 @@ ITEMS = Table(
     PanelItem,
     (("case", "panel_case__case__code"), ("decided_by", "decided_by__username")),
 )
-# the consensus mask's storage name means nothing elsewhere: its sha256 and volume travel
-TRUTH = Table("panel/truth.csv", PanelTruth, (("case", "case__code"),), ("mask_file",))
+# the consensus mask travels as a file: ``mask_file`` is its path in the bundle
+TRUTH = Table("panel/truth.csv", PanelTruth, (("case", "case__code"),), paths=("mask_file",))
 FILES = (PANEL, ANNOTATIONS.name, ITEMS.name, TRUTH.name)
+#: also in every bundle of format version 3 on (older ones carry no masks)
+MASK_FILES = (masks.PANEL_MASKS.name,)
 
 
 def _in_study(queryset, study: ReaderStudy, lookup: str):
@@ -67,6 +73,7 @@ def panel_tables(study: ReaderStudy) -> list[tuple[Table, Any]]:
             _in_study(items, study, "panel_case__case").order_by("panel_case__case__code", "key"),
         ),
         (TRUTH, _in_study(truths, study, "case").order_by("case__code")),
+        (masks.PANEL_MASKS, masks.panel_mask_rows(study)),
     ]
 
 
@@ -97,6 +104,24 @@ class PanelImport:
 
     def __init__(self, job):
         self.job = job
+
+    def _mask(self, values: dict[str, Any], where: str) -> dict[str, Any]:
+        """A panel truth's values, its consensus mask (a path in the bundle) stored here."""
+        path = values.get("mask_file") or ""
+        if path:
+            values["mask_file"] = masks.restore(
+                self.job.bundle, path, where, masks.TRUTH_PREFIX, self.job.stored,
+                values.get("mask_sha256") or None,
+            )  # fmt: skip
+        return values
+
+    def _upload(self, values: dict[str, Any], where: str) -> dict[str, Any]:
+        """An annotator's mask's values, its file (a path in the bundle) stored here."""
+        values["file"] = masks.restore(
+            self.job.bundle, values.get("file") or "", where, masks.UPLOAD_PREFIX,
+            self.job.stored, values.get("sha256") or None,
+        )  # fmt: skip
+        return values
 
     def run(self, study: ReaderStudy) -> Panel:
         job = self.job
@@ -154,12 +179,25 @@ class PanelImport:
                 PanelTruth(
                     panel=panel,
                     case=job.key(job.case_by_code, row["case"], "case", w),
-                    **job.own(PanelTruth, row, w),
+                    **self._mask(job.own(PanelTruth, row, w), w),
                 )
                 for w, row in job.table(TRUTH)
             ),
             batch_size=CHUNK,
         )
+        if job.bundle.has(masks.PANEL_MASKS.name):
+            PanelMask.objects.bulk_create(
+                (
+                    PanelMask(
+                        panel_case=job.key(panel_case, row["case"], "case", w),
+                        annotator=job.key(seat, row["annotator"], "annotator", w),
+                        series=job.key(job.series_by_uid, row["series"], "series", w),
+                        **self._upload(job.own(PanelMask, row, w), w),
+                    )
+                    for w, row in job.table(masks.PANEL_MASKS)
+                ),
+                batch_size=CHUNK,
+            )
         if panel.status != Panel.Status.FINISHED:
             raise BundleError("invalid_value", f"{PANEL}: the study's panel is not finished")
         study.truth_panel = panel

@@ -8,11 +8,13 @@ the exporting platform's primary keys, used only to join the tables of one bundl
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db import connections, models
+from django.db.models.functions import Cast
 from django.db.models.sql.constants import MULTI
 
 from readerstudy.ai.models import Heatmap, InferenceOutput
@@ -21,20 +23,23 @@ from readerstudy.cases.models import Case, GroundTruth, Instance, Series
 from readerstudy.reading.models import AnswerRevision, AssistanceExposure, ConsentAcceptance
 from readerstudy.studies.models import Assignment, ReaderStudy, StudyReader
 
-from .bundle_codec import encode, or_empty, own_fields, raw_encoder
+from .bundle_codec import encode, own_fields, raw_encoder
 
 CHUNK = 5000
 
 
 @dataclass(frozen=True)
 class Table:
-    """``keys``: (column, queryset lookup); then the model's own fields but ``exclude``."""
+    """``keys``: (column, queryset lookup); then the model's own fields but ``exclude``.
+    ``paths``: own fields that hold a stored file's name; their cell is the file's path in
+    the bundle (``rows``' ``path``: the export's ``bundle_masks.MaskFiles.path``)."""
 
     name: str
     model: type[models.Model]
     keys: tuple[tuple[str, str], ...]
     exclude: tuple[str, ...] = ()
     prefix: str = ""  # lookup of the model from the queryset's rows (cases: "case__")
+    paths: tuple[str, ...] = ()
 
     @property
     def fields(self) -> list[models.Field]:
@@ -44,14 +49,40 @@ class Table:
     def header(self) -> list[str]:
         return [k for k, _ in self.keys] + [f.name for f in self.fields]
 
-    def rows(self, queryset) -> Iterator[list[str]]:
+    def rows(self, queryset, path: Callable[[str], str] | None = None) -> Iterator[list]:
+        """The cells of each row: text, or a driver's value that ``csv`` writes as the text
+        (keys and the columns whose ``raw_encoder`` is ``None``: no call per cell)."""
         fields = self.fields
-        lookups = [lookup for _, lookup in self.keys] + [self.prefix + f.attname for f in fields]
-        key = or_empty(str)
-        tz = connections[queryset.db].timezone or dt.UTC
-        encoders = [key] * len(self.keys) + [raw_encoder(f, tz) for f in fields]
+        connection = connections[queryset.db]
+        lookups: list = [lookup for _, lookup in self.keys]
+        lookups += [_raw_column(self.prefix + f.attname, f, connection.vendor) for f in fields]
+        tz = connection.timezone or dt.UTC
+        offset = len(self.keys)
+        encoders = [
+            (offset + i, write)
+            for i, f in enumerate(fields)
+            if (write := _path(path) if f.name in self.paths else raw_encoder(f, tz)) is not None
+        ]
+        width = len(lookups)
         for values in raw_rows(queryset.values_list(*lookups)):
-            yield [write(v) for write, v in zip(encoders, values, strict=False)]
+            row = list(values[:width])  # a row may carry trailing columns the ordering added
+            for i, write in encoders:
+                row[i] = write(row[i])
+            yield row
+
+
+def _raw_column(lookup: str, field: models.Field, vendor: str):
+    """A time column on SQLite is read as its stored text (``CAST`` to text: no driver
+    converter parses it on the way, ``raw_encoder`` reads it with ``fromisoformat``)."""
+    if vendor == "sqlite" and isinstance(field, models.DateTimeField):
+        return Cast(lookup, output_field=models.TextField())
+    return lookup
+
+
+def _path(path: Callable[[str], str] | None) -> Callable[[Any], str]:
+    if path is None:
+        raise ValueError("a table of stored files is written with their paths in the bundle")
+    return lambda name: path(name) if name else ""
 
 
 def raw_rows(queryset) -> Iterator[tuple]:
@@ -59,7 +90,7 @@ def raw_rows(queryset) -> Iterator[tuple]:
     chunks (as ``iterator()`` does, with PostgreSQL's server-side cursor) but without Django's
     per-value conversion: the table's encoders read the raw values (``raw_encoder``), ten
     times fewer calls per cell on tables of a million rows. A row may carry trailing columns
-    the ordering added; the encoders take the first ones."""
+    the ordering added; ``Table.rows`` takes the first ones."""
     compiler = queryset.query.get_compiler(using=queryset.db)
     chunks = compiler.execute_sql(MULTI, chunked_fetch=True, chunk_size=CHUNK)
     for chunk in chunks or ():

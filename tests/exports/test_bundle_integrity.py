@@ -6,11 +6,18 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from readerstudy.analysis.bundle import MANIFEST, REQUIRED, SCORES, BundleError, open_bundle
+from readerstudy.analysis.bundle import (
+    MANIFEST,
+    REQUIRED,
+    REQUIRED_SINCE,
+    SCORES,
+    BundleError,
+    open_bundle,
+)
 from tests.exports.bundle_files import bundle_zip, members, rewrite  # noqa: F401
 
 # every file of the fixture's bundle (test_every_file_is_covered keeps the list honest)
-FILES = sorted([*REQUIRED, SCORES])
+FILES = sorted([*REQUIRED, *REQUIRED_SINCE[3], SCORES])
 
 
 def test_every_file_is_covered(bundle_zip):  # noqa: F811
@@ -41,7 +48,7 @@ def test_unknown_version_is_refused(bundle_zip, tmp_path):  # noqa: F811
     assert "99" in error.value.message
 
 
-@pytest.mark.parametrize("name", ["revisions.csv", "report.json", "study.json"])
+@pytest.mark.parametrize("name", ["revisions.csv", "report.json", "study.json", "truth_masks.csv"])
 def test_missing_part_is_refused(bundle_zip, tmp_path, name):  # noqa: F811
     files = members(bundle_zip)
     del files[name]
