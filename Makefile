@@ -52,7 +52,7 @@ unit: $(VENV)/.installed-test
 
 # The database-backed unit tests again on PostgreSQL (as deployed: server-side binding and
 # prepared statements), beside the SQLite run.
-PG_UNIT_DIRS = tests/accounts tests/ai tests/audit tests/cases tests/core tests/exports tests/reading tests/studies
+PG_UNIT_DIRS = tests/accounts tests/ai tests/audit tests/cases tests/core tests/exports tests/panels tests/reading tests/studies
 
 unit-postgres: $(VENV)/.installed-test
 	set -a; eval "$$(bash scripts/ensure-services.sh)"; set +a; \

@@ -2,17 +2,19 @@
 them.
 
 An annotator draws in the viewer's segmentation tool; the upload is read and checked by
-:mod:`readerstudy.cases.mask_uploads` (the same rules as a reader's segmentation) and kept
-as NIfTI on the series grid. Once every annotator is done, the masks of a case are voted voxel
-by voxel: a voxel is hematoma when more than half of the annotators drew it (SimpleITK's
-``LabelVotingImageFilter``, ties labelled background). A majority vote rather than STAPLE:
-it is the rule the panel applies to its other labels, it needs no prior (STAPLE estimates the
-foreground prior from the whole volume, in which a small hematoma is a tiny fraction, and its
-result then depends on the field of view), and it gives the same answer for the same masks
-whatever their order. The masks are voted so under either panel rule (an adjudicator decides
-items, not voxels). An annotator who says "no ICH" contributes an empty mask. The consensus
-is stored like the cases' ground-truth masks (content-addressed NIfTI under ``masks/``) and
-becomes the panel truth's mask when the panel is finalized.
+:mod:`readerstudy.cases.mask_uploads` (the same rules as a reader's segmentation) and kept as
+NIfTI on the series grid. Once every annotator is done, the masks of a case are voted voxel by
+voxel (on a worker: ``panels.runner``): a voxel is hematoma when more than half of the
+annotators drew it (SimpleITK's ``LabelVotingImageFilter``, ties labelled background). A
+majority vote rather than STAPLE: it is the rule the panel applies to its other labels, it
+needs no prior (STAPLE estimates the foreground prior from the whole volume, in which a small
+hematoma is a tiny fraction, and its result then depends on the field of view), and it gives
+the same answer for the same masks whatever their order. The masks are voted so under either
+panel rule (an adjudicator decides items, not voxels). An annotator who says "no ICH"
+contributes an empty mask. The consensus is stored like the cases' ground-truth masks (content-
+addressed NIfTI under ``masks/``), becomes the panel truth's mask when the panel is finalized,
+and the case's own truth mask when a reader study takes its truth from the panel (see
+``panels.case_masks``).
 """
 
 import itertools
@@ -78,7 +80,9 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def build_consensus(panel_case: PanelCase, annotations: list[Annotation]) -> ConsensusMask:
-    """Vote the masks of a case (annotations in annotator order) and store the consensus."""
+    """Vote the masks of a case (annotations in annotator order): the consensus, its file
+    stored (content-addressed, so a vote run again stores the same file) and its row not yet
+    saved (the vote saves every case's row in one transaction)."""
     chosen = {a.annotator.alias: (a.values.get("hematoma_mask") or {}) for a in annotations}
     files = {
         m.sha256: m.file
@@ -96,7 +100,7 @@ def build_consensus(panel_case: PanelCase, annotations: list[Annotation]) -> Con
     drawn = [img for img in images.values() if img is not None]
     series = panel_case.case.primary_series
     if not drawn or series is None:
-        return ConsensusMask.objects.create(
+        return ConsensusMask(
             panel_case=panel_case, voxels=0, volume_ml=0.0, method=METHOD,
             annotator_voxels=dict.fromkeys(chosen, 0), dice={"pairs": {}, "to_consensus": {}},
         )  # fmt: skip
@@ -114,7 +118,7 @@ def build_consensus(panel_case: PanelCase, annotations: list[Annotation]) -> Con
     if voxels:
         data = mask_uploads.to_nifti(result.astype(np.uint8), reference)
         name, digest = save_content_addressed(TRUTH_PREFIX, data, ".nii.gz")
-    return ConsensusMask.objects.create(
+    return ConsensusMask(
         panel_case=panel_case,
         file=name,
         sha256=digest,

@@ -1,10 +1,13 @@
 """Truth panels: N annotators label a set of cases blind to each other; a majority vote, and an
 adjudicator for the items without one, establish each case's reference standard."""
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 
 from readerstudy.cases.models import Case, Series
+from readerstudy.core.jobs import Job, JobStatus
 
 
 class Rule(models.TextChoices):
@@ -15,6 +18,7 @@ class Rule(models.TextChoices):
 class Panel(models.Model):
     class Status(models.TextChoices):
         ANNOTATING = "annotating"
+        VOTING = "voting"  # every annotator is done; the vote runs on a worker (PanelVote)
         ADJUDICATING = "adjudicating"
         FINISHED = "finished"
 
@@ -130,6 +134,30 @@ class ConsensusMask(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
+class PanelVote(Job):
+    """The vote of a panel once every annotator is done, run on a worker: the items of every
+    case and the consensus masks (see ``panels.runner``). One per panel; a failed vote is run
+    again by re-queueing it. A running vote cannot be stopped (it stores all or nothing)."""
+
+    cancellable: ClassVar[bool] = False
+
+    Status = JobStatus
+
+    class Phase(models.TextChoices):
+        NONE = "", "not started"
+        ITEMS = "items", "counting the votes"
+        MASKS = "masks", "voting the hematoma masks"
+        STORING = "storing", "storing the vote"
+
+    phase = models.CharField(max_length=32, choices=Phase.choices, blank=True)
+    panel = models.OneToOneField(Panel, on_delete=models.CASCADE, related_name="vote")
+    items = models.PositiveIntegerField(default=0, help_text="vote items stored")
+    to_adjudicate = models.PositiveIntegerField(default=0, help_text="items without a decision")
+
+    def __str__(self) -> str:
+        return f"vote of panel {self.panel_id} ({self.status})"
+
+
 class PanelItem(models.Model):
     """One vote item of one case once every annotator is done: the vote, and its decision."""
 
@@ -214,3 +242,42 @@ def _slice_summary(slice_labels: dict) -> str:
         return f"no slice of {len(slices)} positive"
     shown = ", ".join(str(p + 1) for p in positive[:12]) + (" …" if len(positive) > 12 else "")
     return f"{len(positive)} of {len(slices)} slices positive ({shown})"
+
+
+class CaseMaskWrite(models.Model):
+    """What became of a finished panel's consensus mask when a reader study took its truth
+    from the panel: written as the case's truth mask (``cases.HematomaMask``), or not, and
+    why. The coordinator's choice to replace a case's existing mask is recorded here too;
+    ``previous_file`` keeps the mask it replaced (or removed)."""
+
+    class Outcome(models.TextChoices):
+        WRITTEN = "written", "written (the case had no truth mask)"
+        REPLACED = "replaced", "replaced the case's existing mask (the coordinator's choice)"
+        REMOVED = "removed", "removed the case's mask (the consensus is empty; replace chosen)"
+        KEPT = "kept", "kept the case's existing mask (the coordinator's choice)"
+        UNCHANGED = "unchanged", "the case's mask already is this consensus"
+        EMPTY = "empty", "nothing written: the consensus is empty"
+
+    class Method(models.TextChoices):
+        CONSENSUS = "consensus", "consensus of the annotators' masks"
+        ADJUDICATED = "adjudicated", "consensus; the adjudicator decided ICH present"
+
+    panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="mask_writes")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="panel_mask_writes")
+    study_id = models.PositiveIntegerField(
+        null=True, blank=True, help_text="the reader study whose truth source was chosen"
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    method = models.CharField(max_length=16, choices=Method.choices)
+    replace_chosen = models.BooleanField(help_text="the coordinator chose to replace masks")
+    file = models.CharField(max_length=300, blank=True, help_text="the consensus mask written")
+    sha256 = models.CharField(max_length=64, blank=True)
+    voxels = models.PositiveIntegerField(default=0)
+    previous_file = models.CharField(max_length=300, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]

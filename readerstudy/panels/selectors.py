@@ -1,11 +1,24 @@
 """Read paths of truth panels. An annotator's reads never carry another annotator's labels."""
 
+from collections import Counter
+
 from django.db.models import Count
 
 from readerstudy.analysis.panel_agreement import panel_agreement
+from readerstudy.cases.models import HematomaMask
 
 from . import labels as L
-from .models import Annotation, ConsensusMask, Panel, PanelAnnotator, PanelCase, PanelItem
+from .models import (
+    Annotation,
+    CaseMaskWrite,
+    ConsensusMask,
+    Panel,
+    PanelAnnotator,
+    PanelCase,
+    PanelItem,
+    PanelTruth,
+    PanelVote,
+)
 
 
 def panels_for_coordinator():
@@ -25,6 +38,11 @@ def panels_for_adjudicator(user):
 
 def finished_panels():
     return Panel.objects.filter(status=Panel.Status.FINISHED).order_by("-finished_at")
+
+
+def vote_of(panel: Panel) -> PanelVote | None:
+    """The panel's vote job (queued, running, failed or done), or None before it is queued."""
+    return PanelVote.objects.filter(panel=panel).first()
 
 
 def seat_of(user, panel_id: int) -> PanelAnnotator | None:
@@ -261,3 +279,57 @@ def _num(value) -> str:
     if value is None:
         return ""
     return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def mask_choices(panels, case_ids: list[int]) -> list[dict]:
+    """For each finished panel that drew hematoma masks: how many of ``case_ids`` already have
+    a truth mask its consensus would replace (or, for an empty consensus, remove)."""
+    masks = dict(HematomaMask.objects.filter(case_id__in=case_ids).values_list("case_id", "file"))
+    rows = []
+    for panel in panels:
+        if L.HEMATOMA_MASK not in panel.labels:
+            continue
+        truths = PanelTruth.objects.filter(panel=panel, case_id__in=case_ids)
+        consensus = dict(truths.values_list("case_id", "mask_file"))
+        conflicts = sum(1 for c, f in consensus.items() if c in masks and masks[c] != f)
+        rows.append({"panel": panel, "cases": len(consensus), "conflicts": conflicts})
+    return rows
+
+
+def latest_mask_writes(study_id: int) -> dict | None:
+    """The outcome of the last truth-source choice of a study for its cases' truth masks:
+    ``{"panel", "at", "by", "replace", "counts": {outcome label: n}, "rows"}``, or None."""
+    last = CaseMaskWrite.objects.filter(study_id=study_id).select_related("panel").first()
+    if last is None:
+        return None
+    rows = list(
+        CaseMaskWrite.objects.filter(study_id=study_id, at=last.at, panel=last.panel)
+        .select_related("case", "decided_by")
+        .order_by("case__code")
+    )
+    labels = dict(CaseMaskWrite.Outcome.choices)
+    counts = Counter(w.outcome for w in rows)
+    return {
+        "panel": last.panel,
+        "at": last.at,
+        "by": rows[0].decided_by.username if rows and rows[0].decided_by else "",
+        "replace": last.replace_chosen,
+        "counts": [(o, labels[o], counts[o]) for o in labels if counts[o]],
+        "rows": rows,
+    }
+
+
+def mask_provenance(case) -> CaseMaskWrite | None:
+    """The record of the panel that wrote the case's current truth mask, or None (imported)."""
+    mask = HematomaMask.objects.filter(case=case).first()
+    if mask is None:
+        return None
+    return (
+        CaseMaskWrite.objects.filter(
+            case=case,
+            file=mask.file,
+            outcome__in=[CaseMaskWrite.Outcome.WRITTEN, CaseMaskWrite.Outcome.REPLACED],
+        )
+        .select_related("panel")
+        .first()
+    )

@@ -1,5 +1,6 @@
 """Writes of truth panels: create, annotate, adjudicate, finalize (each in one transaction and
-each in the audit trail)."""
+each in the audit trail). The vote between annotating and adjudicating runs on a worker
+(``panels.runner``); it is queued here."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,10 +21,11 @@ from .models import (
     PanelItem,
     PanelMask,
     PanelTruth,
+    PanelVote,
     Rule,
 )
+from .tasks import run_panel_vote
 from .validation import check_annotation, check_decision, check_etiology_values, check_kinds
-from .voting import tally
 
 
 def create_panel(
@@ -91,7 +93,7 @@ def _seat(panel_id: int, user) -> PanelAnnotator:
 
 def annotate(user, panel_id: int, case_code: str, values: object) -> Annotation:
     """Store (or replace) the caller's labels of one case while the panel is annotating; the
-    last annotation of the panel starts the vote."""
+    last annotation of the panel queues the vote (a worker runs it: ``panels.runner``)."""
     with transaction.atomic():
         seat = _seat(panel_id, user)
         panel = Panel.objects.select_for_update().get(pk=panel_id)
@@ -113,7 +115,7 @@ def annotate(user, panel_id: int, case_code: str, values: object) -> Annotation:
         audit.record(user, "panel.annotate", annotation, panel=panel.pk, case=case_code)
         expected = panel.panel_cases.count() * panel.annotators.count()
         if Annotation.objects.filter(panel_case__panel=panel).count() == expected:
-            _start_vote(panel)
+            _queue_vote(panel)
     return annotation
 
 
@@ -168,50 +170,32 @@ def _slice_positions(case: Case) -> dict[str, int]:
     return dict(rows.values_list("sop_instance_uid", "position"))
 
 
-def _item(panel: Panel, panel_case: PanelCase, key: str, votes: dict) -> PanelItem:
-    result = tally(list(votes.values()), panel.rule)
-    decided = not result.needs_adjudication
-    return PanelItem(
-        panel_case=panel_case,
-        key=key,
-        votes=votes,
-        majority=result.majority,
-        needs_adjudication=result.needs_adjudication,
-        value=result.majority if decided else None,
-        method=PanelItem.Method.VOTE if decided else "",
-    )
-
-
-def _slice_items(panel: Panel, panel_case: PanelCase, annotations: list[Annotation]) -> list:
-    """One yes/no item per (slice, label) that at least one annotator marked."""
-    marked = {
-        a.annotator.alias: {(m["position"], m["label"]) for m in a.values.get(L.SLICE_LABELS, [])}
-        for a in annotations
-    }
-    order = L.slice_label_values(panel.labels)
-    pairs = sorted(set().union(*marked.values()), key=lambda p: (p[0], order.index(p[1])))
-    return [
-        _item(panel, panel_case, L.slice_key(*pair), {a: pair in m for a, m in marked.items()})
-        for pair in pairs
-    ]
-
-
-def _start_vote(panel: Panel) -> None:
-    keys = L.item_keys(panel.labels)
-    items = []
-    for panel_case in panel.panel_cases.prefetch_related("annotations__annotator"):
-        annotations = sorted(panel_case.annotations.all(), key=lambda a: a.annotator.position)
-        per_alias = {a.annotator.alias: L.item_values(a.values, panel.labels) for a in annotations}
-        for key in keys:
-            votes = {alias: values[key] for alias, values in per_alias.items()}
-            items.append(_item(panel, panel_case, key, votes))
-        if L.SLICE_LABELS in panel.labels:
-            items.extend(_slice_items(panel, panel_case, annotations))
-        if L.HEMATOMA_MASK in panel.labels:
-            masks.build_consensus(panel_case, annotations)
-    PanelItem.objects.bulk_create(items)
-    panel.status = Panel.Status.ADJUDICATING
+def _queue_vote(panel: Panel) -> PanelVote:
+    """Every annotator is done: the panel is ``voting`` and its vote is queued for a worker
+    (on commit). A vote that ran before (the panel was voting) is queued again."""
+    panel.status = Panel.Status.VOTING
     panel.save(update_fields=["status"])
+    vote, created = PanelVote.objects.get_or_create(panel=panel)
+    if not created and not vote.requeue():
+        return vote  # queued or running already
+    transaction.on_commit(lambda: run_panel_vote.delay(vote_id=str(vote.pk)))
+    return vote
+
+
+def rerun_vote(user, panel_id: int) -> PanelVote:
+    """Queue a failed vote again (the panel is still ``voting``)."""
+    with transaction.atomic():
+        panel = Panel.objects.select_for_update().filter(pk=panel_id).first()
+        if panel is None:
+            raise PanelNotAvailable("not_found", "no such panel")
+        vote = PanelVote.objects.filter(panel=panel).first()
+        if panel.status != Panel.Status.VOTING or vote is None:
+            raise PanelConflict("not_voting", "the panel has no vote to run again")
+        if not vote.requeue():
+            raise PanelConflict("vote_not_failed", f"the vote is {vote.status}: wait for it")
+        transaction.on_commit(lambda: run_panel_vote.delay(vote_id=str(vote.pk)))
+        audit.record(user, "panel.vote.rerun", panel, attempts=vote.attempts)
+    return vote
 
 
 def adjudicate(user, panel_id: int, case_code: str, key: str, value: object) -> PanelItem:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("mine/", views.my_panels, name="panel-worklist"),
     path("<int:pk>/", views.panel_detail, name="panel-detail"),
     path("<int:pk>/finalize/", views.panel_finalize, name="panel-finalize"),
+    path("<int:pk>/vote/rerun/", views.panel_vote_rerun, name="panel-vote-rerun"),
     path("<int:pk>/report/", views.panel_report, name="panel-report"),
     path(
         "<int:pk>/report/<str:table>.csv",

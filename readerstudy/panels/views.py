@@ -71,8 +71,22 @@ def panel_detail(request, pk: int):
         "undecided": selectors.undecided_count(panel),
         "cases": panel.panel_cases.select_related("case"),
         "studies": panel.studies.all(),
+        "vote": selectors.vote_of(panel),
     }
     return render(request, "panels/panel_detail.html", context)
+
+
+@coordinator_required
+@require_POST
+def panel_vote_rerun(request, pk: int):
+    panel = get_object_or_404(Panel, pk=pk)
+    try:
+        services.rerun_vote(request.user, panel.pk)
+    except PanelError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The vote is queued again.")
+    return redirect("panel-detail", pk=panel.pk)
 
 
 @coordinator_required
@@ -90,8 +104,8 @@ def panel_finalize(request, pk: int):
 
 def _reported_panel(pk: int) -> Panel:
     panel = get_object_or_404(Panel, pk=pk)
-    if panel.status == Panel.Status.ANNOTATING:
-        raise Http404("the panel has no report before every annotator is done")
+    if panel.status in (Panel.Status.ANNOTATING, Panel.Status.VOTING):
+        raise Http404("the panel has no report before its vote is done")
     return panel
 
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from readerstudy.cases.models import GroundTruth
+from readerstudy.panels.case_masks import write_case_masks
 from readerstudy.panels.models import Panel, PanelTruth
 
 from .errors import ProtocolConflict, StudyError
@@ -40,8 +41,14 @@ def describe(study: ReaderStudy) -> dict:
     }
 
 
-def set_truth_source(study: ReaderStudy, panel_id: int | None) -> ReaderStudy:
-    """Take the truth from a finished panel (``panel_id``) or from imports (None); drafts only."""
+def set_truth_source(
+    study: ReaderStudy, panel_id: int | None, *, replace_masks: bool = False, user=None
+) -> ReaderStudy:
+    """Take the truth from a finished panel (``panel_id``) or from imports (None); drafts only.
+
+    A panel that drew hematoma masks writes its consensus masks as the study's cases' truth
+    masks in the same transaction; ``replace_masks``: also where a case has another one (the
+    coordinator's recorded choice, see ``panels.case_masks``)."""
     with transaction.atomic():
         study = ReaderStudy.objects.select_for_update().get(pk=study.pk)
         if study.status != ReaderStudy.Status.DRAFT:
@@ -59,4 +66,9 @@ def set_truth_source(study: ReaderStudy, panel_id: int | None) -> ReaderStudy:
                 )
         study.truth_panel = panel
         study.save(update_fields=["truth_panel"])
+        if panel is not None:
+            write_case_masks(
+                panel, replace=replace_masks, user=user, study_id=study.pk,
+                case_ids=study.study_cases.values_list("case_id", flat=True),
+            )  # fmt: skip
     return study

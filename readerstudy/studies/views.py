@@ -134,10 +134,14 @@ def _counted(what: str, added: int, removed: int) -> str:
     return f"{what}: {added} added, {removed} removed."
 
 
-def _set_truth_source(study, panel: str) -> str:
+def _set_truth_source(study, panel: str, masks: str, user) -> str:
     if panel and not panel.isdigit():
         raise StudyError("bad_form", "choose a finished truth panel or imported labels")
-    updated = set_truth_source(study, int(panel) if panel else None)
+    if masks not in ("keep", "replace"):
+        raise StudyError("bad_form", "choose to keep or to replace the cases' truth masks")
+    updated = set_truth_source(
+        study, int(panel) if panel else None, replace_masks=masks == "replace", user=user
+    )
     return f"Truth from {updated.truth_panel or 'imported labels'}."
 
 
@@ -187,7 +191,10 @@ def study_action(request, pk: int, action: str):
         elif action == "grant":
             services.grant_statistician_access(study, True)
         elif action == "truth-source":
-            message = _set_truth_source(study, request.POST.get("panel", ""))
+            message = _set_truth_source(
+                study, request.POST.get("panel", ""), request.POST.get("masks", "keep"),
+                request.user,
+            )  # fmt: skip
         else:
             raise StudyError("unknown_action", f"unknown action {action!r}")
         messages.success(request, message)

@@ -1,4 +1,5 @@
 import pytest
+from django.test import TestCase
 
 from readerstudy.panels import services
 from readerstudy.panels.models import Rule
@@ -50,7 +51,10 @@ def panel_world(db):
 
 
 def annotate_all(world, labels=LABELS):
-    for index, case in enumerate(world["cases"]):
-        for user, values in zip(world["annotators"], labels[index], strict=True):
-            kept = {k: v for k, v in values.items() if k in world["panel"].labels}
-            services.annotate(user, world["panel"].pk, case.code, kept)
+    """Every annotator labels every case; the vote their last annotation queues runs (as a
+    worker would once the request commits)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        for index, case in enumerate(world["cases"]):
+            for user, values in zip(world["annotators"], labels[index], strict=True):
+                kept = {k: v for k, v in values.items() if k in world["panel"].labels}
+                services.annotate(user, world["panel"].pk, case.code, kept)

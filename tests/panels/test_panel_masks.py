@@ -8,6 +8,7 @@ import gzip
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from django.test import TestCase
 
 from readerstudy.cases.ingest import import_study
 from readerstudy.cases.storage import local_copy
@@ -61,13 +62,15 @@ def _upload(client, panel, case, mask, *, shape=None):
 
 
 def _draw(client, panel, case, user, mask):
-    """Upload as the user and submit the annotation naming the mask; its sha256."""
+    """Upload as the user and submit the annotation naming the mask (the vote the last one
+    queues runs); its sha256."""
     r = _upload(_as(client, user), panel, case, mask)
     assert r.status_code == 201, r.content
     sha = r.json()["sha256"]
-    services.annotate(
-        user, panel.pk, case.code, {"ich_present": True, "hematoma_mask": {"sha256": sha}}
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.annotate(
+            user, panel.pk, case.code, {"ich_present": True, "hematoma_mask": {"sha256": sha}}
+        )
     return sha
 
 
@@ -192,7 +195,8 @@ def test_a_no_ich_annotation_counts_as_an_empty_mask_and_ties_are_background(tmp
         labels=["ich_present", "hematoma_mask"],
     )  # fmt: skip
     _draw(client, panel, case, a1, _box(case.primary_series, (2, 9), (2, 9)))
-    services.annotate(a2, panel.pk, case.code, {"ich_present": False})
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.annotate(a2, panel.pk, case.code, {"ich_present": False})
     consensus = ConsensusMask.objects.get()
     assert consensus.voxels == 0 and consensus.file == ""  # 1 of 2 is no majority
     assert consensus.annotator_voxels == {"A1": 2 * 7 * 7, "A2": 0}

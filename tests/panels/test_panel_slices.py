@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from django.test import TestCase
 
 from readerstudy.cases.models import Instance
 from readerstudy.panels import services
@@ -61,13 +62,15 @@ def slice_panel(db):
 
 
 def _annotate(panel, cases, annotators, per_case):
-    """per_case: {case index: [slice pairs of A1, of A2, ...]}; subtypes from the pairs."""
-    for index, case in enumerate(cases):
-        for user, pairs in zip(annotators, per_case[index], strict=True):
-            values = {"ich_present": bool(pairs), "slice_labels": marks(case, *pairs)}
-            if "subtypes" in panel.labels:
-                values["subtypes"] = sorted({label for _, label in pairs})
-            services.annotate(user, panel.pk, case.code, values)
+    """per_case: {case index: [slice pairs of A1, of A2, ...]}; subtypes from the pairs. The
+    vote the last annotation queues runs."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        for index, case in enumerate(cases):
+            for user, pairs in zip(annotators, per_case[index], strict=True):
+                values = {"ich_present": bool(pairs), "slice_labels": marks(case, *pairs)}
+                if "subtypes" in panel.labels:
+                    values["subtypes"] = sorted({label for _, label in pairs})
+                services.annotate(user, panel.pk, case.code, values)
 
 
 def test_marks_are_stored_once_each_in_slice_order_with_their_position(slice_panel):

@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from django.test import TestCase
 
 from readerstudy.reading import services
 from readerstudy.studies import services as study_services
@@ -285,8 +286,9 @@ def test_truth_panel_pages_by_role(client, role):
         title="matrix panel", cases=[case], annotators=annotators, adjudicator=adjudicator,
         labels=["ich_present"],
     )  # fmt: skip
-    for user, present in zip(annotators, (True, False), strict=True):
-        panel_services.annotate(user, panel.pk, case.code, {"ich_present": present})
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the vote runs (on a worker)
+        for user, present in zip(annotators, (True, False), strict=True):
+            panel_services.annotate(user, panel.pk, case.code, {"ich_present": present})
     users = {
         "anonymous": None, "reader_a": ReaderFactory(), "reader_b": ReaderFactory(),
         "coordinator": CoordinatorFactory(), "statistician": StatisticianFactory(),
