@@ -11,6 +11,7 @@ linked to that component (so the "inside the lesion mask" criterion can score it
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -29,6 +30,7 @@ from .models import Case, HematomaMask, TruthLesion
 
 CSV_COLUMNS = ("case_code", "lesion_id", "x_mm", "y_mm", "z_mm")
 OPTIONAL = ("radius_mm", "weight")
+_LINE = re.compile(r"lines? (\d+)")
 
 
 @dataclass(frozen=True)
@@ -153,18 +155,24 @@ def _check_rows(rows: list[tuple[int, dict]], errors: list[str]) -> dict[int, li
 def _weights(items: list[dict], errors: list[str]) -> list[float]:
     values = [it["weight"] or 0.0 for it in items]
     total = sum(values)
+    numbers = ", ".join(str(n) for n in sorted(it["line"] for it in items))
+    lines = f"line{'s' if len(items) > 1 else ''} {numbers}"
     if total and not 0.99 <= total <= 1.01:
-        lines = ", ".join(str(it["line"]) for it in items)
         errors.append(
-            f"line{'s' if len(items) > 1 else ''} {lines}: the weights of case {items[0]['case'].code} sum to {total:g} "
+            f"{lines}: the weights of case {items[0]['case'].code} sum to {total:g} "
             "(must be 1, or all blank/0 for equal weights)"
         )
         return values
     try:
         return normalised_weights(values)
     except ScoringError as exc:
-        errors.append(str(exc))
+        errors.append(f"{lines}: {exc}")
         return values
+
+
+def _by_line(errors: list[str]) -> list[str]:
+    """The problems in the order of the CSV's lines (each names its first line first)."""
+    return sorted(errors, key=lambda e: int(m[1]) if (m := _LINE.match(e)) else math.inf)
 
 
 def import_lesions_csv(source, *, store: bool = True) -> LesionSummary:
@@ -201,7 +209,7 @@ def import_lesions_csv(source, *, store: bool = True) -> LesionSummary:
                 )
             )
     if errors:
-        raise LabelError(errors)
+        raise LabelError(_by_line(errors))
     if store:
         with transaction.atomic():
             TruthLesion.objects.filter(case_id__in=list(by_case)).delete()

@@ -2,7 +2,7 @@
 
 1. Seed 000 (the demo CVST-ICH model): its task screen, two practice cases with feedback (the
    rule: all practice cases done), then the study's cases, unaided and aided.
-2. Seed 001 (the DLRN): haematoma phantoms with their truth masks and clinical records; the
+2. Seed 001 (the DLRN): hematoma phantoms with their truth masks and clinical records; the
    aided view shows the nomogram, the feature importance and chosen clinical variables.
 
 The models' outputs are computed before the studies open, through the workers' own code, so
@@ -30,7 +30,7 @@ from readerstudy.studies.models import Design, ReaderStudy
 from readerstudy.studies.practice import PracticeRule
 
 DEMO_STUDY_TITLE = "Demo: CVST-ICH vs sICH (synthetic phantoms)"
-DLRN_STUDY_TITLE = "Demo: CVT-related vs other haematoma, DLRN nomogram (seed 001, phantoms)"
+DLRN_STUDY_TITLE = "Demo: CVT-related vs other hematoma, DLRN nomogram (seed 001, phantoms)"
 DLRN_MODEL = "cvt_hematoma_dlrn"
 #: the practice cases' explainer: one map is enough to learn the aided view, and the full set
 #: would add minutes to the first ``make demo`` on two cores
@@ -119,7 +119,7 @@ def ensure_demo_practice(study: ReaderStudy, cases: list, by: User) -> None:
         )
 
 
-# --- seed 001: haematoma phantoms with truth masks and clinical records ---------------------
+# --- seed 001: hematoma phantoms with truth masks and clinical records ----------------------
 _ETIOLOGY = {"cvt": "CVT", "hp": "HP", "caa": "CAA", "avm": "AVM"}
 _BINARY = {"cvt_related": "cvt", "other": "other"}
 _YES_NO = {1.0: "yes", 0.0: "no"}
@@ -161,7 +161,7 @@ def import_hematoma_phantoms(folder: Path) -> list:
     record (a re-run finds the cases by content and stores the same records again)."""
     collection, _ = Collection.objects.get_or_create(
         name="demo seed-001 phantoms",
-        defaults={"description": "synthetic haematoma phantoms with clinical records"},
+        defaults={"description": "synthetic hematoma phantoms with clinical records"},
     )
     with open(folder / "clinical.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))

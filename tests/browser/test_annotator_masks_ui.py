@@ -8,8 +8,9 @@ import pytest
 from readerstudy.cases.annotator_masks import import_manifest
 from readerstudy.cases.labels import import_mask
 from readerstudy.cases.models import AnnotatorMask
+from tests.browser.helpers import login
 from tests.cases.annotator_fixtures import annotated_cases, manifest
-from tests.factories import PASSWORD, CoordinatorFactory
+from tests.factories import CoordinatorFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,11 +27,7 @@ def test_a_coordinator_uploads_a_mask_and_reads_the_dice_table(live_server, page
     import_mask(cases[0], out / f"{records[0]['case_id']}_mask.nii.gz")
     user = CoordinatorFactory()
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    login(page, live_server, user)
 
     page.goto(f"{live_server.url}/cases/")
     page.click("text=Annotator masks")

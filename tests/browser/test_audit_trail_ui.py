@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.helpers import login
 from tests.exports.conftest import finished_study  # noqa: F401  (a study with answer revisions)
-from tests.factories import PASSWORD, CoordinatorFactory
+from tests.factories import CoordinatorFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,10 +22,7 @@ def test_a_coordinator_opens_the_trail_from_the_study_page(
 ):
     study, readers, _ = finished_study
     user = CoordinatorFactory()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    login(page, live_server, user)
     page.goto(f"{live_server.url}/studies/{study.pk}/")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "study-detail-link.png"))

@@ -1,36 +1,19 @@
 """Ground truth in the case library, in Debian chromium: labels CSV, the case page, row errors."""
 
-import io
-import zipfile
-
 import pytest
 
 from readerstudy.cases.models import Case, GroundTruth
-from tests.factories import PASSWORD, CoordinatorFactory
+from tests.browser.helpers import login, phantom_study_zip
+from tests.factories import CoordinatorFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def phantom_zip(tmp_path):
-    from phantoms import generate_dataset
-
-    records = generate_dataset(tmp_path / "ph", 1, 7, matrix=128)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for p in sorted((tmp_path / "ph" / records[0]["case_id"]).glob("*.dcm")):
-            zf.write(p, f"study/{p.name}")
-        zf.writestr("Doe John/notes.txt", "left out: not DICOM")
-    path = tmp_path / "study.zip"
-    path.write_bytes(buffer.getvalue())
-    return path
-
-
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    return phantom_study_zip(
+        tmp_path / "study", 7, extra={"Doe John/notes.txt": "left out: not DICOM"}
+    )
 
 
 def _upload(page, path):
@@ -43,7 +26,7 @@ def _upload(page, path):
 def test_labels_csv_then_the_case_page_then_a_row_error(
     live_server, page, phantom_zip, tmp_path, artifacts
 ):
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
     page.goto(f"{live_server.url}/cases/")
     result = _upload(page, phantom_zip)
     case = Case.objects.get()

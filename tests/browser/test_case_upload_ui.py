@@ -1,14 +1,13 @@
 """The case library's upload form in Debian chromium: bytes sent, the upload taken (202), then
 the import's phases as the worker reports them (the task runs eagerly in the test server)."""
 
-import io
 import re
-import zipfile
 
 import pytest
 
 from readerstudy.cases.models import Case, ImportJob
-from tests.factories import PASSWORD, CoordinatorFactory
+from tests.browser.helpers import login, phantom_study_zip
+from tests.factories import CoordinatorFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,40 +32,17 @@ IMPORTING = """() => ['validating', 'de-identifying', 'storing'].includes(
 
 @pytest.fixture
 def phantom_zip(tmp_path):
-    from phantoms import generate_dataset
-
-    records = generate_dataset(tmp_path / "ph", 1, 7, matrix=128)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for p in sorted((tmp_path / "ph" / records[0]["case_id"]).glob("*.dcm")):
-            zf.write(p, f"study/{p.name}")
-    path = tmp_path / "study.zip"
-    path.write_bytes(buffer.getvalue())
-    return path
+    return phantom_study_zip(tmp_path / "study", 7)
 
 
 @pytest.fixture
 def thin_phantom_zip(tmp_path):
     """A thin-slice study (over 100 slices): its import lasts long enough to be seen."""
-    from phantoms import generate_dataset
-
-    records = generate_dataset(tmp_path / "thin", 1, 9, thin=True, matrix=256)
-    path = tmp_path / "thin-study.zip"
-    with zipfile.ZipFile(path, "w") as zf:
-        for p in sorted((tmp_path / "thin" / records[0]["case_id"]).glob("*.dcm")):
-            zf.write(p, f"study/{p.name}")
-    return path
-
-
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    return phantom_study_zip(tmp_path / "thin-study", 9, thin=True, matrix=256)
 
 
 def test_upload_shows_progress_then_the_case_code(live_server, page, phantom_zip, artifacts):
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
     requests_seen: list[str] = []
     page.on("request", lambda r: requests_seen.append(f"{r.method} {r.url}"))
     page.goto(f"{live_server.url}/cases/")
@@ -99,7 +75,7 @@ def test_upload_shows_progress_then_the_case_code(live_server, page, phantom_zip
 
 
 def test_bad_upload_lists_the_errors(live_server, page, tmp_path):
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
     page.goto(f"{live_server.url}/cases/")
     junk = tmp_path / "notes.txt"
     junk.write_text("not an image")
@@ -113,7 +89,7 @@ def test_bad_upload_lists_the_errors(live_server, page, tmp_path):
 
 
 def test_the_page_shows_the_worker_importing(live_server, page, thin_phantom_zip, artifacts):
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
     page.goto(f"{live_server.url}/cases/")
     page.evaluate(RECORD_PHASES)
     page.set_input_files("#files", str(thin_phantom_zip))
@@ -139,7 +115,7 @@ def test_a_selection_past_the_limit_is_refused_before_sending(
     live_server, page, settings, tmp_path
 ):
     settings.MAX_UPLOAD_BYTES = 1000
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
     requests_seen: list[str] = []
     page.on("request", lambda r: requests_seen.append(f"{r.method} {r.url}"))
     page.goto(f"{live_server.url}/cases/")

@@ -4,21 +4,15 @@ row error (nothing stored), then a good one, the list of values and a case's for
 import pytest
 
 from readerstudy.cases.models import ClinicalRecord, GroundTruth
-from tests.factories import PASSWORD, CaseFactory, CoordinatorFactory
+from tests.browser.helpers import login
+from tests.factories import CaseFactory, CoordinatorFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-
-
 def test_clinical_upload_list_and_case_form(live_server, page, tmp_path, artifacts):
     cases = [CaseFactory() for _ in range(4)]
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
     page.goto(f"{live_server.url}/cases/")
     page.click("a[href='/cases/clinical/']")
     page.wait_for_selector("#clinical-form")

@@ -6,8 +6,8 @@ import pytest
 from readerstudy.cases.models import GroundTruth
 from readerstudy.studies import services
 from readerstudy.studies.models import ReaderStudy
+from tests.browser.helpers import add_probability_only_condition, login
 from tests.factories import (
-    PASSWORD,
     CoordinatorFactory,
     ModelVersionFactory,
     ReaderFactory,
@@ -15,14 +15,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def test_a_coordinator_adds_moves_and_freezes_three_conditions(page, live_server, artifacts):
@@ -36,19 +28,9 @@ def test_a_coordinator_adds_moves_and_freezes_three_conditions(page, live_server
         GroundTruth.objects.create(case=case, etiology="sich")
     services.add_cases(study, cases)
     services.enroll_reader(study, ReaderFactory())
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
     page.goto(f"{live_server.url}/studies/{study.pk}/")
-    page.click("#condition-add summary")
-    form = page.locator("#condition-add form")
-    form.locator("#id_new-name").fill("Probability only")
-    form.locator("#id_new-model_version").select_option(str(model.pk))
-    form.locator("#id_new-show_probability").check()
-    for box in ("show_decision", "show_mask_outline"):
-        form.locator(f"#id_new-{box}").uncheck()
-    for box in form.locator('input[name="new-heatmaps"]').all():
-        box.uncheck()
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
+    add_probability_only_condition(page, model)
     assert "Condition “Probability only” added." in page.content()
     added = study.conditions.get(code="probability_only").assistance
     assert (added.model_version, added.show_decision, added.heatmaps) == (model, False, [])

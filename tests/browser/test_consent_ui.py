@@ -11,7 +11,8 @@ from readerstudy.reading.models import AnswerRevision, ConsentAcceptance
 from readerstudy.studies import services as study_services
 from readerstudy.studies.consent import set_consent_text
 from readerstudy.studies.models import Design
-from tests.factories import PASSWORD, CoordinatorFactory, ModelVersionFactory, ReaderFactory
+from tests.browser.helpers import login
+from tests.factories import CoordinatorFactory, ModelVersionFactory, ReaderFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,14 +34,6 @@ def _world(tmp_path):
     set_consent_text(study, "I take part voluntarily.\nMy reads are analysed without my name.")
     study = study_services.open_study(study, truth_pending_allowed=True)
     return study, reader
-
-
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def _shot(page, name):
@@ -87,7 +80,7 @@ def test_consent_before_the_first_case_and_again_after_a_new_version(
     study, reader = _world(tmp_path)
     requests_seen: list[str] = []
     page.on("request", lambda r: requests_seen.append(r.url))
-    _login(page, live_server, reader)
+    login(page, live_server, reader)
     page.goto(f"{live_server.url}/read/{study.pk}/")
     page.wait_for_url(f"**/read/{study.pk}/consent/")
     assert "My reads are analysed without my name." in page.locator("#consent-text").inner_text()
@@ -105,7 +98,7 @@ def test_consent_before_the_first_case_and_again_after_a_new_version(
     coordinator = CoordinatorFactory()
     other = browser.new_context(viewport={"width": 1366, "height": 768})
     staff = other.new_page()
-    _login(staff, live_server, coordinator)
+    login(staff, live_server, coordinator)
     staff.goto(f"{live_server.url}/studies/{study.pk}/#study-consent")
     staff.fill("#consent-text-input", "I take part voluntarily.\nActive time is now recorded.")
     staff.click("#consent-save")

@@ -8,7 +8,8 @@ from django.utils import timezone
 from readerstudy.ai.models import InferenceJob
 from readerstudy.cases.models import Collection, GroundTruth
 from readerstudy.studies.models import ReaderStudy
-from tests.factories import PASSWORD, CoordinatorFactory, ModelVersionFactory, cases_with_series
+from tests.browser.helpers import login
+from tests.factories import CoordinatorFactory, ModelVersionFactory, cases_with_series
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,14 +30,6 @@ MISALIGNED_BOXES = """() => {
   }
   return bad;
 }"""
-
-
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)  # signed in, home loaded
 
 
 def _boxes_aligned(page):
@@ -62,7 +55,7 @@ def _library():
 
 def test_coordinator_builds_corrects_and_opens_a_study(live_server, page, artifacts):
     labelled, removed, unlabelled, model = _library()
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
     page.screenshot(path=str(artifacts / "coordinator-home.png"))
     assert page.locator('nav a[href="/admin/"]').count() == 0
 

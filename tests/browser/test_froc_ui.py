@@ -6,8 +6,9 @@ import pytest
 from readerstudy.analysis.froc_io import read_froc_xlsx
 from readerstudy.exports.models import AnalysisRun
 from readerstudy.studies import services
+from tests.browser.helpers import login
 from tests.exports.test_froc_export import _study
-from tests.factories import PASSWORD, StatisticianFactory
+from tests.factories import StatisticianFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,11 +17,7 @@ def test_froc_workbook_and_analysis_from_the_exports_page(page, live_server, art
     study = _study(tmp_path)
     services.close_study(study)
     user = StatisticianFactory()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    login(page, live_server, user)
     page.goto(f"{live_server.url}/exports/")
     row = page.locator("tr", has_text="FROC study")
     page.screenshot(path=str(artifacts / "froc-exports.png"))

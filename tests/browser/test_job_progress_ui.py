@@ -13,8 +13,8 @@ from readerstudy.cases import uploads
 from readerstudy.cases.models import ImportJob
 from readerstudy.exports.models import AnalysisRun
 from readerstudy.studies.models import AssistanceConfig, ReaderStudy, StudyCase
+from tests.browser.helpers import login
 from tests.factories import (
-    PASSWORD,
     AdminFactory,
     CoordinatorFactory,
     ModelVersionFactory,
@@ -22,14 +22,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def _running(job, phase, done, total):
@@ -53,7 +45,7 @@ def test_the_case_library_shows_imports_and_cancels_a_waiting_one(page, live_ser
     )  # fmt: skip
     ImportJob.objects.create(source="folder", status="succeeded", phase="done", done=5, total=5)
     running = _running(ImportJob.objects.create(source="pacs"), "de-identifying", 12, 40)
-    _login(page, live_server, coordinator)
+    login(page, live_server, coordinator)
     page.goto(f"{live_server.url}/cases/")
     progress = page.locator(".job-progress")
     assert progress.count() == 4
@@ -96,7 +88,7 @@ def _study_with_model_jobs(coordinator):
 def test_the_study_page_shows_model_jobs_and_stops_a_running_one(page, live_server, artifacts):
     coordinator = CoordinatorFactory()
     study, jobs = _study_with_model_jobs(coordinator)
-    _login(page, live_server, coordinator)
+    login(page, live_server, coordinator)
     page.goto(f"{live_server.url}/studies/{study.pk}/")
     running = page.locator('#model-jobs tr[data-status="running"]')
     assert "Predicting" in running.inner_text() and "40%" in running.inner_text()
@@ -116,7 +108,7 @@ def test_the_analysis_page_shows_the_run_and_cancels_it(page, live_server, artif
         title="Analysed", design="crossover", randomization_seed=1, status="closed"
     )
     run = _running(AnalysisRun.objects.create(study=study, options={}), "files", 2, 5)
-    _login(page, live_server, admin)
+    login(page, live_server, admin)
     page.goto(f"{live_server.url}/exports/analyses/{run.pk}/")
     status = page.locator("#analysis-status")
     assert "Running" in status.inner_text() and "2 of 5 files" in status.inner_text()

@@ -8,19 +8,12 @@ import pytest
 
 from readerstudy.studies import services
 from readerstudy.studies.models import Design
+from tests.browser.helpers import login
 from tests.exports.test_froc_segmentations import world  # noqa: F401  (the fixture)
-from tests.factories import PASSWORD, CoordinatorFactory, SeriesFactory
+from tests.factories import CoordinatorFactory, SeriesFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path("/tmp/shots/marks")
-
-
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def _shot(page, artifacts, name):
@@ -33,7 +26,7 @@ def test_a_marks_question_is_set_up_in_the_editor(page, live_server, artifacts):
     study = services.create_study(
         title="Hematoma marks", design=Design.UNAIDED_ONLY, randomization_seed=3, preset="seed003"
     )
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
     page.goto(f"{live_server.url}/studies/{study.pk}/questions/new/")
     settings = page.locator("#marks-settings")
     assert settings.is_hidden()  # the first type is not marks
@@ -70,7 +63,7 @@ def test_a_marks_question_is_set_up_in_the_editor(page, live_server, artifacts):
 
 def test_the_lesions_page_shows_a_refused_csv(page, live_server, artifacts, tmp_path):
     case = SeriesFactory().case
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
     page.goto(f"{live_server.url}/cases/")
     page.click("#truth-lesions-link")
     bad = tmp_path / "lesions.csv"
@@ -97,7 +90,7 @@ def test_the_lesions_page_shows_a_refused_csv(page, live_server, artifacts, tmp_
 
 def test_the_segmentation_page_offers_the_zips_and_the_dice(world, page, live_server, artifacts):
     study, *_ = world
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
     page.goto(f"{live_server.url}/studies/{study.pk}/")
     page.locator("#marks-scoring-card").screenshot(path=str(SHOTS / "study-marks-scoring.png"))
     page.select_option("#id_scoring-criterion", "mask")

@@ -11,7 +11,8 @@ from readerstudy.reading.models import AnswerRevision, ReaderSegmentation
 from readerstudy.studies import services as study_services
 from readerstudy.studies.models import Assignment, Design
 from readerstudy.studies.questions import seed000_questions
-from tests.factories import PASSWORD, ModelVersionFactory, ReaderFactory, make_inference_output
+from tests.browser.helpers import login
+from tests.factories import ModelVersionFactory, ReaderFactory, make_inference_output
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path("/tmp/shots/marks")
@@ -84,10 +85,7 @@ def _shot(page, name):
 
 def test_reader_marks_reloads_and_locks(live_server, page, world):
     study, reader = world
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", reader.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    login(page, live_server, reader)
     page.goto(f"{live_server.url}/read/{study.pk}/")
     _wait_marks(page)
     box = _viewport_box(page)

@@ -5,8 +5,8 @@ import pytest
 
 from readerstudy.cases.models import GroundTruth
 from readerstudy.studies import services
+from tests.browser.helpers import login
 from tests.factories import (
-    PASSWORD,
     CoordinatorFactory,
     ModelVersionFactory,
     ReaderFactory,
@@ -26,11 +26,7 @@ def test_a_coordinator_shows_the_model_marks_in_a_condition(page, live_server, a
     services.add_cases(study, cases)
     services.enroll_reader(study, ReaderFactory())
     user = CoordinatorFactory()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    login(page, live_server, user)
     page.goto(f"{live_server.url}/studies/{study.pk}/")
     page.click("#condition-add summary")
     form = page.locator("#condition-add form")

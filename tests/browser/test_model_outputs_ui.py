@@ -19,7 +19,8 @@ from PIL import Image
 from readerstudy.cases.models import Case
 from readerstudy.studies import services as study_services
 from readerstudy.studies.models import Design
-from tests.factories import PASSWORD, ReaderFactory
+from tests.browser.helpers import login, open_reading
+from tests.factories import ReaderFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -188,14 +189,6 @@ def _world(tmp_path):
     return study, reader, case, output, peaks
 
 
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-
-
 def _settle(page, ms: int = 300) -> None:
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.wait_for_timeout(ms)
@@ -213,14 +206,8 @@ def _read_unaided_then_open_aided(page, live_server, reader, study) -> None:
     """Log in, check nothing of the model shows unaided, answer, lock: the aided read opens."""
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    _login(page, live_server, reader)
-    page.goto(f"{live_server.url}/read/{study.pk}/")
-    page.wait_for_function(
-        "() => { const ws = window.readerstudyWorkspace; return ws && ws.viewer"
-        " && ws.viewer.getState().timings.firstImageMs != null"
-        " && document.querySelector('input[name=\"ich.present\"]'); }",
-        timeout=60000,
-    )
+    login(page, live_server, reader)
+    open_reading(page, live_server, study, "ich.present")
     # Unaided: nothing of the model on screen or requested.
     assert page.locator("#rs-strip").is_hidden()
     assert page.locator("[data-testid=label-probabilities]").count() == 0

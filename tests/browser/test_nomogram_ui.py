@@ -16,8 +16,9 @@ from django.core.management import call_command
 from readerstudy.cases.models import Case, ClinicalRecord
 from readerstudy.studies import services as study_services
 from readerstudy.studies.models import Design
+from tests.browser.helpers import login, open_reading
 from tests.dlrn_outputs import FEATURES, dlrn_version, make_dlrn_output
-from tests.factories import PASSWORD, CoordinatorFactory, ReaderFactory
+from tests.factories import CoordinatorFactory, ReaderFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path("/tmp/shots/nomoview")
@@ -48,14 +49,6 @@ def _world(tmp_path):
     return study_services.open_study(study, truth_pending_allowed=True), reader, output
 
 
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-
-
 def _x(page, selector: str) -> float:
     return float(page.locator(selector).get_attribute("cx"))
 
@@ -65,14 +58,8 @@ def test_the_aided_view_draws_the_dlrn_nomogram_features_and_clinical(live_serve
     study, reader, output = _world(tmp_path)
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    _login(page, live_server, reader)
-    page.goto(f"{live_server.url}/read/{study.pk}/")
-    page.wait_for_function(
-        "() => { const ws = window.readerstudyWorkspace; return ws && ws.viewer"
-        " && ws.viewer.getState().timings.firstImageMs != null"
-        " && document.querySelector('input[name=\"diagnosis\"]'); }",
-        timeout=60000,
-    )
+    login(page, live_server, reader)
+    open_reading(page, live_server, study, "diagnosis")
     # unaided: nothing of the model or the clinical data
     for testid in ("nomogram", "feature-chart", "clinical-table"):
         assert page.locator(f"[data-testid={testid}]").count() == 0
@@ -140,7 +127,7 @@ def test_the_coordinator_page_offers_the_settings(live_server, page):
         randomization_seed=2,
     )  # fmt: skip
     SHOTS.mkdir(parents=True, exist_ok=True)
-    _login(page, live_server, coordinator)
+    login(page, live_server, coordinator)
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{live_server.url}/studies/{study.pk}/#study-conditions")
     details = page.locator("#condition-aided")

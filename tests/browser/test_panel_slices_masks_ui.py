@@ -10,20 +10,12 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from readerstudy.cases.ingest import import_study
 from readerstudy.panels.models import Annotation, ConsensusMask, Panel, PanelItem, PanelTruth
-from tests.factories import PASSWORD, AdjudicatorFactory, AnnotatorFactory, CoordinatorFactory
+from tests.browser.helpers import login as _login
+from tests.factories import AdjudicatorFactory, AnnotatorFactory, CoordinatorFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path("/tmp/shots/panels")
-
-
-def _login(page, live_server, user):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def _shot(page, name):

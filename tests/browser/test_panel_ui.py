@@ -10,8 +10,8 @@ from readerstudy.cases.ingest import import_study
 from readerstudy.panels.models import Panel, PanelTruth
 from readerstudy.studies import services as study_services
 from readerstudy.studies.models import Design
+from tests.browser.helpers import login as _login
 from tests.factories import (
-    PASSWORD,
     AdjudicatorFactory,
     AnnotatorFactory,
     CoordinatorFactory,
@@ -22,15 +22,6 @@ from tests.factories import (
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path("/tmp/shots/panel")
-
-
-def _login(page, live_server, user):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def _shot(page, name):

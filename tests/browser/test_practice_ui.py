@@ -13,8 +13,8 @@ from readerstudy.studies import practice_services as setup
 from readerstudy.studies import services as study_services
 from readerstudy.studies.models import Design
 from readerstudy.studies.practice import PracticeRule
+from tests.browser.helpers import login
 from tests.factories import (
-    PASSWORD,
     CoordinatorFactory,
     ModelVersionFactory,
     ReaderFactory,
@@ -52,14 +52,6 @@ def _world(tmp_path):
     return study, reader, coordinator
 
 
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-
-
 def _shot(page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name))
@@ -75,7 +67,7 @@ def _answer(page, diagnosis):
 
 def test_practice_feedback_qualification_then_the_study(live_server, page, tmp_path):
     study, reader, coordinator = _world(tmp_path)
-    _login(page, live_server, reader)
+    login(page, live_server, reader)
     page.goto(f"{live_server.url}/read/{study.pk}/")
     page.wait_for_selector("#rs-intro:not([hidden])")
     assert "CVST-related ICH or not" in page.inner_text("#rs-intro")
@@ -105,7 +97,7 @@ def test_practice_feedback_qualification_then_the_study(live_server, page, tmp_p
     # The coordinator grants another attempt on the study page.
     context = page.context.browser.new_context(viewport={"width": 1366, "height": 768})
     coord = context.new_page()
-    _login(coord, live_server, coordinator)
+    login(coord, live_server, coordinator)
     coord.goto(f"{live_server.url}/studies/{study.pk}/#study-practice")
     coord.click("#practice-readers button[value=attempt]")
     coord.wait_for_selector("#practice-readers")
@@ -180,7 +172,7 @@ def test_aided_practice_feedback_shows_the_models_heatmap(live_server, browser, 
     page = context.new_page()
     heatmap_requests: list[str] = []
     page.on("request", lambda r: "/heatmaps/" in r.url and heatmap_requests.append(r.url))
-    _login(page, live_server, reader)
+    login(page, live_server, reader)
     page.goto(f"{live_server.url}/read/{study.pk}/")
     page.wait_for_selector("#rs-intro:not([hidden])")
     assert "Read the practice case to open" in page.inner_text("#rs-practice-rule")

@@ -10,17 +10,10 @@ import pytest
 from readerstudy.cases.ingest import import_study
 from readerstudy.reading.models import AnswerRevision
 from readerstudy.studies.models import ReaderStudy
-from tests.factories import PASSWORD, CoordinatorFactory, ReaderFactory
+from tests.browser.helpers import login
+from tests.factories import CoordinatorFactory, ReaderFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def _rows(page, prefix: str, rows: list[tuple[str, str]]) -> None:
@@ -67,7 +60,7 @@ def test_a_conditional_protocol_built_on_the_pages_is_asked_conditionally(
     records = generate_dataset(tmp_path / "ph", 1, 5, matrix=128, positive_fraction=1.0)
     case = import_study(tmp_path / "ph" / records[0]["case_id"]).case
     reader = ReaderFactory()
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
 
     page.click("nav >> text=Studies")
     options = page.locator("#id_preset option").all_inner_texts()
@@ -148,7 +141,7 @@ def test_a_conditional_protocol_built_on_the_pages_is_asked_conditionally(
     # The reader: location is asked only once ICH present is answered "yes".
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     reading = context.new_page()
-    _login(reading, live_server, reader)
+    login(reading, live_server, reader)
     reading.goto(f"{live_server.url}/read/{study.pk}/")
     reading.wait_for_function(
         "() => window.readerstudyWorkspace && window.readerstudyWorkspace.assignment",

@@ -10,7 +10,8 @@ from readerstudy.cases.ingest import import_study
 from readerstudy.reading.models import AnswerRevision
 from readerstudy.studies import services as study_services
 from readerstudy.studies.models import Assignment, Design
-from tests.factories import PASSWORD, ModelVersionFactory, ReaderFactory, make_inference_output
+from tests.browser.helpers import login
+from tests.factories import ModelVersionFactory, ReaderFactory, make_inference_output
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -53,10 +54,7 @@ def reading_world(tmp_path):
 
 def _open_workspace(page, live_server, reader, study) -> None:
     """Log in as the reader and open the study's reading page."""
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", reader.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    login(page, live_server, reader)
     page.goto(f"{live_server.url}/read/{study.pk}/")
 
 

@@ -18,7 +18,8 @@ from django.core.management import call_command
 from readerstudy.cases.models import Case
 from readerstudy.exports.models import AnalysisRun
 from readerstudy.studies.models import Assignment, ReaderStudy
-from tests.factories import PASSWORD, CoordinatorFactory, ReaderFactory
+from tests.browser.helpers import add_probability_only_condition, login
+from tests.factories import CoordinatorFactory, ReaderFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,18 +35,56 @@ ANSWERS = [
 ]
 
 
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-
-
 def _truth(case) -> dict[str, int]:
     truth = case.ground_truth
     present = {s.lower() for s in truth.subtypes}
     return {"any": int(bool(truth.ich_present)), **{s: int(s in present) for s in LABELS[1:]}}
+
+
+def _from_preset(page, preset: str, title: str) -> tuple[ReaderStudy, list[str]]:
+    """The coordinator creates an unaided-only study from ``preset``: it, its questions' codes."""
+    page.click("nav >> text=Studies")
+    page.select_option("#id_preset", preset)
+    page.fill("#id_title", title)
+    page.select_option("#id_design", "unaided_only")
+    with page.expect_navigation():
+        page.click("text=Create study")
+    codes = page.locator("#question-list tbody tr").evaluate_all(
+        "rs => rs.map(r => r.dataset.code)"
+    )
+    return ReaderStudy.objects.get(title=title), codes
+
+
+def _choose_and_open(page, cases, readers) -> None:
+    """On the draft study's page: choose its cases and readers, then open it."""
+    for case in cases:
+        page.check(f'#case-form input[value="{case.pk}"]')
+    with page.expect_navigation():
+        page.click("text=Save case selection")
+    for reader in readers:
+        page.check(f"#reader-form label:has-text('{reader.username}') input")
+    with page.expect_navigation():
+        page.click("text=Save reader selection")
+    with page.expect_navigation():
+        page.click("#open-study button[type=submit]")
+    assert page.locator("#study-status").inner_text() == "open"
+
+
+def _close(page, live_server, study) -> None:
+    page.goto(f"{live_server.url}/studies/{study.pk}/")
+    with page.expect_navigation():
+        page.click("text=Close study")
+    assert page.locator("#study-status").inner_text() == "closed"
+
+
+def _reads_csv(page, live_server, title):
+    """The closed study's row on the exports page (truth no longer withheld) and its READS."""
+    page.goto(f"{live_server.url}/exports/")
+    row = page.locator("tr", has_text=title)
+    assert "blinded" not in row.inner_text()
+    with page.expect_download() as download:
+        row.locator("a", has_text="csv").first.click()
+    return row, list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
 
 
 def _read_subtype_case(page, answer, *, shot=None) -> str:
@@ -89,30 +128,16 @@ def test_a_seed_002_study_is_built_read_exported_and_analysed(live_server, page,
     coordinator = CoordinatorFactory()
 
     # The coordinator: a study from preset seed 002, unaided only, four cases, one reader.
-    _login(page, live_server, coordinator)
-    page.click("nav >> text=Studies")
-    page.select_option("#id_preset", "seed002")
-    page.fill("#id_title", "Subtypes study")
-    page.select_option("#id_design", "unaided_only")
-    page.click("text=Create study")
-    study = ReaderStudy.objects.get(title="Subtypes study")
-    codes = page.locator("#question-list tbody tr").evaluate_all(
-        "rs => rs.map(r => r.dataset.code)"
-    )
+    login(page, live_server, coordinator)
+    study, codes = _from_preset(page, "seed002", "Subtypes study")
     assert codes == ["ich", "confidence"]
-    for case in cases:
-        page.check(f'#case-form input[value="{case.pk}"]')
-    page.click("text=Save case selection")
-    page.check(f"#reader-form label:has-text('{reader.username}') input")
-    page.click("text=Save reader selection")
-    page.click("text=Open study (freezes the design)")
-    assert page.locator("#study-status").inner_text() == "open"
+    _choose_and_open(page, cases, [reader])
     assert study.study_cases.count() == 4 and study.assignments.count() == 4
 
     # The reader reads every case.
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     reading = context.new_page()
-    _login(reading, live_server, reader)
+    login(reading, live_server, reader)
     reading.goto(f"{live_server.url}/read/{study.pk}/")
     clicked: dict[str, tuple] = {}
     for i, answer in enumerate(ANSWERS):
@@ -137,18 +162,10 @@ def test_a_seed_002_study_is_built_read_exported_and_analysed(live_server, page,
     row = page.locator("tr", has_text="Subtypes study")
     assert "blinded: no truth" in row.inner_text()
     assert row.locator("text=Run analysis").count() == 0
-    page.goto(f"{live_server.url}/studies/{study.pk}/")
-    with page.expect_navigation():
-        page.click("text=Close study")
-    assert page.locator("#study-status").inner_text() == "closed"
+    _close(page, live_server, study)
 
     # Closed: READS with truth, one row per reader x case x label.
-    page.goto(f"{live_server.url}/exports/")
-    row = page.locator("tr", has_text="Subtypes study")
-    assert "blinded" not in row.inner_text()
-    with page.expect_download() as download:
-        row.locator("a", has_text="csv").first.click()
-    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    row, rows = _reads_csv(page, live_server, "Subtypes study")
     assert len(rows) == 4 * len(LABELS)
     assert {(r["reader"], r["case"], r["endpoint"]) for r in rows} == {
         (reader.username, code, label) for code in truth for label in LABELS
@@ -252,7 +269,7 @@ def test_a_three_condition_crossover_is_built_read_and_analysed(
 
     # The coordinator: crossover (preset seed 000); the aided condition shows the probability
     # and two heatmaps, an added one the probability only, between unaided and aided.
-    _login(page, live_server, CoordinatorFactory())
+    login(page, live_server, CoordinatorFactory())
     page.click("nav >> text=Studies")
     page.fill("#id_title", "Three conditions")
     page.select_option("#id_design", "crossover")
@@ -269,17 +286,7 @@ def test_a_three_condition_crossover_is_built_read_and_analysed(
         box.set_checked(box.get_attribute("value") in ("gradcampp", "ig"))
     with page.expect_navigation():
         form.locator("button[type=submit]").click()
-    page.click("#condition-add summary")
-    form = page.locator("#condition-add form")
-    form.locator("#id_new-name").fill("Probability only")
-    form.locator("#id_new-model_version").select_option(str(model.pk))
-    form.locator("#id_new-show_probability").check()
-    for box in ("show_decision", "show_mask_outline"):
-        form.locator(f"#id_new-{box}").uncheck()
-    for box in form.locator('input[name="new-heatmaps"]').all():
-        box.uncheck()
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
+    add_probability_only_condition(page, model)
     with page.expect_navigation():
         page.click('button[aria-label="Move Probability only up"]')
     codes = page.locator("#condition-list tbody tr").evaluate_all(
@@ -292,15 +299,7 @@ def test_a_three_condition_crossover_is_built_read_and_analysed(
         True,
         ["gradcampp", "ig"],
     )
-    for case in cases:
-        page.check(f'#case-form input[value="{case.pk}"]')
-    page.click("text=Save case selection")
-    for reader in readers:
-        page.check(f"#reader-form label:has-text('{reader.username}') input")
-    page.click("text=Save reader selection")
-    with page.expect_navigation():
-        page.click("#open-study button[type=submit]")
-    assert page.locator("#study-status").inner_text() == "open"
+    _choose_and_open(page, cases, readers)
     assert study.assignments.count() == 3 * 4 * 3
 
     # Each reader reads their schedule; what each condition shows is checked on the way.
@@ -308,7 +307,7 @@ def test_a_three_condition_crossover_is_built_read_and_analysed(
     for n, reader in enumerate(readers):
         context = browser.new_context(viewport={"width": 1366, "height": 768})
         reading = context.new_page()
-        _login(reading, live_server, reader)
+        login(reading, live_server, reader)
         reading.goto(f"{live_server.url}/read/{study.pk}/")
         previous, order = None, []
         while read := _next_read(reading, previous):
@@ -346,9 +345,7 @@ def test_a_three_condition_crossover_is_built_read_and_analysed(
     } == clicked
 
     # Closed, the coordinator runs the analysis on the exports page.
-    page.goto(f"{live_server.url}/studies/{study.pk}/")
-    with page.expect_navigation():
-        page.click("text=Close study")
+    _close(page, live_server, study)
     page.goto(f"{live_server.url}/exports/")
     with page.expect_navigation():
         page.locator("tr", has_text="Three conditions").locator("text=Run analysis").click()
@@ -436,34 +433,16 @@ def test_a_seed_003_study_is_built_read_exported_and_analysed(live_server, page,
     coordinator = CoordinatorFactory()
 
     # The coordinator: a study from preset seed 003, unaided only, five cases, one reader.
-    _login(page, live_server, coordinator)
-    page.click("nav >> text=Studies")
-    page.select_option("#id_preset", "seed003")
-    page.fill("#id_title", "Location study")
-    page.select_option("#id_design", "unaided_only")
-    with page.expect_navigation():
-        page.click("text=Create study")
-    study = ReaderStudy.objects.get(title="Location study")
-    codes = page.locator("#question-list tbody tr").evaluate_all(
-        "rs => rs.map(r => r.dataset.code)"
-    )
+    login(page, live_server, coordinator)
+    study, codes = _from_preset(page, "seed003", "Location study")
     assert codes == ["ich", "location"]
-    for case in cases:
-        page.check(f'#case-form input[value="{case.pk}"]')
-    with page.expect_navigation():
-        page.click("text=Save case selection")
-    page.check(f"#reader-form label:has-text('{reader.username}') input")
-    with page.expect_navigation():
-        page.click("text=Save reader selection")
-    with page.expect_navigation():
-        page.click("#open-study button[type=submit]")
-    assert page.locator("#study-status").inner_text() == "open"
+    _choose_and_open(page, cases, [reader])
     assert study.study_cases.count() == 5 and study.assignments.count() == 5
 
     # The reader: ICH yes / no; the location is asked only after "yes".
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     reading = context.new_page()
-    _login(reading, live_server, reader)
+    login(reading, live_server, reader)
     reading.goto(f"{live_server.url}/read/{study.pk}/")
     location = reading.locator('fieldset[data-code="location"]')
     clicked: dict[str, tuple[str, str | None]] = {}
@@ -515,16 +494,8 @@ def test_a_seed_003_study_is_built_read_exported_and_analysed(live_server, page,
     context.close()
 
     # Closed: READS with truth, one row per reader x case x endpoint.
-    page.goto(f"{live_server.url}/studies/{study.pk}/")
-    with page.expect_navigation():
-        page.click("text=Close study")
-    assert page.locator("#study-status").inner_text() == "closed"
-    page.goto(f"{live_server.url}/exports/")
-    row = page.locator("tr", has_text="Location study")
-    assert "blinded" not in row.inner_text()
-    with page.expect_download() as download:
-        row.locator("a", has_text="csv").first.click()
-    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    _close(page, live_server, study)
+    row, rows = _reads_csv(page, live_server, "Location study")
     assert len(rows) == 5 * 2
     assert {(r["reader"], r["case"], r["endpoint"]) for r in rows} == {
         (reader.username, code, e) for code in truth for e in ("ich", "location")

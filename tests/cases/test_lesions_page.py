@@ -3,6 +3,9 @@ each refusal listing its problems with nothing stored, for coordinators only."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -80,6 +83,26 @@ def test_a_bad_csv_lists_every_problem_and_keeps_the_lesions_there_were(coordina
     assert "line 4: no case with code &#x27;RS-NOPE&#x27;" in page
     assert _lesions() == before
     assert not AuditEntry.objects.filter(kind="lesions.import", additional_data__source="csv")
+
+
+def test_the_problems_are_listed_by_line(coordinator_client):
+    one, other = SeriesFactory().case, SeriesFactory().case
+    text = (
+        "case_code,lesion_id,x_mm,y_mm,z_mm,weight\n"
+        f"{one.code},2,0,0,0,0.3\n"
+        "RS-NOPE,1,0,0,0,\n"
+        f"{other.code},1,x,0,0,\n"
+        f"{one.code},1,5,5,5,0.3\n"
+    )
+    r = coordinator_client.post(f"{PAGE}csv/", {"file": _csv(text), "action": "check"})
+    assert r.status_code == 400
+    box = r.content.decode().split('id="lesion-errors"')[1].split("</div>")[0]
+    assert [html.unescape(e) for e in re.findall(r"<li>(.*?)</li>", box)] == [
+        f"lines 2, 5: the weights of case {one.code} sum to 0.6"
+        " (must be 1, or all blank/0 for equal weights)",
+        "line 3: no case with code 'RS-NOPE'",
+        "line 4: x_mm 'x' is not a number",
+    ]
 
 
 def test_a_csv_without_the_columns_is_named(coordinator_client):

@@ -1,57 +1,64 @@
-"""The demo's practice and its seed-001 study: the seed-000 study gets a task text and two
-practice cases (rule: all done) whose feedback carries the model's heatmap; the seed-001 study
-runs the real DLRN on haematoma phantoms with truth masks and clinical records, and its aided
-view shows the nomogram, the feature importance and the chosen clinical variables. Re-running
-changes nothing."""
+"""The demo's practice and its seed-001 study, set up as `make demo` does (smaller phantoms,
+fewer explainers): the seed-000 study gets a task text and two practice cases (rule: all done)
+whose feedback carries the model's heatmap; the seed-001 study runs the real DLRN on hematoma
+phantoms with truth masks and clinical records, and its aided view shows the nomogram, the
+feature importance and the chosen clinical variables. Re-running changes nothing."""
 
 import csv
 
 import pytest
 from django.urls import reverse
 
+from readerstudy.accounts.models import User
 from readerstudy.ai.models import InferenceJob, InferenceOutput
 from readerstudy.ai.selectors import latest_output
-from readerstudy.cases.models import ClinicalRecord, HematomaMask
-from readerstudy.demo.seed import (
-    DLRN_CLINICAL,
-    PRACTICE_PARAMS,
-    compute_outputs,
-    demo_model,
-    dlrn_model,
-    ensure_demo_practice,
-    ensure_demo_study,
-    ensure_dlrn_study,
-    import_hematoma_phantoms,
-    import_phantoms,
-    write_hematoma_phantoms,
-)
+from readerstudy.cases.models import Case, ClinicalRecord, HematomaMask
+from readerstudy.demo.seed import DLRN_CLINICAL
+from readerstudy.demo.set_up import set_up_demo
+from readerstudy.studies.models import ReaderStudy
 from readerstudy.studies.practice import PracticeRule
-from tests.factories import PASSWORD, CoordinatorFactory, ReaderFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 FAST = {"explain": ["gradcampp"]}  # the study's full set takes minutes on two cores
 
 
-def test_the_seed_000_study_opens_with_a_task_and_two_practice_cases(tmp_path, client):
-    from phantoms import generate_dataset
+def _set_up(folder):
+    return set_up_demo(folder, cases=1, seed=11, dlrn_cases=2, matrix=128, study_params=FAST)
 
-    generate_dataset(tmp_path / "study", 1, 11, matrix=128)
-    generate_dataset(tmp_path / "practice", 2, 12, matrix=128, positive_fraction=0.5)
-    cases = import_phantoms(tmp_path / "study")
-    practice = import_phantoms(tmp_path / "practice", "demo practice phantoms")
-    model = demo_model()
-    compute_outputs(cases, model, params=FAST)
-    compute_outputs(practice, model, params=PRACTICE_PARAMS)
-    reader, coordinator = ReaderFactory(), CoordinatorFactory()
-    study = ensure_demo_study(cases, [reader], model)
-    ensure_demo_practice(study, practice, coordinator)
-    ensure_demo_practice(study, practice, coordinator)  # a second `make demo`
+
+def test_the_demo_sets_up_both_studies_and_a_rerun_changes_nothing(tmp_path, client):
+    demo = _set_up(tmp_path)
+    client.force_login(User.objects.get(username="reader"))
+    _check_the_seed_000_study_opens_with_a_task_and_two_practice_cases(demo, client)
+    _check_the_seed_001_study_runs_the_dlrn_with_masks_and_records(demo, client, tmp_path)
+
+    # A second `make demo` on the same data: the same cases, practice, records, jobs and studies.
+    before = _counts()
+    again = _set_up(tmp_path)
+    assert _counts() == before
+    assert again.study.pk == demo.study.pk and again.dlrn_study.pk == demo.dlrn_study.pk
+    for before, after in ((demo.cases, again.cases), (demo.practice, again.practice),
+                          (demo.dlrn_cases, again.dlrn_cases)):  # fmt: skip
+        assert [c.pk for c in after] == [c.pk for c in before]
+    assert [p.case_id for p in again.study.practice_cases.all()] == [c.pk for c in demo.practice]
+    assert InferenceOutput.objects.count() == 1 + 2 + 2
+    assert set(InferenceJob.objects.values_list("attempts", flat=True)) == {1}
+
+
+def _counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (Case, HematomaMask, ClinicalRecord, InferenceJob, ReaderStudy, User)
+    }
+
+
+def _check_the_seed_000_study_opens_with_a_task_and_two_practice_cases(demo, client):
+    study, practice = demo.study, demo.practice
     assert [p.case_id for p in study.practice_cases.all()] == [c.pk for c in practice]
     assert not study.study_cases.filter(case__in=practice).exists()
     assert study.practice_settings.rule == PracticeRule.ALL_DONE
     assert {c.ground_truth.etiology for c in practice} == {"cvst_ich", "sich"}
 
-    client.login(username=reader.username, password=PASSWORD)
     page = client.get(reverse("reading-workspace", args=[study.pk])).content.decode()
     assert "spontaneous (sICH), and how likely CVST-ICH is" in page  # the task text
     state = client.get(reverse("reading-practice", args=[study.pk])).json()
@@ -74,31 +81,24 @@ def test_the_seed_000_study_opens_with_a_task_and_two_practice_cases(tmp_path, c
     assert start.status_code == 409 and start.json()["code"] == "practice_required"
 
 
-def test_the_seed_001_study_runs_the_dlrn_on_phantoms_with_masks_and_records(tmp_path, client):
-    folder = tmp_path / "seed001"
-    write_hematoma_phantoms(folder, 2, 7)
-    with open(folder / "clinical.csv", encoding="utf-8") as fh:
+def _check_the_seed_001_study_runs_the_dlrn_with_masks_and_records(demo, client, folder):
+    with open(folder / "seed001" / "clinical.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["etiology"] for r in rows} <= {"CVT", "HP", "CAA", "AVM"} and len(rows) == 2
-    cases = import_hematoma_phantoms(folder)
+    cases, study = demo.dlrn_cases, demo.dlrn_study
     assert {c.ground_truth.etiology for c in cases} == {"cvt", "other"}  # one of each
     assert HematomaMask.objects.filter(case__in=cases).count() == 2
     record = ClinicalRecord.objects.get(case=cases[0]).values
     assert set(record) == {
         "age", "sex", "seizure_at_admission", "headache", "hypertension", "etiology"
     }  # fmt: skip
-    version = dlrn_model()
-    jobs = compute_outputs(cases, version, params={})
-    assert {j.status for j in jobs} == {InferenceJob.Status.SUCCEEDED}
-    reader = ReaderFactory()
-    study = ensure_dlrn_study(cases, [reader], version)
-    assert study.status == "open" and study.assistance.model_version == version
+    version = study.assistance.model_version
+    assert study.status == "open" and version.model_id == "cvt_hematoma_dlrn"
     for case in cases:
         output = latest_output(series=case.primary_series, model_version=version)
         assert output.provenance["roi_source"] == "mask" and output.nomogram
 
     # The aided view after the unaided lock: nomogram, feature importance, chosen clinical data.
-    client.login(username=reader.username, password=PASSWORD)
     nxt = client.get(reverse("reading-next", args=[study.pk])).json()["assignment"]
     assert client.post(reverse("reading-start", args=[nxt["id"]])).status_code == 200
     hidden = client.get(reverse("reading-assistance", args=[nxt["id"]]))
@@ -114,10 +114,3 @@ def test_the_seed_001_study_runs_the_dlrn_on_phantoms_with_masks_and_records(tmp
     assert payload["nomogram"]["variables"] and payload["feature_importance"]["features"]
     assert [row["name"] for row in payload["clinical"]] == DLRN_CLINICAL
     assert "heatmaps" not in payload or payload["heatmaps"] == []
-
-    # A second `make demo` on the same data: the same cases, records, jobs and study.
-    again = import_hematoma_phantoms(folder)
-    assert [c.pk for c in again] == [c.pk for c in cases]
-    compute_outputs(again, version, params={})
-    assert InferenceOutput.objects.count() == 2
-    assert ensure_dlrn_study(again, [reader], version).pk == study.pk

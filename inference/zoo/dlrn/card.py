@@ -22,7 +22,7 @@ def write_card(bundle: Path, manifest: dict[str, Any], model: dict[str, Any]) ->
         "",
         "## Pipeline (seed 001)",
         "",
-        "1. ROI: the given haematoma mask, or the mask of the `cvst_ich_demo` segmenter's "
+        "1. ROI: the given hematoma mask, or the mask of the `cvst_ich_demo` segmenter's "
         "segmentation stage with its connected components smaller than 10 % of the largest "
         "dropped (that pipeline's own ROI rule; specks on the skull would otherwise widen "
         "the ROI and its grey-level range), `provenance.roi_source` says which and "
@@ -49,7 +49,7 @@ def write_card(bundle: Path, manifest: dict[str, Any], model: dict[str, Any]) ->
         "with two features fewer per image than these classes give, a per-feature choice the "
         "seed does not state; the model keeps the documented 851.",
         "",
-        f"3. Deep: the axial slice with the largest haematoma area (128 x 128 at 0.5 mm, brain "
+        f"3. Deep: the axial slice with the largest hematoma area (128 x 128 at 0.5 mm, brain "
         f"window) through a MONAI 2D ResNet (basic blocks, layers "
         f"{model['deep']['extractor']['layers']}, widths "
         f"{model['deep']['extractor']['block_inplanes']}); the pooled penultimate layer. "

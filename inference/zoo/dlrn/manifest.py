@@ -25,10 +25,10 @@ def build_manifest(
         "schema_version": "2.0",
         "id": MODEL_ID,
         "version": version,
-        "name": "CVT-related vs other haematoma, seed-001 deep-learning radiomics nomogram",
+        "name": "CVT-related vs other hematoma, seed-001 deep-learning radiomics nomogram",
         "description": (
             "PyRadiomics (original + wavelet) and CNN penultimate-layer features of the "
-            "haematoma ROI, seed-001 selection, random-forest signatures (Rad, DL, DLR) and a "
+            "hematoma ROI, seed-001 selection, random-forest signatures (Rad, DL, DLR) and a "
             "logistic nomogram of the DLR signature with clinical covariates. Trained on "
             "synthetic phantoms only: not a medical device; never use for patient care."
         ),
@@ -36,7 +36,7 @@ def build_manifest(
         "authors": ["readerstudy contributors"],
         "citation": (
             "Pipeline after seed 001 (NECT deep-learning radiomics nomogram, CVT-related "
-            "haematoma vs other haematomas); re-implemented, weights not theirs."
+            "hematoma vs other hematomas); re-implemented, weights not theirs."
         ),
         "intended_use": "software testing and reader-study demonstrations",
         "task": "classification",
@@ -50,8 +50,8 @@ def build_manifest(
             },
         },
         "labels": [
-            {"name": "cvt_related", "display": "CVT-related haematoma"},
-            {"name": "other", "display": "Other haematoma (HP / CAA / AVM)"},
+            {"name": "cvt_related", "display": "CVT-related hematoma"},
+            {"name": "other", "display": "Other hematoma (HP / CAA / AVM)"},
         ],
         "heads": [
             {
@@ -79,7 +79,7 @@ def build_manifest(
             "max_slice_thickness_mm": 10.0,
             "array_order": "(z, y, x) with ITK/LPS geometry",
             "notes": (
-                "non-contrast head CT with one intraparenchymal haematoma; ROI from a given "
+                "non-contrast head CT with one intraparenchymal hematoma; ROI from a given "
                 "mask (options.roi_mask / --mask) or the cvst_ich_demo segmenter; clinical "
                 "covariates (options.covariates / --covariates) named by the nomogram"
             ),

@@ -77,7 +77,7 @@ def segmenter_mask(
     pipeline = pipeline or segmenter()
     raw = pipeline.segmentation_mask(image, options={"threads": threads, "device": "cpu"})
     if not np.any(raw):
-        raise RoiError(f"the segmenter ({SEGMENTER}) found no haematoma: give a mask")
+        raise RoiError(f"the segmenter ({SEGMENTER}) found no hematoma: give a mask")
     kept, found, n_kept = haematoma_components(raw, pipeline.cfg.roi_min_component_fraction)
     mask = sitk.GetImageFromArray(kept)
     mask.CopyInformation(image)
