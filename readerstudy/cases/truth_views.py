@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from readerstudy import audit
 from readerstudy.accounts.decorators import coordinator_required
 
+from .case_sections import case_sections
 from .errors import LabelError, TruthInvalid
 from .forms import LabelsUploadForm, TruthForm
 from .models import GroundTruth
@@ -75,5 +76,6 @@ def case_detail(request, code: str):
         "truth": truth_state(case),
         "provenance": provenance_rows(stored.provenance) if stored else [],
         "form": form,
+        "sections": case_sections(case),
     }
     return render(request, "cases/case_detail.html", context, status=status_code)

@@ -5,7 +5,8 @@ transaction: model versions (an existing one must have the same weights sha256),
 created with no usable password; existing user names are reused), cases (an existing case of
 the same code must have the same series content hashes, truth and truth mask), the cases' truth
 masks, the study and its protocol, assignments, answer revisions, assistance exposures,
-consent acceptances, model outputs and a truth panel with its masks. Images are optional: when
+consent acceptances, model outputs and a truth panel with its masks, its voxel vote and the
+record of its consensus masks written as the cases' truth masks. Images are optional: when
 the bundle has them, each is checked against its instance's sha256 and stored; a series'
 content hash is checked against its instances' hashes. Mask files are checked against the
 sha256 their rows name (``bundle_masks``). Any refusal rolls everything back, including the
@@ -37,7 +38,7 @@ from readerstudy.analysis import bundle as fmt
 from readerstudy.analysis.bundle import BundleError
 from readerstudy.cases.models import Case, Collection, GroundTruth, HematomaMask, Instance, Series
 from readerstudy.cases.storage import content_name, save_content_addressed
-from readerstudy.panels.models import Annotation, Panel, PanelMask, PanelTruth
+from readerstudy.panels.models import Annotation, ConsensusMask, Panel, PanelMask, PanelTruth
 from readerstudy.reading.models import AnswerRevision, AssistanceExposure, ConsentAcceptance
 from readerstudy.studies.consent import ConsentVersion, text_sha256
 from readerstudy.studies.models import (
@@ -65,7 +66,7 @@ _ASSIGNMENT_KEYS = ("study", "reader", "study_case", "session", "prerequisite")
 _POSITION = Assignment._meta.get_field("position")
 TIMESTAMPED = (
     ReaderStudy, StudyReader, ConsentVersion, AnswerRevision, GroundTruth, InferenceOutput,
-    ModelVersion, Case, Series, Panel, Annotation, PanelTruth, PanelMask,
+    ModelVersion, Case, Series, Panel, Annotation, PanelTruth, PanelMask, ConsensusMask,
 )  # fmt: skip
 
 

@@ -8,8 +8,13 @@ item: the votes by alias, the majority, whether it went to the adjudicator, the 
 method vote / adjudication, who decided and when) and ``panel/truth.csv`` (each case's truth
 from the panel with the provenance of every field, and its consensus mask file) and
 ``panel/masks.csv`` (every mask an annotator uploaded, its file in ``masks/``: see
-``bundle_masks``). Only the panel's cases that belong to the study travel. The import
-rebuilds the panel, finished, with its mask files, and points the study at it.
+``bundle_masks``), ``panel/consensus_masks.csv`` (each case's voxel vote: the consensus file
+and the annotators' Dice agreement) and ``panel/mask_writes.csv`` (what became of each
+consensus when the study took its truth from the panel: ``panels.CaseMaskWrite``). Only the
+panel's cases that belong to the study travel. The import rebuilds the panel, finished, with
+its mask files, and points the study at it. The last two tables are written by every export
+of a panel study and read when present (bundles of format version 3 written before they
+existed lack them).
 """
 
 from typing import Any
@@ -20,6 +25,8 @@ from readerstudy.accounts.models import Role
 from readerstudy.analysis.bundle import BundleError
 from readerstudy.panels.models import (
     Annotation,
+    CaseMaskWrite,
+    ConsensusMask,
     Panel,
     PanelAnnotator,
     PanelCase,
@@ -46,6 +53,22 @@ ITEMS = Table(
 )
 # the consensus mask travels as a file: ``mask_file`` is its path in the bundle
 TRUTH = Table("panel/truth.csv", PanelTruth, (("case", "case__code"),), paths=("mask_file",))
+# the panel's voxel vote of each case: its consensus file and the Dice figures
+CONSENSUS = Table(
+    "panel/consensus_masks.csv",
+    ConsensusMask,
+    (("case", "panel_case__case__code"),),
+    paths=("file",),
+)
+# the record of the consensus masks written as the cases' truth masks for this study; the
+# study is the bundle's own (``study_id`` is the importing platform's new study)
+MASK_WRITES = Table(
+    "panel/mask_writes.csv",
+    CaseMaskWrite,
+    (("case", "case__code"), ("decided_by", "decided_by__username")),
+    exclude=("study_id",),
+    paths=("file", "previous_file"),
+)
 FILES = (PANEL, ANNOTATIONS.name, ITEMS.name, TRUTH.name)
 #: also in every bundle of format version 3 on (older ones carry no masks)
 MASK_FILES = (masks.PANEL_MASKS.name,)
@@ -74,6 +97,18 @@ def panel_tables(study: ReaderStudy) -> list[tuple[Table, Any]]:
         ),
         (TRUTH, _in_study(truths, study, "case").order_by("case__code")),
         (masks.PANEL_MASKS, masks.panel_mask_rows(study)),
+        (
+            CONSENSUS,
+            _in_study(
+                ConsensusMask.objects.filter(panel_case__panel=panel), study, "panel_case__case"
+            ).order_by("panel_case__case__code"),
+        ),  # fmt: skip
+        (
+            MASK_WRITES,
+            _in_study(
+                CaseMaskWrite.objects.filter(panel=panel, study_id=study.pk), study, "case"
+            ).order_by("case__code", "at", "id"),
+        ),  # fmt: skip
     ]
 
 
@@ -122,6 +157,52 @@ class PanelImport:
             self.job.stored, values.get("sha256") or None,
         )  # fmt: skip
         return values
+
+    def _stored(self, path: str, where: str, sha256: str | None = None) -> str:
+        """A mask's storage name here of its path in the bundle (checked); empty for none."""
+        if not path:
+            return ""
+        return masks.restore(
+            self.job.bundle, path, where, masks.TRUTH_PREFIX, self.job.stored, sha256 or None
+        )
+
+    def _voxel_vote(self, panel: Panel, panel_case: dict, study: ReaderStudy) -> None:
+        """The consensus masks with their Dice figures, and the record of their writing as
+        the cases' truth masks (for the imported study), when the bundle has them."""
+        job = self.job
+        if job.bundle.has(CONSENSUS.name):
+            rows = []
+            for w, row in job.table(CONSENSUS):
+                values = job.own(ConsensusMask, row, w)
+                values["file"] = self._stored(values.get("file") or "", w, values.get("sha256"))
+                rows.append(
+                    ConsensusMask(panel_case=job.key(panel_case, row["case"], "case", w), **values)
+                )
+            ConsensusMask.objects.bulk_create(rows, batch_size=CHUNK)
+        if not job.bundle.has(MASK_WRITES.name):
+            return
+        writes = []
+        names = set()
+        for w, row in job.table(MASK_WRITES):
+            values = job.own(CaseMaskWrite, row, w, ("study_id",))
+            values["file"] = self._stored(values.get("file") or "", w, values.get("sha256"))
+            values["previous_file"] = self._stored(values.get("previous_file") or "", w)
+            names.add(row["decided_by"])
+            writes.append((w, row["case"], row["decided_by"], values))
+        users = {u.username: u for u in get_user_model().objects.filter(username__in=names)}
+        CaseMaskWrite.objects.bulk_create(
+            (
+                CaseMaskWrite(
+                    panel=panel,
+                    case=job.key(job.case_by_code, code, "case", w),
+                    study_id=study.pk,
+                    decided_by=users.get(decided_by) if decided_by else None,
+                    **values,
+                )
+                for w, code, decided_by, values in writes
+            ),
+            batch_size=CHUNK,
+        )
 
     def run(self, study: ReaderStudy) -> Panel:
         job = self.job
@@ -198,6 +279,7 @@ class PanelImport:
                 ),
                 batch_size=CHUNK,
             )
+        self._voxel_vote(panel, panel_case, study)
         if panel.status != Panel.Status.FINISHED:
             raise BundleError("invalid_value", f"{PANEL}: the study's panel is not finished")
         study.truth_panel = panel

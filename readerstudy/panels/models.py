@@ -248,7 +248,10 @@ class CaseMaskWrite(models.Model):
     """What became of a finished panel's consensus mask when a reader study took its truth
     from the panel: written as the case's truth mask (``cases.HematomaMask``), or not, and
     why. The coordinator's choice to replace a case's existing mask is recorded here too;
-    ``previous_file`` keeps the mask it replaced (or removed)."""
+    ``previous_file`` keeps the mask it replaced (or removed). When the study leaves the panel
+    (imports, or another panel), the mask is given back (``panels.mask_restore``): a ``restored`` row's
+    ``file`` is the mask given back (empty: the case has none again), its ``previous_file``
+    the consensus taken away."""
 
     class Outcome(models.TextChoices):
         WRITTEN = "written", "written (the case had no truth mask)"
@@ -257,6 +260,10 @@ class CaseMaskWrite(models.Model):
         KEPT = "kept", "kept the case's existing mask (the coordinator's choice)"
         UNCHANGED = "unchanged", "the case's mask already is this consensus"
         EMPTY = "empty", "nothing written: the consensus is empty"
+        RESTORED = "restored", "restored the mask the consensus replaced (truth imported again)"
+        LEFT_CHANGED = "left_changed", "left as it is: the case's mask changed since"
+        LEFT_IN_USE = "left_in_use", "left as it is: another study takes it from the panel"
+        LEFT_MISSING = "left_missing", "left as it is: the replaced mask's file is gone"
 
     class Method(models.TextChoices):
         CONSENSUS = "consensus", "consensus of the annotators' masks"

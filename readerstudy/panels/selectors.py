@@ -333,3 +333,11 @@ def mask_provenance(case) -> CaseMaskWrite | None:
         .select_related("panel")
         .first()
     )
+
+
+def case_mask_writes(case, limit: int = 10) -> list[CaseMaskWrite]:
+    """The latest records of panels' consensus masks meeting the case's truth mask, newest
+    first (at most ``limit``)."""
+    return list(
+        CaseMaskWrite.objects.filter(case=case).select_related("panel", "decided_by")[:limit]
+    )

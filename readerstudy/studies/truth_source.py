@@ -10,10 +10,11 @@ from django.db.models import QuerySet
 
 from readerstudy.cases.models import GroundTruth
 from readerstudy.panels.case_masks import write_case_masks
+from readerstudy.panels.mask_restore import restore_case_masks
 from readerstudy.panels.models import Panel, PanelTruth
 
 from .errors import ProtocolConflict, StudyError
-from .models import ReaderStudy
+from .models import ReaderStudy, StudyCase
 
 
 def study_truths(study: ReaderStudy) -> dict:
@@ -48,7 +49,9 @@ def set_truth_source(
 
     A panel that drew hematoma masks writes its consensus masks as the study's cases' truth
     masks in the same transaction; ``replace_masks``: also where a case has another one (the
-    coordinator's recorded choice, see ``panels.case_masks``)."""
+    coordinator's recorded choice, see ``panels.case_masks``). Leaving a panel (for imports or
+    another panel) first gives the cases back the masks its consensus replaced or removed for
+    this study, where no other study on that panel still reads them (``panels.mask_restore``)."""
     with transaction.atomic():
         study = ReaderStudy.objects.select_for_update().get(pk=study.pk)
         if study.status != ReaderStudy.Status.DRAFT:
@@ -64,11 +67,24 @@ def set_truth_source(
                 raise StudyError(
                     "panel_not_finished", f"the panel “{panel.title}” is not finalized yet"
                 )
+        left = study.truth_panel
         study.truth_panel = panel
         study.save(update_fields=["truth_panel"])
+        if left is not None and left != panel:
+            _give_back_masks(study, left, user)
         if panel is not None:
             write_case_masks(
                 panel, replace=replace_masks, user=user, study_id=study.pk,
                 case_ids=study.study_cases.values_list("case_id", flat=True),
             )  # fmt: skip
     return study
+
+
+def _give_back_masks(study: ReaderStudy, panel: Panel, user) -> None:
+    case_ids = list(study.study_cases.values_list("case_id", flat=True))
+    in_use = (
+        StudyCase.objects.filter(study__truth_panel=panel, case_id__in=case_ids)
+        .exclude(study=study)
+        .values_list("case_id", flat=True)
+    )
+    restore_case_masks(panel, study_id=study.pk, case_ids=case_ids, in_use=list(in_use), user=user)
