@@ -4,21 +4,12 @@ import os
 import signal
 
 import pytest
-import redis as redis_lib
 
 from readerstudy.core.models import WorkerProbe
 from tests.conftest import wait_for
 from tests.factories import PASSWORD, AdminFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _empty_queue(settings):
-    client = redis_lib.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.flushdb()
-    yield
-    client.flushdb()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_queue")]
 
 
 def _probe(pk) -> WorkerProbe:

@@ -5,7 +5,6 @@ import gzip
 
 import numpy as np
 import pytest
-import redis as redis_lib
 
 from readerstudy.cases.ingest import import_study
 from readerstudy.panels import masks, services
@@ -13,15 +12,7 @@ from readerstudy.panels.models import ConsensusMask, Panel, PanelItem, PanelVote
 from tests.conftest import wait_for
 from tests.factories import AdjudicatorFactory, AnnotatorFactory, CoordinatorFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _empty_queue(settings):
-    client = redis_lib.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.flushdb()
-    yield
-    client.flushdb()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_queue")]
 
 
 def _box_mask(seat, panel_case, cols) -> dict:

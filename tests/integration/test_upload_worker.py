@@ -8,7 +8,6 @@ import signal
 import zipfile
 
 import pytest
-import redis as redis_lib
 from django.test import Client
 
 from readerstudy.cases.models import Case, ImportJob, Instance
@@ -16,16 +15,8 @@ from tests.cases.conftest import upload_leftovers
 from tests.conftest import wait_for
 from tests.factories import CoordinatorFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_queue")]
 ENDED = ("succeeded", "failed", "cancelled")
-
-
-@pytest.fixture(autouse=True)
-def _empty_queue(settings):
-    client = redis_lib.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.flushdb()
-    yield
-    client.flushdb()
 
 
 def _study_zip(tmp_path, *, thin: bool, matrix: int) -> io.BytesIO:
