@@ -3,14 +3,14 @@ cases back the truth masks the panel's consensus replaced or removed (``previous
 
 For each case, the last record of the panel that changed the case's mask (written /
 replaced / removed, for this study or another; since the last giving back) says what to give
-back: nothing for a mask it wrote where the
-case had none (the mask goes), the file it replaced or removed otherwise. A case is left as
-it is, and the record says why, when its mask is no longer what the panel wrote (changed
-since), when another study still takes its truth from the panel (``in_use``), or when the
-replaced file is gone; a mask left for another study is given back when the last study on
-the panel leaves it. Lesions derived from the mask are derived again from the mask given
-back (or go with it; a removed mask's lesions are not derived again). Every case's outcome is recorded; :func:`restore_case_masks` runs in
-the caller's transaction (the truth source's), so it is all stored together or not at all.
+back: nothing for a mask it wrote where the case had none (the mask goes), the file it
+replaced or removed otherwise. A case is left as it is, and the record says why, when its
+mask is no longer what the panel wrote (changed since), when another study still takes its
+truth from the panel (``in_use``), or when the replaced file is gone; a mask left for another
+study is given back when the last study on the panel leaves it. Lesions derived from the
+mask are derived again from the mask given back (or go with it; a removed mask's lesions are
+not derived again). Every case's outcome is recorded; :func:`restore_case_masks` runs in the
+caller's transaction (the truth source's), so it is all stored together or not at all.
 """
 
 import hashlib

@@ -249,9 +249,9 @@ class CaseMaskWrite(models.Model):
     from the panel: written as the case's truth mask (``cases.HematomaMask``), or not, and
     why. The coordinator's choice to replace a case's existing mask is recorded here too;
     ``previous_file`` keeps the mask it replaced (or removed). When the study leaves the panel
-    (imports, or another panel), the mask is given back (``panels.mask_restore``): a ``restored`` row's
-    ``file`` is the mask given back (empty: the case has none again), its ``previous_file``
-    the consensus taken away."""
+    (imports, or another panel), the mask is given back (``panels.mask_restore``): a
+    ``restored`` row's ``file`` is the mask given back (empty: the case has none again), its
+    ``previous_file`` the consensus taken away."""
 
     class Outcome(models.TextChoices):
         WRITTEN = "written", "written (the case had no truth mask)"
