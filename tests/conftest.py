@@ -175,6 +175,23 @@ def page(browser):
 
 
 @pytest.fixture
+def new_page(browser):
+    """More pages beside ``page``, each in a context of its own (another user signed in).
+    All are closed at teardown, also when the test fails: a page left open would go on
+    calling the live server after the test's database is gone."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport={"width": 1366, "height": 768})
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()  # a no-op for one the test closed itself
+
+
+@pytest.fixture
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS

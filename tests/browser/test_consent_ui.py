@@ -75,7 +75,7 @@ def _wait_moved_on(page, previous):
 
 
 def test_consent_before_the_first_case_and_again_after_a_new_version(
-    live_server, browser, page, tmp_path
+    live_server, new_page, page, tmp_path
 ):
     study, reader = _world(tmp_path)
     requests_seen: list[str] = []
@@ -96,8 +96,7 @@ def test_consent_before_the_first_case_and_again_after_a_new_version(
 
     # The coordinator changes the text while the reader is on the second case.
     coordinator = CoordinatorFactory()
-    other = browser.new_context(viewport={"width": 1366, "height": 768})
-    staff = other.new_page()
+    staff = new_page()
     login(staff, live_server, coordinator)
     staff.goto(f"{live_server.url}/studies/{study.pk}/#study-consent")
     staff.fill("#consent-text-input", "I take part voluntarily.\nActive time is now recorded.")
@@ -106,7 +105,7 @@ def test_consent_before_the_first_case_and_again_after_a_new_version(
     assert "Consent version 2 saved" in staff.content()
     staff.locator("#study-consent").scroll_into_view_if_needed()
     _shot(staff, "03-coordinator-new-version.png")
-    other.close()
+    staff.context.close()
 
     # The reader's next answer is refused (consent_required) and the page goes to consent.
     _answer(page)

@@ -65,7 +65,7 @@ def _answer(page, diagnosis):
     page.wait_for_selector("#rs-feedback:not([hidden])")
 
 
-def test_practice_feedback_qualification_then_the_study(live_server, page, tmp_path):
+def test_practice_feedback_qualification_then_the_study(live_server, page, new_page, tmp_path):
     study, reader, coordinator = _world(tmp_path)
     login(page, live_server, reader)
     page.goto(f"{live_server.url}/read/{study.pk}/")
@@ -95,8 +95,7 @@ def test_practice_feedback_qualification_then_the_study(live_server, page, tmp_p
     assert "ask the study coordinator" in page.inner_text("#rs-blocked")
     _shot(page, "qualification_blocked.png")
     # The coordinator grants another attempt on the study page.
-    context = page.context.browser.new_context(viewport={"width": 1366, "height": 768})
-    coord = context.new_page()
+    coord = new_page()
     login(coord, live_server, coordinator)
     coord.goto(f"{live_server.url}/studies/{study.pk}/#study-practice")
     coord.click("#practice-readers button[value=attempt]")
@@ -104,7 +103,7 @@ def test_practice_feedback_qualification_then_the_study(live_server, page, tmp_p
     coord.locator("#study-practice").scroll_into_view_if_needed()
     SHOTS.mkdir(parents=True, exist_ok=True)
     coord.locator("#study-practice").screenshot(path=str(SHOTS / "coordinator_practice_setup.png"))
-    context.close()
+    coord.context.close()
     page.reload()
     page.click("#rs-practice-again")
     _answer(page, "cvst_ich")
@@ -166,10 +165,9 @@ def _aided_world(tmp_path):
     return study_services.open_study(study, truth_pending_allowed=True), reader
 
 
-def test_aided_practice_feedback_shows_the_models_heatmap(live_server, browser, tmp_path):
+def test_aided_practice_feedback_shows_the_models_heatmap(live_server, new_page, tmp_path):
     study, reader = _aided_world(tmp_path)
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
+    page = new_page()
     heatmap_requests: list[str] = []
     page.on("request", lambda r: "/heatmaps/" in r.url and heatmap_requests.append(r.url))
     login(page, live_server, reader)
@@ -217,4 +215,4 @@ def test_aided_practice_feedback_shows_the_models_heatmap(live_server, browser, 
     # The study's unaided read starts on a fresh viewer: no practice map survives into it.
     page.wait_for_function("() => window.readerstudyWorkspace.viewer")
     assert page.evaluate("() => window.readerstudyWorkspace.viewer.getOverlays().overlays") == {}
-    context.close()
+    page.context.close()

@@ -53,7 +53,7 @@ def _messages(page) -> str:
 
 
 def test_a_conditional_protocol_built_on_the_pages_is_asked_conditionally(
-    live_server, page, browser, artifacts, tmp_path
+    live_server, page, new_page, artifacts, tmp_path
 ):
     from phantoms import generate_dataset
 
@@ -139,8 +139,7 @@ def test_a_conditional_protocol_built_on_the_pages_is_asked_conditionally(
     page.screenshot(path=str(artifacts / "editor-frozen.png"))
 
     # The reader: location is asked only once ICH present is answered "yes".
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    reading = context.new_page()
+    reading = new_page()
     login(reading, live_server, reader)
     reading.goto(f"{live_server.url}/read/{study.pk}/")
     reading.wait_for_function(
@@ -168,4 +167,4 @@ def test_a_conditional_protocol_built_on_the_pages_is_asked_conditionally(
     )
     lock = AnswerRevision.objects.get(assignment__study=study, kind="lock")
     assert lock.answers == {"ich": "yes", "location": "lobar"}
-    context.close()
+    reading.context.close()

@@ -113,7 +113,9 @@ def _read_subtype_case(page, answer, *, shot=None) -> str:
     return code
 
 
-def test_a_seed_002_study_is_built_read_exported_and_analysed(live_server, page, browser, tmp_path):
+def test_a_seed_002_study_is_built_read_exported_and_analysed(
+    live_server, page, new_page, tmp_path
+):
     from phantoms.subtype_dataset import generate_subtype_dataset
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -135,8 +137,7 @@ def test_a_seed_002_study_is_built_read_exported_and_analysed(live_server, page,
     assert study.study_cases.count() == 4 and study.assignments.count() == 4
 
     # The reader reads every case.
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    reading = context.new_page()
+    reading = new_page()
     login(reading, live_server, reader)
     reading.goto(f"{live_server.url}/read/{study.pk}/")
     clicked: dict[str, tuple] = {}
@@ -155,7 +156,7 @@ def test_a_seed_002_study_is_built_read_exported_and_analysed(live_server, page,
         "() => document.getElementById('rs-progress').textContent === '4 / 4 reads locked'",
         timeout=30000,
     )
-    context.close()
+    reading.context.close()
 
     # Open, the exports page withholds the analysis from the coordinator (blinded).
     page.goto(f"{live_server.url}/exports/")
@@ -248,7 +249,7 @@ def _auc(pairs) -> float:
 
 
 def test_a_three_condition_crossover_is_built_read_and_analysed(
-    live_server, page, browser, tmp_path
+    live_server, page, new_page, tmp_path
 ):
     from phantoms import generate_dataset
     from readerstudy.reading.models import AnswerRevision
@@ -305,8 +306,7 @@ def test_a_three_condition_crossover_is_built_read_and_analysed(
     # Each reader reads their schedule; what each condition shows is checked on the way.
     clicked: dict[tuple[str, str, str], tuple[str, int]] = {}
     for n, reader in enumerate(readers):
-        context = browser.new_context(viewport={"width": 1366, "height": 768})
-        reading = context.new_page()
+        reading = new_page()
         login(reading, live_server, reader)
         reading.goto(f"{live_server.url}/read/{study.pk}/")
         previous, order = None, []
@@ -332,7 +332,7 @@ def test_a_three_condition_crossover_is_built_read_and_analysed(
         )
         assert order == [(a.study_case.case.code, a.condition) for a in schedule]
         assert len(set(order)) == 12
-        context.close()
+        reading.context.close()
     assert len(clicked) == 36
     locks = AnswerRevision.objects.filter(assignment__study=study, kind="lock")
     assert {
@@ -407,7 +407,9 @@ SEED003_ANSWERS = [
 ]
 
 
-def test_a_seed_003_study_is_built_read_exported_and_analysed(live_server, page, browser, tmp_path):
+def test_a_seed_003_study_is_built_read_exported_and_analysed(
+    live_server, page, new_page, tmp_path
+):
     from phantoms.subtype_dataset import generate_subtype_dataset
 
     shots = Path("/tmp/shots/e3")
@@ -440,8 +442,7 @@ def test_a_seed_003_study_is_built_read_exported_and_analysed(live_server, page,
     assert study.study_cases.count() == 5 and study.assignments.count() == 5
 
     # The reader: ICH yes / no; the location is asked only after "yes".
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    reading = context.new_page()
+    reading = new_page()
     login(reading, live_server, reader)
     reading.goto(f"{live_server.url}/read/{study.pk}/")
     location = reading.locator('fieldset[data-code="location"]')
@@ -491,7 +492,7 @@ def test_a_seed_003_study_is_built_read_exported_and_analysed(live_server, page,
         "() => document.getElementById('rs-progress').textContent === '5 / 5 reads locked'",
         timeout=30000,
     )
-    context.close()
+    reading.context.close()
 
     # Closed: READS with truth, one row per reader x case x endpoint.
     _close(page, live_server, study)
