@@ -178,8 +178,12 @@ def _queue_vote(panel: Panel) -> PanelVote:
     vote, created = PanelVote.objects.get_or_create(panel=panel)
     if not created and not vote.requeue():
         return vote  # queued or running already
-    transaction.on_commit(lambda: run_panel_vote.delay(vote_id=str(vote.pk)))
+    _schedule_vote(vote)
     return vote
+
+
+def _schedule_vote(vote: PanelVote) -> None:
+    transaction.on_commit(lambda: run_panel_vote.delay(vote_id=str(vote.pk)))
 
 
 def rerun_vote(user, panel_id: int) -> PanelVote:
@@ -193,7 +197,7 @@ def rerun_vote(user, panel_id: int) -> PanelVote:
             raise PanelConflict("not_voting", "the panel has no vote to run again")
         if not vote.requeue():
             raise PanelConflict("vote_not_failed", f"the vote is {vote.status}: wait for it")
-        transaction.on_commit(lambda: run_panel_vote.delay(vote_id=str(vote.pk)))
+        _schedule_vote(vote)
         audit.record(user, "panel.vote.rerun", panel, attempts=vote.attempts)
     return vote
 
